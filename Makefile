@@ -1,0 +1,37 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint screenshots samples system-deps clean
+
+run: $(VENV)/.installed-all
+	$(BIN)/dbplay $(ARGS)
+
+test: system-deps $(VENV)/.installed-test
+	$(BIN)/ruff check dbplay_desktop tests scripts
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check dbplay_desktop tests scripts
+
+# System packages (Qt offscreen, PostgreSQL server, Xvfb): installed only when run as
+# root with apt available and something is missing; otherwise a no-op.
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[all]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[all,test]'
+	touch $@ $(VENV)/.installed-all
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,386 @@
+"""The engine contract: what every database engine offers the rest of dbplay.
+
+The contract has two levels, after Harlequin's adapter split:
+
+* :class:`Engine` is a handle on a *server* (made from a URI). It knows how to create
+  and drop sandbox databases, dump a database into template payload files, scan an
+  untrusted payload and restore it into a fresh sandbox.
+* :class:`Session` is a connection to *one database* in which the user's text runs.
+  ``execute(text)`` yields one :class:`StatementResult` per statement; each result
+  streams its rows in batches, so the first rows reach the grid while the rest are
+  still on the server.
+
+Documents (MongoDB) and vector records (Chroma) flow through the same types as rows:
+a result is columns plus row tuples; a cell may hold any JSON-like Python value
+(dict, list, bytes, datetime, Decimal, ...). The UI renders those values; engines never
+turn them into strings.
+
+Nothing here imports Qt: engines run on worker threads and talk back through the
+values they return. ``cancel()`` is the only method meant to be called from another
+thread while ``execute`` is running.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, ClassVar
+
+DEFAULT_BATCH_SIZE = 500
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class EngineError(Exception):
+    """The one error family: ``str(err)`` is a single line a user can read.
+
+    ``title`` is a short heading for dialogs; ``position`` is a 0-based character offset
+    into the text the user ran (when known), ``line``/``column`` its 1-based location.
+    """
+
+    title: ClassVar[str] = "Database error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        title: str | None = None,
+        position: int | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        message = " ".join(str(message).split()) or self.title
+        super().__init__(message)
+        self.message = message
+        if title is not None:
+            self.title = title  # type: ignore[misc]
+        self.position = position
+        self.line = line
+        self.column = column
+
+
+class ConnectionFailed(EngineError):
+    """The server could not be reached or refused the credentials."""
+
+    title = "Connection failed"
+
+
+class QueryError(EngineError):
+    """A statement failed on the server (syntax, constraint, permission, ...)."""
+
+    title = "Query failed"
+
+
+class QueryCancelled(QueryError):
+    """The statement was stopped by :meth:`Session.cancel` or a timeout."""
+
+    title = "Query cancelled"
+
+
+class DumpError(EngineError):
+    """The database state could not be written out as template payload."""
+
+    title = "Save failed"
+
+
+class RestoreError(EngineError):
+    """A payload could not be restored; the target database was removed again."""
+
+    title = "Restore failed"
+
+
+class UnsafeContent(RestoreError):
+    """A static scan found something in an untrusted payload that reaches outside its sandbox."""
+
+    title = "Unsafe template"
+
+
+class UnsupportedUri(EngineError):
+    """No engine handles this URI, or the URI is malformed."""
+
+    title = "Unsupported address"
+
+
+# --------------------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement cut out of the user's text.
+
+    ``start``/``end`` are character offsets into the original text (end exclusive), so
+    the editor can mark a failing statement; ``line`` and ``column`` are 1-based.
+    """
+
+    text: str
+    start: int
+    end: int
+    line: int
+    column: int
+
+    @classmethod
+    def at(cls, source: str, start: int, end: int) -> Statement:
+        """Build a statement for ``source[start:end]`` with its line and column."""
+        line = source.count("\n", 0, start) + 1
+        column = start - (source.rfind("\n", 0, start) + 1) + 1
+        return cls(source[start:end], start, end, line, column)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A result column: the name as the server gave it (duplicates allowed) and its type."""
+
+    name: str
+    type_name: str
+
+
+@dataclass
+class StatementResult:
+    """The outcome of one statement.
+
+    Fields other than ``batches`` are final once the result is yielded by ``execute``,
+    except ``rowcount``, ``status``, ``elapsed`` and ``notices``, which are completed once
+    the batches are exhausted (or :meth:`close` is called). ``columns`` is ``None`` for a
+    statement that returns no rows. ``error`` is set (and ``batches`` empty) when the
+    statement failed; ``execute`` stops after a failed statement.
+    """
+
+    index: int
+    statement: Statement
+    columns: list[Column] | None = None
+    status: str = ""
+    rowcount: int = -1
+    elapsed: float = 0.0
+    notices: list[str] = field(default_factory=list)
+    error: EngineError | None = None
+    _batches: Iterator[list[tuple[Any, ...]]] | None = field(default=None, repr=False)
+    _on_close: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def returns_rows(self) -> bool:
+        return self.columns is not None
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        """Yield the rows in lists of at most the session's batch size, as they arrive."""
+        if self._batches is None:
+            return
+        try:
+            yield from self._batches
+        finally:
+            self.close()
+
+    def fetch_all(self, limit: int | None = None) -> list[tuple[Any, ...]]:
+        """Collect the rows (at most ``limit``); for tests and small results only."""
+        rows: list[tuple[Any, ...]] = []
+        for batch in self.batches():
+            rows.extend(batch)
+            if limit is not None and len(rows) >= limit:
+                self.close()
+                return rows[:limit]
+        return rows
+
+    def close(self) -> None:
+        """Stop streaming and release the server-side cursor; safe to call twice."""
+        self._batches = None
+        callback, self._on_close = self._on_close, None
+        if callback is not None:
+            callback()
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+@dataclass
+class CatalogItem:
+    """A node of the catalog tree (schema, table, column, index, collection, ...).
+
+    ``kind`` is one of: ``database``, ``schema``, ``table``, ``view``, ``materialized view``,
+    ``foreign table``, ``partitioned table``, ``column``, ``index``, ``function``,
+    ``procedure``, ``sequence``, ``type``, ``collection``, ``field``. ``detail`` is a short
+    type or definition shown next to the name; ``insert_text`` is what completion inserts.
+    """
+
+    name: str
+    kind: str
+    detail: str = ""
+    insert_text: str = ""
+    children: list[CatalogItem] = field(default_factory=list)
+
+    def walk(self) -> Iterator[CatalogItem]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+class PayloadSink(ABC):
+    """Where :meth:`Engine.dump` writes template payload files (relative POSIX paths)."""
+
+    @abstractmethod
+    def open(self, path: str) -> IO[bytes]:
+        """A binary stream for a new payload file; closing it records the file."""
+
+
+class PayloadSource(ABC):
+    """What :meth:`Engine.restore` reads: payload files in their restore order."""
+
+    @abstractmethod
+    def paths(self) -> Sequence[str]:
+        """The payload file paths, in the order they must be restored."""
+
+    @abstractmethod
+    def open(self, path: str) -> IO[bytes]:
+        """A binary stream of the file; reading past the size limit raises."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A static-scan finding: what is refused, in which payload file and at which line."""
+
+    path: str
+    line: int
+    message: str
+    statement: str = ""
+
+    def __str__(self) -> str:
+        snippet = " ".join(self.statement.split())
+        if len(snippet) > 80:
+            snippet = snippet[:77] + "..."
+        where = f"{self.path}:{self.line}"
+        return f"{where}: {self.message}" + (f" ({snippet})" if snippet else "")
+
+
+@dataclass
+class DumpInfo:
+    """What a dump produced: the engine version and object counts for the manifest."""
+
+    engine_version: str
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+# Progress callbacks receive (done, total) in engine-defined units (bytes or objects);
+# total may be None when unknown. Returning True asks the operation to stop.
+ProgressCallback = Callable[[int, "int | None"], "bool | None"]
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class Session(ABC):
+    """A connection to one database, in which the user's statements run."""
+
+    #: Rows per batch yielded by :meth:`StatementResult.batches`.
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    @abstractmethod
+    def execute(self, text: str) -> Iterator[StatementResult]:
+        """Split ``text`` into statements and run them in order, one result each.
+
+        A result is yielded as soon as its statement has started returning; its rows
+        stream through ``batches()``. Advancing the iterator closes the previous
+        result's cursor. An error in statement 3 is yielded as statement 3's result
+        after the results of statements 1 and 2, and nothing after it runs.
+        """
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Stop the running statement; callable from any thread, harmless when idle."""
+
+    @abstractmethod
+    def catalog(self) -> list[CatalogItem]:
+        """The database's objects as a tree (schemas or collections at the top)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Engine(ABC):
+    """A handle on a database server, made from a URI.
+
+    Subclasses set :attr:`name` (the ``engine`` value in template manifests),
+    :attr:`display_name`, :attr:`schemes` and the capability flags.
+    """
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    schemes: ClassVar[tuple[str, ...]]
+    #: Pygments lexer name used by the editor for this engine's query language.
+    language: ClassVar[str] = "sql"
+    supports_cancel: ClassVar[bool] = True
+    supports_transactions: ClassVar[bool] = False
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    @classmethod
+    @abstractmethod
+    def split(cls, text: str) -> list[Statement]:
+        """The statements of ``text`` as ``Session.execute`` would run them.
+
+        Pure and fast (no server call), so the editor may use it on the UI thread to find
+        the statement under the cursor.
+        """
+
+    # -- server ------------------------------------------------------------------
+    @abstractmethod
+    def server_version(self) -> str:
+        """The server's version string (checked against the dump tools)."""
+
+    @abstractmethod
+    def list_databases(self) -> list[str]:
+        """Databases the connecting user can see."""
+
+    @abstractmethod
+    def connect(self, database: str | None = None) -> Session:
+        """A session on ``database`` (default: the URI's database)."""
+
+    # -- sandboxes ---------------------------------------------------------------
+    @abstractmethod
+    def create_sandbox(self, name: str | None = None) -> str:
+        """Create a fresh, empty sandbox database and return its name.
+
+        The sandbox belongs to an unprivileged account the app creates, and sessions
+        from :meth:`connect` on it run as that account.
+        """
+
+    @abstractmethod
+    def drop_sandbox(self, database: str) -> None:
+        """Drop a sandbox database and the account that owned it; idempotent."""
+
+    # -- templates ---------------------------------------------------------------
+    @abstractmethod
+    def dump(
+        self, database: str, sink: PayloadSink, progress: ProgressCallback | None = None
+    ) -> DumpInfo:
+        """Write what recreates ``database`` into ``sink``; carries no owners or grants."""
+
+    @abstractmethod
+    def scan(self, source: PayloadSource) -> list[Finding]:
+        """Statically check an untrusted payload; an empty list means nothing was refused."""
+
+    @abstractmethod
+    def restore(
+        self,
+        source: PayloadSource,
+        database: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> str:
+        """Scan, then restore ``source`` into a new sandbox (or the named empty database).
+
+        Returns the database name. On any failure, raises :class:`RestoreError` and leaves
+        no database behind that this call created.
+        """
+
+    def close(self) -> None:
+        """Release server-level resources; sessions from :meth:`connect` stay usable."""

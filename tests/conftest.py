@@ -1,0 +1,38 @@
+"""Shared fixtures: real servers started by the project's own embedded-server code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A private PostgreSQL cluster for the whole test run, on a free loopback port.
+
+    Data lives under /tmp (mkdtemp), not pytest's tmp_path: as root the server runs as an
+    unprivileged account, which must be able to reach its data directory.
+    """
+    from dbplay_desktop.servers.postgres import EmbeddedPostgres
+
+    data_root = Path(tempfile.mkdtemp(prefix="dbplay-test-pg-"))
+    server = EmbeddedPostgres(data_root / "data")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_uri(pg_server) -> str:
+    """A superuser URI on the test cluster (``postgresql://...@127.0.0.1:PORT/postgres``)."""
+    return pg_server.admin_uri
