@@ -36,3 +36,31 @@ def pg_server() -> Iterator[object]:
 def pg_admin_uri(pg_server) -> str:
     """A superuser URI on the test cluster (``postgresql://...@127.0.0.1:PORT/postgres``)."""
     return pg_server.admin_uri
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_admin_uri):
+    """The PostgreSQL engine on the test cluster, as the app's admin connection."""
+    from dbplay_desktop.engines.registry import engine_for_uri
+
+    return engine_for_uri(pg_admin_uri)
+
+
+@pytest.fixture
+def pg_sandbox(pg_engine) -> Iterator[str]:
+    """A fresh sandbox database, dropped after the test."""
+    database = pg_engine.create_sandbox()
+    try:
+        yield database
+    finally:
+        pg_engine.drop_sandbox(database)
+
+
+@pytest.fixture
+def pg_session(pg_engine, pg_sandbox):
+    """A session on a fresh sandbox, logged in as the sandbox's unprivileged role."""
+    session = pg_engine.connect(pg_sandbox)
+    try:
+        yield session
+    finally:
+        session.close()

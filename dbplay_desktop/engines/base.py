@@ -236,6 +236,10 @@ class PayloadSource(ABC):
     def open(self, path: str) -> IO[bytes]:
         """A binary stream of the file; reading past the size limit raises."""
 
+    def size(self, path: str) -> int | None:
+        """The file's size in bytes when known (for progress), else ``None``."""
+        return None
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -275,6 +279,13 @@ class Session(ABC):
 
     #: Rows per batch yielded by :meth:`StatementResult.batches`.
     batch_size: int = DEFAULT_BATCH_SIZE
+
+    def set_timeout(self, seconds: float | None) -> None:
+        """Limit how long one statement may run (``None``: no limit).
+
+        Engines that can enforce a server-side limit override this; the default keeps
+        no limit, and the user can still cancel.
+        """
 
     @abstractmethod
     def execute(self, text: str) -> Iterator[StatementResult]:

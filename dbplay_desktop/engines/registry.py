@@ -29,6 +29,9 @@ SCHEME_ALIASES: dict[str, str] = {
     "sqlite": "sqlite",
 }
 
+# engine name -> the pip extra that installs its driver
+EXTRAS: dict[str, str] = {"postgresql": "postgres", "mongodb": "mongo"}
+
 DISPLAY_NAMES: dict[str, str] = {
     "postgresql": "PostgreSQL",
     "mongodb": "MongoDB",
@@ -62,7 +65,7 @@ def engine_class(name: str) -> type[Engine]:
     except ImportError as exc:
         raise UnsupportedUri(
             f"the {display_name(name)} engine cannot load: {exc}; "
-            f"install it with: pip install 'dbplay-desktop[{name}]'"
+            f"install it with: pip install 'dbplay-desktop[{EXTRAS.get(name, name)}]'"
         ) from exc
     return cls
 

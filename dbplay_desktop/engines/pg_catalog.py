@@ -1,0 +1,169 @@
+"""Read a PostgreSQL database's objects from pg_catalog: the catalog tree and template stats.
+
+A handful of set-based queries (one per object kind) instead of one query per table keeps
+the tree fast on databases with hundreds of tables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from dbplay_desktop.engines.base import CatalogItem
+
+_USER_SCHEMAS = """
+    n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+"""
+
+# Objects that belong to an extension are the extension's business, not the user's.
+_NOT_EXTENSION_MEMBER = """
+    NOT EXISTS (SELECT 1 FROM pg_depend d
+                WHERE d.classid = {catalog}::regclass AND d.objid = {oid} AND d.deptype = 'e')
+"""
+
+_RELATION_KINDS = {
+    "r": "table",
+    "p": "partitioned table",
+    "v": "view",
+    "m": "materialized view",
+    "f": "foreign table",
+    "S": "sequence",
+}
+
+_SCHEMAS = f"SELECT n.nspname FROM pg_namespace n WHERE {_USER_SCHEMAS} ORDER BY 1"
+
+_RELATIONS = f"""
+SELECT n.nspname, c.relname, c.relkind, c.oid
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {_USER_SCHEMAS}
+  AND {_NOT_EXTENSION_MEMBER.format(catalog="'pg_class'", oid="c.oid")}
+ORDER BY 1, 2
+"""
+
+_COLUMNS = f"""
+SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       (SELECT true FROM pg_index i
+        WHERE i.indrelid = a.attrelid AND i.indisprimary AND a.attnum = ANY(i.indkey))
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND {_USER_SCHEMAS}
+ORDER BY a.attrelid, a.attnum
+"""
+
+_INDEXES = f"""
+SELECT i.indrelid, ic.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+WHERE {_USER_SCHEMAS}
+ORDER BY i.indrelid, ic.relname
+"""
+
+_FUNCTIONS = f"""
+SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
+       CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+       CASE WHEN p.prokind = 'p' THEN '' ELSE pg_get_function_result(p.oid) END
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE {_USER_SCHEMAS} AND p.prokind IN ('f', 'p', 'w', 'a')
+  AND {_NOT_EXTENSION_MEMBER.format(catalog="'pg_proc'", oid="p.oid")}
+ORDER BY 1, 2, 3
+"""
+
+_TYPES = f"""
+SELECT n.nspname, t.typname,
+       CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain'
+                      WHEN 'r' THEN 'range' WHEN 'm' THEN 'multirange' ELSE t.typtype::text END,
+       CASE t.typtype
+         WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+                        FROM pg_enum e WHERE e.enumtypid = t.oid)
+         WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
+         ELSE '' END
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE {_USER_SCHEMAS}
+  AND {_NOT_EXTENSION_MEMBER.format(catalog="'pg_type'", oid="t.oid")}
+  AND (t.typtype IN ('e', 'd', 'r', 'm')
+       OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))
+ORDER BY 1, 2
+"""
+
+
+def _qualified(schema: str, name: str) -> str:
+    """Text to insert for a name: unqualified in ``public``, quoted only when needed."""
+    from pglast.stream import maybe_double_quote_name
+
+    quoted = maybe_double_quote_name(name)
+    return quoted if schema == "public" else f"{maybe_double_quote_name(schema)}.{quoted}"
+
+
+def load_catalog(conn: psycopg.Connection[Any]) -> list[CatalogItem]:
+    """The database's user objects as schema -> (tables, views, ...) -> columns/indexes."""
+    from pglast.stream import maybe_double_quote_name
+
+    with conn.cursor() as cur:
+        schemas = {name: CatalogItem(name, "schema", insert_text=maybe_double_quote_name(name))
+                   for (name,) in cur.execute(_SCHEMAS)}
+        relations: dict[int, CatalogItem] = {}
+        for schema, name, relkind, oid in cur.execute(_RELATIONS).fetchall():
+            item = CatalogItem(name, _RELATION_KINDS[relkind], insert_text=_qualified(schema, name))
+            relations[oid] = item
+            schemas[schema].children.append(item)
+        for relid, name, type_name, not_null, primary in cur.execute(_COLUMNS):
+            owner = relations.get(relid)
+            if owner is None:
+                continue
+            detail = type_name + (" primary key" if primary else " not null" if not_null else "")
+            owner.children.append(
+                CatalogItem(name, "column", detail, insert_text=maybe_double_quote_name(name))
+            )
+        for relid, name, definition in cur.execute(_INDEXES):
+            owner = relations.get(relid)
+            if owner is not None:
+                owner.children.append(CatalogItem(name, "index", definition, name))
+        for schema, name, args, kind, returns in cur.execute(_FUNCTIONS):
+            detail = f"({args})" + (f" → {returns}" if returns else "")
+            schemas[schema].children.append(
+                CatalogItem(name, kind, detail, insert_text=_qualified(schema, name))
+            )
+        for schema, name, kind, detail in cur.execute(_TYPES):
+            text = f"{kind} {detail}".strip() if detail else kind
+            schemas[schema].children.append(
+                CatalogItem(name, "type", text, insert_text=_qualified(schema, name))
+            )
+    return list(schemas.values())
+
+
+def database_stats(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Object and row counts for a template's manifest (rows counted exactly)."""
+    counts: dict[str, int] = defaultdict(int)
+    tables: list[tuple[str, str]] = []
+    for schema in load_catalog(conn):
+        counts["schemas"] += 1
+        for item in schema.children:
+            key = {
+                "table": "tables",
+                "partitioned table": "tables",
+                "view": "views",
+                "materialized view": "materialized_views",
+                "sequence": "sequences",
+                "function": "functions",
+                "procedure": "functions",
+                "type": "types",
+                "foreign table": "tables",
+            }[item.kind]
+            counts[key] += 1
+            counts["indexes"] += sum(1 for child in item.children if child.kind == "index")
+            if item.kind == "table":
+                tables.append((schema.name, item.name))
+    rows = 0
+    with conn.cursor() as cur:
+        for schema, name in tables:
+            query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(name)
+            )
+            rows += cur.execute(query).fetchone()[0]  # type: ignore[index]
+    counts["rows"] = rows
+    return dict(counts)

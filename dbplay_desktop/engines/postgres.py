@@ -1,0 +1,507 @@
+"""The PostgreSQL engine: sandboxes, sessions, dumps with pg_dump, scanned restores.
+
+Every playground and every restore target is a fresh database owned by a role the app
+creates for it (``dbplay_sbx_<hex>``: no superuser, no CREATEDB/CREATEROLE, no
+replication, no RLS bypass). Sessions on a sandbox log in as that role, so whatever a
+template or the editor runs has no more power than the owner of one database. The admin
+connection from the URI only creates and drops sandboxes.
+
+Sandbox databases carry the comment ``dbplay sandbox``; :meth:`drop_sandbox` refuses any
+database without it, so the app can never drop a user's own database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+import psycopg
+from psycopg import sql
+
+from dbplay_desktop.engines.base import (
+    DumpError,
+    DumpInfo,
+    EngineError,
+    Engine,
+    Finding,
+    PayloadSink,
+    PayloadSource,
+    ProgressCallback,
+    RestoreError,
+    Statement,
+    UnsafeContent,
+    UnsupportedUri,
+)
+from dbplay_desktop.engines.pg_errors import connection_error, error_message
+from dbplay_desktop.engines.pg_script import split_sql
+
+SANDBOX_MARK = "dbplay sandbox"
+SANDBOX_ROLE_PREFIX = "dbplay_sbx_"
+PAYLOAD_PATH = "dump.sql"
+IGNORED_META_COMMANDS = ("\\restrict", "\\unrestrict")
+
+
+class PostgresEngine(Engine):
+    """A PostgreSQL server reached by ``postgresql://user[:password]@host:port/dbname``."""
+
+    name: ClassVar[str] = "postgresql"
+    display_name: ClassVar[str] = "PostgreSQL"
+    schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
+    language: ClassVar[str] = "postgresql"
+    supports_cancel: ClassVar[bool] = True
+    supports_transactions: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        statement_timeout: float | None = None,
+        bin_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__(uri)
+        try:
+            self._conninfo: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(uri)
+        except psycopg.Error as exc:
+            raise UnsupportedUri(f"not a PostgreSQL address: {error_message(exc)}") from exc
+        self.statement_timeout = statement_timeout
+        self.bin_dir = Path(bin_dir) if bin_dir else None
+        self._role_passwords: dict[str, str] = {}
+
+    @classmethod
+    def split(cls, text: str) -> list[Statement]:
+        return split_sql(text)
+
+    # -- connections -----------------------------------------------------------------
+    @property
+    def default_database(self) -> str:
+        return str(self._conninfo.get("dbname") or self._conninfo.get("user") or "postgres")
+
+    def _info(self, database: str | None = None, **changes: Any) -> dict[str, Any]:
+        info = dict(self._conninfo)
+        info["dbname"] = database or self.default_database
+        info.setdefault("connect_timeout", 10)
+        info.update(changes)
+        return info
+
+    @contextmanager
+    def _admin(self, database: str | None = None) -> Iterator[psycopg.Connection[Any]]:
+        info = self._info(database)
+        try:
+            conn = psycopg.connect(**info, autocommit=True, application_name="dbplay admin")
+        except psycopg.Error as exc:
+            raise connection_error(exc, info) from exc
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def server_version(self) -> str:
+        with self._admin() as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+
+    def list_databases(self) -> list[str]:
+        with self._admin() as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"
+                " AND has_database_privilege(datname, 'CONNECT') ORDER BY 1"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def connect(self, database: str | None = None):  # type: ignore[override]
+        from dbplay_desktop.engines.pg_session import PostgresSession
+
+        database = database or self.default_database
+        return PostgresSession(self._session_info(database), statement_timeout=self.statement_timeout)
+
+    def _session_info(self, database: str) -> dict[str, Any]:
+        """Log in as the sandbox's own role when the database is a sandbox."""
+        with self._admin() as conn:
+            role = _sandbox_role(conn, database)
+            if role is None:
+                return self._info(database)
+            password = self._role_passwords.get(role)
+            if password is None:
+                password = secrets.token_urlsafe(24)
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(password)
+                    )
+                )
+                self._role_passwords[role] = password
+        return self._info(database, user=role, password=password)
+
+    # -- sandboxes -------------------------------------------------------------------
+    def create_sandbox(self, name: str | None = None) -> str:
+        database = name or f"playground_{time.strftime('%Y%m%d')}_{secrets.token_hex(3)}"
+        with self._admin() as conn:
+            if _database_exists(conn, database):
+                raise EngineError(f"database {database!r} already exists")
+            self._make_sandbox(conn, database, create=True)
+        return database
+
+    def _adopt_empty_database(self, database: str) -> None:
+        """Turn an existing, empty database into a sandbox so a restore runs unprivileged."""
+        with self._admin() as conn:
+            self._make_sandbox(conn, database, create=False)
+
+    def _make_sandbox(self, conn: psycopg.Connection[Any], database: str, *, create: bool) -> None:
+        can_create_roles = conn.execute(
+            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()[0]  # type: ignore[index]
+        if not can_create_roles:
+            raise EngineError(
+                "this PostgreSQL account cannot create roles; dbplay needs CREATEROLE and "
+                "CREATEDB to run sandboxes as an unprivileged role"
+            )
+        role = SANDBOX_ROLE_PREFIX + secrets.token_hex(6)
+        password = secrets.token_urlsafe(24)
+        db, owner = sql.Identifier(database), sql.Identifier(role)
+        conn.execute(
+            sql.SQL(
+                "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                "NOREPLICATION NOBYPASSRLS"
+            ).format(owner, sql.Literal(password))
+        )
+        try:
+            conn.execute(sql.SQL("GRANT {} TO current_user").format(owner))
+            if create:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'").format(
+                        db, owner
+                    )
+                )
+            else:
+                conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, owner))
+            conn.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(db, sql.Literal(SANDBOX_MARK))
+            )
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+        except psycopg.Error as exc:
+            if create:
+                _drop_quietly(conn, database, role)
+            else:
+                _drop_role_quietly(conn, role)
+            raise EngineError(
+                f"cannot create sandbox database {database!r}: {error_message(exc)}"
+            ) from exc
+        self._role_passwords[role] = password
+
+    def drop_sandbox(self, database: str) -> None:
+        with self._admin() as conn:
+            if not _database_exists(conn, database):
+                return
+            if not _is_sandbox(conn, database):
+                raise EngineError(
+                    f"database {database!r} is not a dbplay sandbox; dbplay never drops other databases"
+                )
+            role = _sandbox_role(conn, database)
+            try:
+                conn.execute(
+                    sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
+                )
+            except psycopg.Error as exc:
+                raise EngineError(f"cannot drop database {database!r}: {error_message(exc)}") from exc
+            if role is not None:
+                _drop_role_quietly(conn, role)
+                self._role_passwords.pop(role, None)
+
+    # -- dump ------------------------------------------------------------------------
+    def dump(
+        self, database: str, sink: PayloadSink, progress: ProgressCallback | None = None
+    ) -> DumpInfo:
+        from dbplay_desktop.engines.pg_catalog import database_stats
+
+        info = self._info(database)
+        with self._admin(database) as conn:
+            version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+            server_major = conn.info.server_version // 10000
+            stats = database_stats(conn)
+        pg_dump = find_pg_dump(server_major, self.bin_dir)
+        command = [
+            str(pg_dump),
+            "--format=plain",
+            "--no-owner",
+            "--no-privileges",
+            "--no-publications",
+            "--no-subscriptions",
+            "--no-security-labels",
+            "--no-tablespaces",
+            "--encoding=UTF8",
+            "--dbname",
+            _libpq_string({k: v for k, v in info.items() if k != "password"}),
+        ]
+        env = dict(os.environ)
+        if info.get("password"):
+            env["PGPASSWORD"] = str(info["password"])
+        env.pop("PGSERVICE", None)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        written = 0
+        try:
+            assert process.stdout is not None
+            with sink.open(PAYLOAD_PATH) as out:
+                while chunk := process.stdout.read(1 << 16):
+                    out.write(chunk)
+                    written += len(chunk)
+                    if progress is not None and progress(written, None):
+                        process.kill()
+                        raise DumpError("save cancelled")
+            stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+            if process.wait() != 0:
+                lines = [line for line in stderr.splitlines() if line.strip()]
+                reason = lines[-1] if lines else f"exit code {process.returncode}"
+                raise DumpError(f"pg_dump failed: {reason.removeprefix('pg_dump: ')}")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        return DumpInfo(engine_version=version, stats=stats)
+
+    # -- restore ---------------------------------------------------------------------
+    def scan(self, source: PayloadSource) -> list[Finding]:
+        from dbplay_desktop.engines.pg_safety import scan_script
+
+        findings: list[Finding] = []
+        for path in source.paths():
+            if not path.endswith(".sql"):
+                findings.append(Finding(path, 0, "not an SQL payload file"))
+                continue
+            with source.open(path) as stream:
+                findings.extend(scan_script(stream, path))
+        return findings
+
+    def restore(
+        self,
+        source: PayloadSource,
+        database: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> str:
+        findings = self.scan(source)
+        if findings:
+            more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+            raise UnsafeContent(f"refused: {findings[0]}{more}")
+        created = False
+        with self._admin() as conn:
+            exists = database is not None and _database_exists(conn, database)
+        if exists:
+            assert database is not None
+            with self._admin(database) as conn:
+                if not _is_empty(conn):
+                    raise RestoreError(f"database {database!r} already exists and is not empty")
+            self._adopt_empty_database(database)
+        else:
+            database = self.create_sandbox(database)
+            created = True
+        try:
+            self._run_payload(source, database, progress)
+        except BaseException:
+            if created:
+                try:
+                    self.drop_sandbox(database)
+                except EngineError:
+                    pass
+            raise
+        return database
+
+    def _run_payload(
+        self, source: PayloadSource, database: str, progress: ProgressCallback | None
+    ) -> None:
+        from dbplay_desktop.engines.pg_script import read_script
+
+        info = self._session_info(database)
+        try:
+            conn = psycopg.connect(**info, autocommit=False, application_name="dbplay restore")
+        except psycopg.Error as exc:
+            raise connection_error(exc, info) from exc
+        conn.prepare_threshold = None
+        paths = list(source.paths())
+        sizes = [source.size(path) for path in paths]
+        total = sum(s for s in sizes if s is not None) if None not in sizes else None
+        done_before = 0
+        try:
+            with conn.cursor() as cur:
+                for path, size in zip(paths, sizes):
+                    with source.open(path) as raw:
+                        stream = _CountingReader(raw)
+                        for item in read_script(stream, path):
+                            try:
+                                _run_item(cur, item)
+                            except psycopg.Error as exc:
+                                raise RestoreError(
+                                    f"{path}:{item.line}: {error_message(exc)}"
+                                ) from exc
+                            if progress is not None and progress(
+                                done_before + stream.count, total
+                            ):
+                                raise RestoreError("restore cancelled")
+                    done_before += size if size is not None else stream.count
+            conn.commit()
+        except BaseException:
+            try:
+                conn.rollback()
+            except psycopg.Error:
+                pass
+            raise
+        finally:
+            conn.close()
+
+
+def _run_item(cur: psycopg.Cursor[Any], item: Any) -> None:
+    """Execute one item of a plain SQL script: a statement, a COPY with its data, or a meta line."""
+    if item.kind == "statement":
+        cur.execute(item.text)
+    elif item.kind == "copy":
+        with cur.copy(item.text) as copy:
+            for chunk in item.data:
+                copy.write(chunk)
+    elif item.kind == "meta":
+        if not item.text.split(maxsplit=1)[0] in IGNORED_META_COMMANDS:
+            raise RestoreError(f"line {item.line}: psql command {item.text.split()[0]} is not allowed")
+
+
+class _CountingReader:
+    """Counts the bytes a reader hands out, for restore progress."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self._raw.readline(size)
+        self.count += len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def readable(self) -> bool:
+        return True
+
+
+# -- helpers on an admin connection ---------------------------------------------------
+def _database_exists(conn: psycopg.Connection[Any], database: str) -> bool:
+    row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+    return row is not None
+
+
+def _is_sandbox(conn: psycopg.Connection[Any], database: str) -> bool:
+    row = conn.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+        (database,),
+    ).fetchone()
+    return row is not None and row[0] == SANDBOX_MARK
+
+
+def _sandbox_role(conn: psycopg.Connection[Any], database: str) -> str | None:
+    """The owning role of a sandbox database, if it is one of ours."""
+    if not _is_sandbox(conn, database):
+        return None
+    row = conn.execute(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
+    ).fetchone()
+    owner = row[0] if row else None
+    return owner if owner and owner.startswith(SANDBOX_ROLE_PREFIX) else None
+
+
+def _is_empty(conn: psycopg.Connection[Any]) -> bool:
+    """True when the database holds no user objects (the restore target must be empty)."""
+    row = conn.execute(
+        """
+        SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+                  AND n.nspname NOT LIKE 'pg_toast%%' AND n.nspname NOT LIKE 'pg_temp%%')
+             + (SELECT count(*) FROM pg_namespace
+                WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'public')
+                  AND nspname NOT LIKE 'pg_toast%%' AND nspname NOT LIKE 'pg_temp%%')
+             + (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql')
+             + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname NOT IN ('pg_catalog', 'information_schema'))
+        """
+    ).fetchone()
+    return row is not None and row[0] == 0
+
+
+def _drop_quietly(conn: psycopg.Connection[Any], database: str, role: str) -> None:
+    try:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
+    except psycopg.Error:
+        pass
+    _drop_role_quietly(conn, role)
+
+
+def _drop_role_quietly(conn: psycopg.Connection[Any], role: str) -> None:
+    try:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    except psycopg.Error:
+        pass  # still owns something elsewhere: left for the server's administrator
+
+
+def _libpq_string(info: dict[str, Any]) -> str:
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+
+
+# -- finding pg_dump ------------------------------------------------------------------
+def _tool_major(path: Path) -> int | None:
+    try:
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    words = out.split()
+    for word in reversed(words):
+        head = word.split(".")[0]
+        if head.isdigit():
+            return int(head)
+    return None
+
+
+def find_pg_dump(server_major: int, bin_dir: Path | None = None) -> Path:
+    """A pg_dump whose major version is >= the server's (the closest one wins)."""
+    exe = "pg_dump.exe" if os.name == "nt" else "pg_dump"
+    candidates: list[Path] = []
+    if bin_dir is not None:
+        candidates.append(bin_dir / exe)
+    if os.environ.get("DBPLAY_PG_BIN"):
+        candidates.append(Path(os.environ["DBPLAY_PG_BIN"]) / exe)
+    try:
+        from dbplay_desktop.servers.postgres import find_postgres_bin_dirs
+
+        candidates.extend(directory / exe for directory in find_postgres_bin_dirs())
+    except ImportError:
+        pass
+    on_path = shutil.which(exe)
+    if on_path:
+        candidates.append(Path(on_path))
+    found: list[tuple[int, Path]] = []
+    for path in dict.fromkeys(candidates):
+        if path.is_file():
+            major = _tool_major(path)
+            if major is not None:
+                found.append((major, path))
+    usable = sorted((major, path) for major, path in found if major >= server_major)
+    if usable:
+        return usable[0][1]
+    if found:
+        newest = max(major for major, _ in found)
+        raise DumpError(
+            f"pg_dump {newest} cannot dump a PostgreSQL {server_major} server; install the "
+            f"PostgreSQL {server_major} client tools (or newer) or set DBPLAY_PG_BIN"
+        )
+    raise DumpError(
+        "pg_dump was not found; install the PostgreSQL client tools or set DBPLAY_PG_BIN"
+    )

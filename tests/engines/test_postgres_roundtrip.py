@@ -1,0 +1,152 @@
+"""Save a rich PostgreSQL database as a template and restore it: nothing may be lost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbplay_desktop.engines.base import RestoreError, UnsafeContent
+from dbplay_desktop.engines.postgres import find_pg_dump
+from dbplay_desktop.templates.container import TemplateReader, TemplateWriter
+
+RICH_SQL = (Path(__file__).parent / "rich_database.sql").read_text(encoding="utf-8")
+
+
+def load(engine, database: str, text: str) -> None:
+    with engine.connect(database) as session:
+        for result in session.execute(text):
+            if result.returns_rows:
+                result.fetch_all()
+            assert result.error is None, f"{result.statement.text[:60]}: {result.error}"
+
+
+def save(engine, database: str, path: Path) -> None:
+    with TemplateWriter(path, engine="postgresql", name=database) as writer:
+        info = engine.dump(database, writer)
+        writer.commit(info.engine_version, info.stats)
+
+
+def pg_dump_text(admin_uri: str, database: str, *extra: str) -> str:
+    """pg_dump's view of a database, without owners, grants and the per-run restrict key."""
+    info = psycopg.conninfo.conninfo_to_dict(admin_uri)
+    with psycopg.connect(admin_uri) as conn:
+        major = conn.info.server_version // 10000
+    env = dict(os.environ, PGPASSWORD=str(info.pop("password", "")))
+    info["dbname"] = database
+    out = subprocess.run(
+        [str(find_pg_dump(major)), "--no-owner", "--no-privileges", *extra,
+         "--dbname", psycopg.conninfo.make_conninfo(**info)],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout
+    return "\n".join(
+        line for line in out.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))
+    )
+
+
+def database_exists(admin_uri: str, name: str) -> bool:
+    with psycopg.connect(admin_uri) as conn:
+        return conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() \
+            is not None
+
+
+@pytest.fixture(scope="module")
+def rich_template(pg_engine, tmp_path_factory):
+    source = pg_engine.create_sandbox()
+    load(pg_engine, source, RICH_SQL)
+    path = tmp_path_factory.mktemp("tpl") / "rich.dbtpl"
+    save(pg_engine, source, path)
+    yield source, path
+    pg_engine.drop_sandbox(source)
+
+
+def test_round_trip_keeps_schema_and_data(pg_engine, pg_admin_uri, rich_template):
+    source, path = rich_template
+    with TemplateReader(path) as reader:
+        assert reader.manifest.engine == "postgresql"
+        assert reader.manifest.stats["tables"] >= 6
+        assert reader.manifest.stats["rows"] == 5 + 2 + 2 + 1 + 2 + 1
+        copy = pg_engine.restore(reader)
+    try:
+        assert pg_dump_text(pg_admin_uri, copy, "--schema-only") == pg_dump_text(
+            pg_admin_uri, source, "--schema-only"
+        )
+        assert pg_dump_text(pg_admin_uri, copy) == pg_dump_text(pg_admin_uri, source)
+        with pg_engine.connect(copy) as session:
+            result = next(session.execute(
+                "select name from customers where email = 'ANN@example.com' "
+                "union all select name from customers order by 1"))
+            names = [row[0] for row in result.fetch_all()]
+            assert "Ann" in names and "\\N" in names and "line1\nline2\\back\\slash" in names
+            seq = next(session.execute("select last_value from invoice_no")).fetch_all()
+            assert seq == [(1007,)]
+            after = next(session.execute("insert into orders (customer_id) values (3) returning id"))
+            assert after.fetch_all() == [(52,)]
+    finally:
+        pg_engine.drop_sandbox(copy)
+
+
+def test_template_carries_no_owners_grants_or_credentials(pg_admin_uri, rich_template):
+    _, path = rich_template
+    with zipfile.ZipFile(path) as archive:
+        text = "\n".join(archive.read(name).decode() for name in archive.namelist())
+    password = psycopg.conninfo.conninfo_to_dict(pg_admin_uri)["password"]
+    assert "OWNER TO" not in text and "GRANT " not in text and "dbplay_sbx_" not in text
+    assert password not in text and "127.0.0.1" not in text
+
+
+def test_restore_into_named_database_and_refuse_non_empty(pg_engine, pg_admin_uri, rich_template):
+    _, path = rich_template
+    with TemplateReader(path) as reader:
+        name = pg_engine.restore(reader, "restored_by_name")
+    try:
+        assert name == "restored_by_name"
+        with TemplateReader(path) as reader, pytest.raises(RestoreError, match="not empty"):
+            pg_engine.restore(reader, "restored_by_name")
+    finally:
+        pg_engine.drop_sandbox(name)
+
+
+def write_payload(path: Path, sql: str) -> None:
+    with TemplateWriter(path, engine="postgresql", name="crafted") as writer:
+        with writer.open("dump.sql") as out:
+            out.write(sql.encode())
+        writer.commit("15", {})
+
+
+def test_failed_restore_leaves_no_database(pg_engine, pg_admin_uri, tmp_path):
+    path = tmp_path / "broken.dbtpl"
+    write_payload(path, "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nINSERT INTO missing VALUES (2);\n")
+    with TemplateReader(path) as reader, pytest.raises(RestoreError) as info:
+        pg_engine.restore(reader, "half_made")
+    assert "dump.sql:3" in str(info.value) and "missing" in str(info.value)
+    assert not database_exists(pg_admin_uri, "half_made")
+
+
+def test_unsafe_template_is_refused_before_anything_runs(pg_engine, pg_admin_uri, tmp_path):
+    target = Path("/tmp") / f"dbplay-should-not-exist-{os.getpid()}"
+    path = tmp_path / "evil.dbtpl"
+    write_payload(path, f"CREATE TABLE ok (x int);\nCOPY (SELECT 1) TO PROGRAM 'touch {target}';\n")
+    with TemplateReader(path) as reader, pytest.raises(UnsafeContent) as info:
+        pg_engine.restore(reader, "evil_target")
+    assert "dump.sql:2" in str(info.value)
+    assert not target.exists()
+    assert not database_exists(pg_admin_uri, "evil_target")
+
+
+def test_sandbox_role_is_the_second_wall(pg_engine, pg_admin_uri, tmp_path):
+    """Even past the scan (here: hidden in dynamic SQL), the role cannot touch the server."""
+    target = Path("/tmp") / f"dbplay-dynamic-{os.getpid()}"
+    path = tmp_path / "sneaky.dbtpl"
+    write_payload(
+        path,
+        "DO $$ BEGIN EXECUTE 'COPY (SELECT 1) TO ' || quote_literal('" + str(target) + "'); END $$;\n",
+    )
+    with TemplateReader(path) as reader, pytest.raises(RestoreError):
+        pg_engine.restore(reader, "sneaky_target")
+    assert not target.exists()
+    assert not database_exists(pg_admin_uri, "sneaky_target")

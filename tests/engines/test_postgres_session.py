@@ -1,0 +1,202 @@
+"""The PostgreSQL engine against a real server: statements, streaming, errors, cancel, catalog."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from dbplay_desktop.engines.base import EngineError, QueryCancelled, QueryError
+
+
+def run(session, text):
+    """Execute and drain every result, returning (result, rows) pairs."""
+    out = []
+    for result in session.execute(text):
+        rows = result.fetch_all() if result.returns_rows else None
+        out.append((result, rows))
+    return out
+
+
+def test_statements_run_in_order_with_status_and_rows(pg_session):
+    results = run(
+        pg_session,
+        "create table t (a int, b text);\n"
+        "insert into t values (1, 'x;y'), (2, $$a;b$$);\n"
+        "select a, b, a from t order by a; -- trailing ; comment\n",
+    )
+    assert [r.status for r, _ in results] == ["CREATE TABLE", "INSERT 0 2", "SELECT 2"]
+    select, rows = results[2]
+    assert [c.name for c in select.columns] == ["a", "b", "a"]  # duplicate names kept apart
+    assert [c.type_name for c in select.columns] == ["int4", "text", "int4"]
+    assert rows == [(1, "x;y", 1), (2, "a;b", 2)]
+    assert select.rowcount == 2
+    assert all(r.elapsed >= 0 for r, _ in results)
+
+
+def test_error_in_third_statement_keeps_first_two(pg_session):
+    text = "create table k (id int);\ninsert into k values (1);\nselect nope from k;\nselect 4;"
+    results = run(pg_session, text)
+    assert len(results) == 3
+    failed = results[2][0]
+    assert isinstance(failed.error, QueryError)
+    assert "nope" in str(failed.error) and "\n" not in str(failed.error)
+    assert failed.error.line == 3 and failed.error.column == 8
+    assert text[failed.error.position : failed.error.position + 4] == "nope"
+    again = run(pg_session, "select count(*) from k")
+    assert again[0][1] == [(1,)]
+
+
+def test_rows_stream_in_batches_from_a_server_cursor(pg_session):
+    pg_session.batch_size = 1000
+    result = next(pg_session.execute("select g from generate_series(1, 250000) g"))
+    batches = result.batches()
+    first = next(batches)
+    assert len(first) == 1000 and first[0] == (1,)
+    # the rest is still on the server: the cursor is open in a transaction
+    result.close()
+    assert result.rowcount == -1
+    follow = run(pg_session, "select 1")
+    assert follow[0][1] == [(1,)]
+
+
+def test_insert_returning_and_show_return_rows(pg_session):
+    results = run(pg_session, "create table r (id serial, v text); "
+                  "insert into r (v) values ('a'), ('b') returning id; show timezone")
+    assert results[1][1] == [(1,), (2,)]
+    assert results[1][0].status == "INSERT 0 2"
+    assert results[2][0].columns[0].name == "TimeZone"
+
+
+def test_notices_are_collected(pg_session):
+    results = run(pg_session, "do $$ begin raise notice 'hello %', 42; end $$")
+    assert any("hello 42" in n for n in results[0][0].notices)
+
+
+def test_user_transactions_are_respected(pg_session):
+    run(pg_session, "create table tx (a int)")
+    run(pg_session, "begin; insert into tx values (1); select * from tx; rollback")
+    assert run(pg_session, "select count(*) from tx")[0][1] == [(0,)]
+
+
+def test_cancel_from_another_thread_stops_a_long_query(pg_session):
+    results = []
+
+    def work():
+        for result in pg_session.execute("select pg_sleep(30); select 1"):
+            results.append(result)
+            try:
+                result.fetch_all()
+            except QueryCancelled:
+                pass
+
+    thread = threading.Thread(target=work)
+    started = time.monotonic()
+    thread.start()
+    time.sleep(0.7)
+    pg_session.cancel()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 8
+    assert len(results) == 1 and isinstance(results[0].error, QueryCancelled)
+    assert run(pg_session, "select 2")[0][1] == [(2,)]
+
+
+def test_cancel_while_streaming(pg_session):
+    pg_session.batch_size = 100
+    result = next(pg_session.execute("select g, pg_sleep(0.01) from generate_series(1, 100000) g"))
+    got = []
+
+    def stop_soon():
+        time.sleep(0.5)
+        pg_session.cancel()
+
+    threading.Thread(target=stop_soon).start()
+    with pytest.raises(QueryCancelled):
+        for batch in result.batches():
+            got.extend(batch)
+    assert isinstance(result.error, QueryCancelled)
+    assert run(pg_session, "select 3")[0][1] == [(3,)]
+
+
+def test_statement_timeout(pg_engine, pg_sandbox):
+    session = pg_engine.connect(pg_sandbox)
+    try:
+        session.set_timeout(0.3)
+        result = next(session.execute("select pg_sleep(5)"))
+        with pytest.raises(QueryCancelled):
+            result.fetch_all()  # a query's rows are computed as they are fetched
+        assert isinstance(result.error, QueryCancelled)
+        assert "timeout" in str(result.error)
+    finally:
+        session.close()
+
+
+def test_catalog_lists_objects(pg_session):
+    run(pg_session, """
+        create schema "Sales";
+        create type mood as enum ('sad', 'happy');
+        create table "Sales"."Orders" (id int primary key, note text not null, m mood);
+        create index orders_note on "Sales"."Orders" (lower(note));
+        create view v as select 1 as one;
+        create materialized view mv as select 2 as two;
+        create function add1(i int) returns int language sql as 'select i + 1';
+        create procedure p() language sql as 'select 1';
+        create sequence s;
+    """)
+    tree = {schema.name: schema for schema in pg_session.catalog()}
+    assert set(tree) == {"public", "Sales"}
+    orders = next(i for i in tree["Sales"].children if i.name == "Orders")
+    assert orders.kind == "table" and orders.insert_text == '"Sales"."Orders"'
+    columns = {c.name: c.detail for c in orders.children if c.kind == "column"}
+    assert columns == {"id": "integer primary key", "note": "text not null", "m": "mood"}
+    assert any(c.kind == "index" and c.name == "orders_note" for c in orders.children)
+    kinds = {(i.name, i.kind) for i in tree["public"].children}
+    assert {("v", "view"), ("mv", "materialized view"), ("add1", "function"),
+            ("p", "procedure"), ("s", "sequence"), ("mood", "type")} <= kinds
+
+
+def test_sessions_run_as_an_unprivileged_role(pg_session):
+    user, superuser = run(pg_session, "select current_user, usesuper from pg_user "
+                          "where usename = current_user")[0][1][0]
+    assert user.startswith("dbplay_sbx_") and superuser is False
+    for text in ("select pg_read_file('/etc/passwd')", "alter system set work_mem = '1MB'",
+                 "create role evil", "copy (select 1) to '/tmp/dbplay-nope'",
+                 "create extension dblink"):
+        error = run(pg_session, text)[0][0].error
+        assert error is not None, text
+
+
+def test_drop_sandbox_refuses_other_databases(pg_engine, pg_admin_uri):
+    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
+        conn.execute("create database users_own_db")
+    try:
+        with pytest.raises(EngineError, match="not a dbplay sandbox"):
+            pg_engine.drop_sandbox("users_own_db")
+    finally:
+        with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
+            conn.execute("drop database users_own_db")
+
+
+def test_create_and_drop_sandbox_leave_no_role(pg_engine, pg_admin_uri):
+    database = pg_engine.create_sandbox()
+    with psycopg.connect(pg_admin_uri) as conn:
+        owner = conn.execute("select pg_get_userbyid(datdba) from pg_database where datname = %s",
+                             (database,)).fetchone()[0]
+    pg_engine.drop_sandbox(database)
+    pg_engine.drop_sandbox(database)  # idempotent
+    with psycopg.connect(pg_admin_uri) as conn:
+        assert conn.execute("select 1 from pg_roles where rolname = %s", (owner,)).fetchone() is None
+        assert database not in pg_engine.list_databases()
+
+
+def test_unreachable_server_is_one_line(pg_engine):
+    from dbplay_desktop.engines.registry import engine_for_uri
+
+    engine = engine_for_uri("postgresql://nobody:secretpw@127.0.0.1:1/postgres")
+    with pytest.raises(EngineError) as info:
+        engine.server_version()
+    message = str(info.value)
+    assert "\n" not in message and "127.0.0.1:1" in message and "secretpw" not in message
