@@ -104,8 +104,10 @@ def load_catalog(conn: psycopg.Connection[Any]) -> list[CatalogItem]:
     from pglast.stream import maybe_double_quote_name
 
     with conn.cursor() as cur:
-        schemas = {name: CatalogItem(name, "schema", insert_text=maybe_double_quote_name(name))
-                   for (name,) in cur.execute(_SCHEMAS)}
+        schemas = {
+            name: CatalogItem(name, "schema", insert_text=maybe_double_quote_name(name))
+            for (name,) in cur.execute(_SCHEMAS)
+        }
         relations: dict[int, CatalogItem] = {}
         for schema, name, relkind, oid in cur.execute(_RELATIONS).fetchall():
             item = CatalogItem(name, _RELATION_KINDS[relkind], insert_text=_qualified(schema, name))

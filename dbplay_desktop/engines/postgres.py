@@ -28,8 +28,8 @@ from psycopg import sql
 from dbplay_desktop.engines.base import (
     DumpError,
     DumpInfo,
-    EngineError,
     Engine,
+    EngineError,
     Finding,
     PayloadSink,
     PayloadSource,
@@ -70,6 +70,8 @@ class PostgresEngine(Engine):
             self._conninfo: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(uri)
         except psycopg.Error as exc:
             raise UnsupportedUri(f"not a PostgreSQL address: {error_message(exc)}") from exc
+        if statement_timeout is None and os.environ.get("DBPLAY_STATEMENT_TIMEOUT"):
+            statement_timeout = _seconds(os.environ["DBPLAY_STATEMENT_TIMEOUT"])
         self.statement_timeout = statement_timeout
         self.bin_dir = Path(bin_dir) if bin_dir else None
         self._role_passwords: dict[str, str] = {}
@@ -118,7 +120,9 @@ class PostgresEngine(Engine):
         from dbplay_desktop.engines.pg_session import PostgresSession
 
         database = database or self.default_database
-        return PostgresSession(self._session_info(database), statement_timeout=self.statement_timeout)
+        return PostgresSession(
+            self._session_info(database), statement_timeout=self.statement_timeout
+        )
 
     def _session_info(self, database: str) -> dict[str, Any]:
         """Log in as the sandbox's own role when the database is a sandbox."""
@@ -173,9 +177,9 @@ class PostgresEngine(Engine):
             conn.execute(sql.SQL("GRANT {} TO current_user").format(owner))
             if create:
                 conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'").format(
-                        db, owner
-                    )
+                    sql.SQL(
+                        "CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'"
+                    ).format(db, owner)
                 )
             else:
                 conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, owner))
@@ -199,7 +203,8 @@ class PostgresEngine(Engine):
                 return
             if not _is_sandbox(conn, database):
                 raise EngineError(
-                    f"database {database!r} is not a dbplay sandbox; dbplay never drops other databases"
+                    f"database {database!r} is not a dbplay sandbox; "
+                    "dbplay never drops other databases"
                 )
             role = _sandbox_role(conn, database)
             try:
@@ -207,7 +212,9 @@ class PostgresEngine(Engine):
                     sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
                 )
             except psycopg.Error as exc:
-                raise EngineError(f"cannot drop database {database!r}: {error_message(exc)}") from exc
+                raise EngineError(
+                    f"cannot drop database {database!r}: {error_message(exc)}"
+                ) from exc
             if role is not None:
                 _drop_role_quietly(conn, role)
                 self._role_passwords.pop(role, None)
@@ -241,9 +248,7 @@ class PostgresEngine(Engine):
         if info.get("password"):
             env["PGPASSWORD"] = str(info["password"])
         env.pop("PGSERVICE", None)
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-        )
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         written = 0
         try:
             assert process.stdout is not None
@@ -328,7 +333,7 @@ class PostgresEngine(Engine):
         done_before = 0
         try:
             with conn.cursor() as cur:
-                for path, size in zip(paths, sizes):
+                for path, size in zip(paths, sizes, strict=False):
                     with source.open(path) as raw:
                         stream = _CountingReader(raw)
                         for item in read_script(stream, path):
@@ -338,9 +343,7 @@ class PostgresEngine(Engine):
                                 raise RestoreError(
                                     f"{path}:{item.line}: {error_message(exc)}"
                                 ) from exc
-                            if progress is not None and progress(
-                                done_before + stream.count, total
-                            ):
+                            if progress is not None and progress(done_before + stream.count, total):
                                 raise RestoreError("restore cancelled")
                     done_before += size if size is not None else stream.count
             conn.commit()
@@ -362,9 +365,8 @@ def _run_item(cur: psycopg.Cursor[Any], item: Any) -> None:
         with cur.copy(item.text) as copy:
             for chunk in item.data:
                 copy.write(chunk)
-    elif item.kind == "meta":
-        if not item.text.split(maxsplit=1)[0] in IGNORED_META_COMMANDS:
-            raise RestoreError(f"line {item.line}: psql command {item.text.split()[0]} is not allowed")
+    elif item.kind == "meta" and item.text.split(maxsplit=1)[0] not in IGNORED_META_COMMANDS:
+        raise RestoreError(f"line {item.line}: psql command {item.text.split()[0]} is not allowed")
 
 
 class _CountingReader:
@@ -448,6 +450,17 @@ def _drop_role_quietly(conn: psycopg.Connection[Any], role: str) -> None:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
     except psycopg.Error:
         pass  # still owns something elsewhere: left for the server's administrator
+
+
+def _seconds(text: str) -> float | None:
+    """``DBPLAY_STATEMENT_TIMEOUT`` in seconds (``0`` or empty: no limit)."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise EngineError(
+            f"DBPLAY_STATEMENT_TIMEOUT must be a number of seconds, not {text!r}"
+        ) from exc
+    return value or None
 
 
 def _libpq_string(info: dict[str, Any]) -> str:

@@ -39,9 +39,18 @@ def pg_dump_text(admin_uri: str, database: str, *extra: str) -> str:
     env = dict(os.environ, PGPASSWORD=str(info.pop("password", "")))
     info["dbname"] = database
     out = subprocess.run(
-        [str(find_pg_dump(major)), "--no-owner", "--no-privileges", *extra,
-         "--dbname", psycopg.conninfo.make_conninfo(**info)],
-        check=True, capture_output=True, text=True, env=env,
+        [
+            str(find_pg_dump(major)),
+            "--no-owner",
+            "--no-privileges",
+            *extra,
+            "--dbname",
+            psycopg.conninfo.make_conninfo(**info),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
     return "\n".join(
         line for line in out.splitlines() if not line.startswith(("\\restrict", "\\unrestrict"))
@@ -50,8 +59,10 @@ def pg_dump_text(admin_uri: str, database: str, *extra: str) -> str:
 
 def database_exists(admin_uri: str, name: str) -> bool:
     with psycopg.connect(admin_uri) as conn:
-        return conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() \
+        return (
+            conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
             is not None
+        )
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +88,19 @@ def test_round_trip_keeps_schema_and_data(pg_engine, pg_admin_uri, rich_template
         )
         assert pg_dump_text(pg_admin_uri, copy) == pg_dump_text(pg_admin_uri, source)
         with pg_engine.connect(copy) as session:
-            result = next(session.execute(
-                "select name from customers where email = 'ANN@example.com' "
-                "union all select name from customers order by 1"))
+            result = next(
+                session.execute(
+                    "select name from customers where email = 'ANN@example.com' "
+                    "union all select name from customers order by 1"
+                )
+            )
             names = [row[0] for row in result.fetch_all()]
             assert "Ann" in names and "\\N" in names and "line1\nline2\\back\\slash" in names
             seq = next(session.execute("select last_value from invoice_no")).fetch_all()
             assert seq == [(1007,)]
-            after = next(session.execute("insert into orders (customer_id) values (3) returning id"))
+            after = next(
+                session.execute("insert into orders (customer_id) values (3) returning id")
+            )
             assert after.fetch_all() == [(52,)]
     finally:
         pg_engine.drop_sandbox(copy)
@@ -120,7 +136,10 @@ def write_payload(path: Path, sql: str) -> None:
 
 def test_failed_restore_leaves_no_database(pg_engine, pg_admin_uri, tmp_path):
     path = tmp_path / "broken.dbtpl"
-    write_payload(path, "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nINSERT INTO missing VALUES (2);\n")
+    write_payload(
+        path,
+        "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nINSERT INTO missing VALUES (2);\n",
+    )
     with TemplateReader(path) as reader, pytest.raises(RestoreError) as info:
         pg_engine.restore(reader, "half_made")
     assert "dump.sql:3" in str(info.value) and "missing" in str(info.value)
@@ -144,7 +163,9 @@ def test_sandbox_role_is_the_second_wall(pg_engine, pg_admin_uri, tmp_path):
     path = tmp_path / "sneaky.dbtpl"
     write_payload(
         path,
-        "DO $$ BEGIN EXECUTE 'COPY (SELECT 1) TO ' || quote_literal('" + str(target) + "'); END $$;\n",
+        "DO $$ BEGIN EXECUTE 'COPY (SELECT 1) TO ' || quote_literal('"
+        + str(target)
+        + "'); END $$;\n",
     )
     with TemplateReader(path) as reader, pytest.raises(RestoreError):
         pg_engine.restore(reader, "sneaky_target")

@@ -63,8 +63,11 @@ def test_rows_stream_in_batches_from_a_server_cursor(pg_session):
 
 
 def test_insert_returning_and_show_return_rows(pg_session):
-    results = run(pg_session, "create table r (id serial, v text); "
-                  "insert into r (v) values ('a'), ('b') returning id; show timezone")
+    results = run(
+        pg_session,
+        "create table r (id serial, v text); "
+        "insert into r (v) values ('a'), ('b') returning id; show timezone",
+    )
     assert results[1][1] == [(1,), (2,)]
     assert results[1][0].status == "INSERT 0 2"
     assert results[2][0].columns[0].name == "TimeZone"
@@ -135,7 +138,9 @@ def test_statement_timeout(pg_engine, pg_sandbox):
 
 
 def test_catalog_lists_objects(pg_session):
-    run(pg_session, """
+    run(
+        pg_session,
+        """
         create schema "Sales";
         create type mood as enum ('sad', 'happy');
         create table "Sales"."Orders" (id int primary key, note text not null, m mood);
@@ -145,7 +150,8 @@ def test_catalog_lists_objects(pg_session):
         create function add1(i int) returns int language sql as 'select i + 1';
         create procedure p() language sql as 'select 1';
         create sequence s;
-    """)
+    """,
+    )
     tree = {schema.name: schema for schema in pg_session.catalog()}
     assert set(tree) == {"public", "Sales"}
     orders = next(i for i in tree["Sales"].children if i.name == "Orders")
@@ -154,17 +160,28 @@ def test_catalog_lists_objects(pg_session):
     assert columns == {"id": "integer primary key", "note": "text not null", "m": "mood"}
     assert any(c.kind == "index" and c.name == "orders_note" for c in orders.children)
     kinds = {(i.name, i.kind) for i in tree["public"].children}
-    assert {("v", "view"), ("mv", "materialized view"), ("add1", "function"),
-            ("p", "procedure"), ("s", "sequence"), ("mood", "type")} <= kinds
+    assert {
+        ("v", "view"),
+        ("mv", "materialized view"),
+        ("add1", "function"),
+        ("p", "procedure"),
+        ("s", "sequence"),
+        ("mood", "type"),
+    } <= kinds
 
 
 def test_sessions_run_as_an_unprivileged_role(pg_session):
-    user, superuser = run(pg_session, "select current_user, usesuper from pg_user "
-                          "where usename = current_user")[0][1][0]
+    user, superuser = run(
+        pg_session, "select current_user, usesuper from pg_user where usename = current_user"
+    )[0][1][0]
     assert user.startswith("dbplay_sbx_") and superuser is False
-    for text in ("select pg_read_file('/etc/passwd')", "alter system set work_mem = '1MB'",
-                 "create role evil", "copy (select 1) to '/tmp/dbplay-nope'",
-                 "create extension dblink"):
+    for text in (
+        "select pg_read_file('/etc/passwd')",
+        "alter system set work_mem = '1MB'",
+        "create role evil",
+        "copy (select 1) to '/tmp/dbplay-nope'",
+        "create extension dblink",
+    ):
         error = run(pg_session, text)[0][0].error
         assert error is not None, text
 
@@ -183,12 +200,15 @@ def test_drop_sandbox_refuses_other_databases(pg_engine, pg_admin_uri):
 def test_create_and_drop_sandbox_leave_no_role(pg_engine, pg_admin_uri):
     database = pg_engine.create_sandbox()
     with psycopg.connect(pg_admin_uri) as conn:
-        owner = conn.execute("select pg_get_userbyid(datdba) from pg_database where datname = %s",
-                             (database,)).fetchone()[0]
+        owner = conn.execute(
+            "select pg_get_userbyid(datdba) from pg_database where datname = %s", (database,)
+        ).fetchone()[0]
     pg_engine.drop_sandbox(database)
     pg_engine.drop_sandbox(database)  # idempotent
     with psycopg.connect(pg_admin_uri) as conn:
-        assert conn.execute("select 1 from pg_roles where rolname = %s", (owner,)).fetchone() is None
+        assert (
+            conn.execute("select 1 from pg_roles where rolname = %s", (owner,)).fetchone() is None
+        )
         assert database not in pg_engine.list_databases()
 
 

@@ -1,0 +1,314 @@
+"""The ``manifest.json`` of a ``.dbtpl`` template: what it holds and how to check it.
+
+A template comes from strangers, so everything read from a manifest is validated here
+before any other code sees it: types, the file list, paths that could escape a directory,
+and the format version. Keys this version does not know are kept in ``extra`` so that a
+template written by a newer tool keeps them when it is read and written again.
+
+The format is described for users and other tools in ``docs/dbtpl-format.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dbplay_desktop.engines.base import EngineError
+
+FORMAT = "dbtpl"
+FORMAT_VERSION = 1
+KNOWN_ENGINES = ("postgresql", "mongodb", "chroma", "sqlite")
+MANIFEST_NAME = "manifest.json"
+
+# Keys written in this order; anything else read from a manifest goes to ``extra``.
+_KNOWN_KEYS = (
+    "format",
+    "format_version",
+    "engine",
+    "engine_version",
+    "name",
+    "description",
+    "created_at",
+    "app_version",
+    "files",
+    "stats",
+)
+_FILE_KEYS = ("path", "sha256", "size")
+_HEX_DIGITS = frozenset(string.hexdigits.lower())
+
+
+class TemplateError(EngineError):
+    """A template file is damaged, unsafe, too large or not a template at all."""
+
+    title = "Invalid template"
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def check_member_path(path: object, what: str = "path") -> str:
+    """Return ``path`` if it is a safe relative POSIX path inside an archive, else raise.
+
+    Refused: empty names, absolute paths, backslashes, drive letters, ``.`` and ``..``
+    components, empty components (``a//b``) and control characters. A trailing ``/``
+    (directory entry) is allowed here; callers that need a file name check for it.
+    """
+    if not isinstance(path, str) or not path:
+        raise TemplateError(f"{what} must be a non-empty string, not {path!r}")
+    if "\\" in path:
+        raise TemplateError(f"{what} {path!r} contains a backslash")
+    if path.startswith("/"):
+        raise TemplateError(f"{what} {path!r} is absolute")
+    if len(path) >= 2 and path[1] == ":" and path[0].isascii() and path[0].isalpha():
+        raise TemplateError(f"{what} {path!r} starts with a drive letter")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        raise TemplateError(f"{what} {path!r} contains a control character")
+    parts = path[:-1].split("/") if path.endswith("/") else path.split("/")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise TemplateError(f"{what} {path!r} has a {part or 'empty'!r} component")
+    return path
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class FileEntry:
+    """One payload file: its path in the archive, SHA-256 (lowercase hex) and size in bytes.
+
+    ``extra`` keeps per-file keys this version does not know, so they round-trip.
+    """
+
+    path: str
+    sha256: str
+    size: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size, **self.extra}
+
+
+@dataclass
+class Manifest:
+    """The parsed, validated ``manifest.json`` of a template.
+
+    ``files`` are in restore order. ``stats`` are object counts for display (tables,
+    rows, collections, ...). ``extra`` holds top-level keys this version does not know.
+    """
+
+    engine: str
+    engine_version: str
+    name: str
+    description: str
+    created_at: str
+    app_version: str
+    files: list[FileEntry] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def total_size(self) -> int:
+        """Uncompressed size of all payload files together, as the manifest declares it."""
+        return sum(entry.size for entry in self.files)
+
+    @property
+    def created(self) -> datetime | None:
+        """``created_at`` as an aware datetime, or None if it cannot be parsed."""
+        return _parse_timestamp(self.created_at)
+
+    def file(self, path: str) -> FileEntry | None:
+        """The entry for ``path``, or None if the manifest does not list it."""
+        return next((entry for entry in self.files if entry.path == path), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        known = {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "engine": self.engine,
+            "engine_version": self.engine_version,
+            "name": self.name,
+            "description": self.description,
+            "created_at": self.created_at,
+            "app_version": self.app_version,
+            "files": [entry.to_dict() for entry in self.files],
+            "stats": dict(self.stats),
+        }
+        extra = {key: value for key, value in self.extra.items() if key not in known}
+        return {**known, **extra}
+
+    def to_json(self) -> str:
+        """The manifest as pretty-printed UTF-8 JSON text, known keys first."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Manifest:
+        """Parse and validate manifest text; raise :class:`TemplateError` naming the bad key."""
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8-sig")
+            except UnicodeDecodeError as err:
+                raise TemplateError(
+                    f"{MANIFEST_NAME} is not UTF-8 text (bad byte at offset {err.start})"
+                ) from err
+        try:
+            data = json.loads(
+                text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+            )
+        except json.JSONDecodeError as err:
+            raise TemplateError(
+                f"{MANIFEST_NAME} is not valid JSON (line {err.lineno} column {err.colno}: "
+                f"{err.msg})"
+            ) from err
+        if not isinstance(data, dict):
+            raise TemplateError(f"{MANIFEST_NAME} must hold a JSON object, not {_kind(data)}")
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """Validate an already decoded manifest object (see :meth:`from_json`)."""
+        fmt = _require(data, "format")
+        if fmt != FORMAT:
+            raise TemplateError(f"{MANIFEST_NAME} key 'format' is {fmt!r}, expected {FORMAT!r}")
+        version = _require(data, "format_version")
+        if not _is_int(version) or version < 1:
+            raise TemplateError(
+                f"{MANIFEST_NAME} key 'format_version' must be a positive integer, "
+                f"not {version!r}"
+            )
+        if version > FORMAT_VERSION:
+            raise TemplateError(
+                f"template format version {version} is newer than this dbplay understands "
+                f"({FORMAT_VERSION}); update dbplay"
+            )
+        engine = _string(data, "engine", required=True)
+        if engine not in KNOWN_ENGINES:
+            raise TemplateError(
+                f"{MANIFEST_NAME} names an unknown engine {engine!r} "
+                f"(known: {', '.join(KNOWN_ENGINES)})"
+            )
+        name = _string(data, "name", required=True)
+        if not name.strip():
+            raise TemplateError(f"{MANIFEST_NAME} key 'name' must not be empty")
+        created_at = _string(data, "created_at", required=True)
+        if _parse_timestamp(created_at) is None:
+            raise TemplateError(
+                f"{MANIFEST_NAME} key 'created_at' is not an ISO 8601 timestamp: {created_at!r}"
+            )
+        return cls(
+            engine=engine,
+            engine_version=_string(data, "engine_version", required=True),
+            name=name,
+            description=_string(data, "description"),
+            created_at=created_at,
+            app_version=_string(data, "app_version"),
+            files=_files(_require(data, "files")),
+            stats=_stats(data.get("stats", {})),
+            extra={key: value for key, value in data.items() if key not in _KNOWN_KEYS},
+            format_version=version,
+        )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else "a value")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse repeated keys: parsers disagree on which one wins, so a template could differ."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise TemplateError(f"{MANIFEST_NAME} has the key {key!r} twice")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> None:
+    raise TemplateError(f"{MANIFEST_NAME} contains {name}, which is not valid JSON")
+
+
+def _require(data: dict[str, Any], key: str) -> Any:
+    if key not in data:
+        raise TemplateError(f"{MANIFEST_NAME} has no {key!r} key")
+    return data[key]
+
+
+def _string(data: dict[str, Any], key: str, *, required: bool = False) -> str:
+    value = _require(data, key) if required else data.get(key, "")
+    if not isinstance(value, str):
+        raise TemplateError(f"{MANIFEST_NAME} key {key!r} must be a string, not {_kind(value)}")
+    return value
+
+
+def _parse_timestamp(text: str) -> datetime | None:
+    # Python 3.10's fromisoformat does not accept a trailing "Z".
+    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        return datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+
+
+def _files(value: object) -> list[FileEntry]:
+    if not isinstance(value, list):
+        raise TemplateError(f"{MANIFEST_NAME} key 'files' must be a list, not {_kind(value)}")
+    entries: list[FileEntry] = []
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        where = f"files[{index}]"
+        if not isinstance(item, dict):
+            raise TemplateError(f"{MANIFEST_NAME} key {where!r} must be an object")
+        for key in _FILE_KEYS:
+            if key not in item:
+                raise TemplateError(f"{MANIFEST_NAME} key {where!r} has no {key!r}")
+        path = check_member_path(item["path"], f"{MANIFEST_NAME} key '{where}.path'")
+        if path.endswith("/"):
+            raise TemplateError(f"{MANIFEST_NAME} key '{where}.path' names a directory: {path!r}")
+        if path == MANIFEST_NAME:
+            raise TemplateError(f"{MANIFEST_NAME} lists itself as a payload file")
+        if path in seen:
+            raise TemplateError(f"{MANIFEST_NAME} lists the payload file {path!r} twice")
+        seen.add(path)
+        digest = item["sha256"]
+        if (
+            not isinstance(digest, str)
+            or len(digest) != 64
+            or not set(digest.lower()) <= _HEX_DIGITS
+        ):
+            raise TemplateError(
+                f"{MANIFEST_NAME} key '{where}.sha256' must be 64 hex digits, not {digest!r}"
+            )
+        size = item["size"]
+        if not _is_int(size) or size < 0:
+            raise TemplateError(
+                f"{MANIFEST_NAME} key '{where}.size' must be a non-negative integer, "
+                f"not {size!r}"
+            )
+        extra = {key: val for key, val in item.items() if key not in _FILE_KEYS}
+        entries.append(FileEntry(path, digest.lower(), size, extra))
+    return entries
+
+
+def _stats(value: object) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise TemplateError(f"{MANIFEST_NAME} key 'stats' must be an object, not {_kind(value)}")
+    for key, count in value.items():
+        if not _is_int(count):
+            raise TemplateError(
+                f"{MANIFEST_NAME} key 'stats.{key}' must be an integer, not {count!r}"
+            )
+    return dict(value)

@@ -1,0 +1,303 @@
+"""Reading ``.dbtpl`` templates: structure checks up front, payload checks while streaming.
+
+Opening a template checks everything that can be checked without decompressing the
+payload: it is a ZIP, every entry name is a safe relative path and appears once, every
+entry is listed in the manifest (or is the manifest or a directory), every listed file is
+present with the size the manifest declares, and the declared total is within the size
+limit. Payload files are then read as streams that count the bytes really decompressed
+(the ZIP headers are only used to refuse early), never return more than the manifest
+declares, and check the SHA-256 when they reach the end, so a damaged or altered file
+fails before its last byte is accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO
+
+from dbplay_desktop.engines.base import PayloadSource
+from dbplay_desktop.templates.limits import MAX_MANIFEST_SIZE, format_size, resolve_max_size
+from dbplay_desktop.templates.manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    TemplateError,
+    check_member_path,
+)
+
+_CHUNK = 1 << 16
+# How far past its declared size a file is read to tell the user how large it really is.
+_OVERRUN_PROBE = 1 << 16
+_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
+# What zipfile and zlib raise for corrupt compressed data.
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+
+class TemplateReader(PayloadSource):
+    """An open template; use as a context manager, or call :meth:`close`.
+
+    ``max_size`` caps the uncompressed payload in bytes; None means the
+    ``DBPLAY_MAX_TEMPLATE_SIZE`` setting or 4 GiB. The constructor raises
+    :class:`TemplateError` for anything wrong with the archive or its manifest.
+    """
+
+    def __init__(self, path: str | Path, *, max_size: int | None = None) -> None:
+        self.path = Path(path)
+        self.label = self.path.name
+        self.max_size = resolve_max_size(max_size)
+        self._zip = self._open_zip()
+        try:
+            self.manifest: Manifest = self._read_structure()
+        except BaseException:
+            self._zip.close()
+            raise
+
+    # -- PayloadSource -----------------------------------------------------------------
+    def paths(self) -> list[str]:
+        """Payload file paths in restore order (the manifest's order)."""
+        return [entry.path for entry in self.manifest.files]
+
+    def size(self, path: str) -> int | None:
+        """The declared (and, once read, verified) size of a payload file, for progress."""
+        entry = self.manifest.file(path)
+        return None if entry is None else entry.size
+
+    def open(self, path: str) -> IO[bytes]:
+        """A buffered binary stream of one payload file.
+
+        Reading raises :class:`TemplateError` as soon as more bytes arrive than the manifest
+        declares, and at the end of the file if it is short or its SHA-256 differs.
+        """
+        entry = self.manifest.file(path)
+        if entry is None:
+            raise TemplateError(f"{self.label}: no payload file named {path!r}")
+        if self._zip.fp is None:
+            raise ValueError(f"{self.label} was closed")
+        try:
+            raw = self._zip.open(entry.path)
+        except _DAMAGE as err:
+            raise self._damaged(f"payload file {entry.path}", err) from err
+        return io.BufferedReader(_CheckedStream(raw, entry, self.label), buffer_size=_CHUNK)
+
+    # -- checks ------------------------------------------------------------------------
+    def verify(self) -> list[str]:
+        """Read every payload file to the end; return one line per problem (empty: all good)."""
+        problems: list[str] = []
+        for entry in self.manifest.files:
+            try:
+                with self.open(entry.path) as stream:
+                    while stream.read(_CHUNK):
+                        pass
+            except TemplateError as err:
+                problems.append(err.message)
+        return problems
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> TemplateReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------
+    def _open_zip(self) -> zipfile.ZipFile:
+        try:
+            return zipfile.ZipFile(self.path)
+        except FileNotFoundError:
+            raise TemplateError(f"{self.path}: no such file") from None
+        except IsADirectoryError:
+            raise TemplateError(f"{self.path}: is a folder, not a .dbtpl file") from None
+        except OSError as err:
+            raise TemplateError(f"{self.path}: cannot be read ({err.strerror or err})") from None
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            raise TemplateError(
+                f"not a .dbtpl file: {self.label} is not a ZIP archive (or it is truncated)"
+            ) from None
+
+    def _read_structure(self) -> Manifest:
+        entries = self._check_entries()
+        manifest_info = entries.pop(MANIFEST_NAME, None)
+        if manifest_info is None:
+            raise TemplateError(f"not a .dbtpl file: {self.label} has no {MANIFEST_NAME}")
+        manifest = self._read_manifest(manifest_info)
+        for entry in manifest.files:
+            info = entries.pop(entry.path, None)
+            if info is None:
+                raise TemplateError(
+                    f"{self.label}: payload file {entry.path} is listed in {MANIFEST_NAME} "
+                    "but missing from the archive"
+                )
+            if info.file_size != entry.size:
+                raise TemplateError(
+                    f"{self.label}: payload file {entry.path} is {info.file_size} bytes, "
+                    f"manifest says {entry.size}"
+                )
+        for name, info in entries.items():
+            if not (info.is_dir() and info.file_size == 0):
+                raise TemplateError(
+                    f"{self.label}: archive entry {name} is not listed in {MANIFEST_NAME}"
+                )
+        if manifest.total_size > self.max_size:
+            raise TemplateError(
+                f"{self.label}: the payload is {format_size(manifest.total_size)}, over the "
+                f"template size limit of {format_size(self.max_size)} "
+                "(set DBPLAY_MAX_TEMPLATE_SIZE to allow more)"
+            )
+        return manifest
+
+    def _check_entries(self) -> dict[str, zipfile.ZipInfo]:
+        """Entry names by name, after refusing unsafe, duplicate, encrypted or odd entries."""
+        entries: dict[str, zipfile.ZipInfo] = {}
+        for info in self._zip.infolist():
+            name = info.filename
+            try:
+                check_member_path(name, "archive entry")
+            except TemplateError as err:
+                raise TemplateError(f"{self.label}: {err.message}") from None
+            if name in entries:
+                raise TemplateError(f"{self.label}: archive entry {name} appears twice")
+            if info.flag_bits & 0x1:
+                raise TemplateError(f"{self.label}: archive entry {name} is encrypted")
+            if info.compress_type not in _METHODS:
+                raise TemplateError(
+                    f"{self.label}: archive entry {name} uses compression method "
+                    f"{info.compress_type}; only stored (0) and deflated (8) are allowed"
+                )
+            entries[name] = info
+        return entries
+
+    def _read_manifest(self, info: zipfile.ZipInfo) -> Manifest:
+        too_big = TemplateError(
+            f"{self.label}: {MANIFEST_NAME} is larger than {format_size(MAX_MANIFEST_SIZE)}"
+        )
+        if info.file_size > MAX_MANIFEST_SIZE:
+            raise too_big
+        try:
+            with self._zip.open(info) as stream:
+                data = stream.read(MAX_MANIFEST_SIZE + 1)
+        except _DAMAGE as err:
+            raise self._damaged(MANIFEST_NAME, err) from err
+        if len(data) > MAX_MANIFEST_SIZE:
+            raise too_big
+        try:
+            return Manifest.from_json(data)
+        except TemplateError as err:
+            raise TemplateError(f"{self.label}: {err.message}") from None
+
+    def _damaged(self, what: str, err: BaseException) -> TemplateError:
+        return TemplateError(f"{self.label}: {what} is damaged ({err})")
+
+
+def read_manifest(path: str | Path, max_size: int | None = None) -> Manifest:
+    """The validated manifest of a template, without reading its payload.
+
+    Cheap enough for the template browser and ``dbplay template info``; it still refuses
+    archives that :class:`TemplateReader` would refuse to open.
+    """
+    with TemplateReader(path, max_size=max_size) as reader:
+        return reader.manifest
+
+
+class _CheckedStream(io.RawIOBase):
+    """One payload file, counted and hashed as it is decompressed.
+
+    Never hands out more bytes than the manifest declares; raises at the first byte
+    beyond it, and at end of file when the file is short or its hash differs. Once it has
+    raised, every further read raises the same error, so a caller that catches and keeps
+    reading cannot mistake the failure for a clean end of file.
+    """
+
+    def __init__(self, raw: IO[bytes], entry: FileEntry, label: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._entry = entry
+        self._label = label
+        self._hash = hashlib.sha256()
+        self._failure: TemplateError | None = None
+        self._finished = False
+        #: Bytes decompressed so far (including any probed past the declared size).
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        if self._failure is not None:
+            raise self._failure
+        if self._finished:
+            return 0
+        # One byte more than is left, so a file longer than declared is noticed right away.
+        want = min(len(buffer), self._entry.size - self.bytes_read + 1)
+        data = self._read_raw(want)
+        if not data:
+            self._finish()
+            return 0
+        self.bytes_read += len(data)
+        if self.bytes_read > self._entry.size:
+            raise self._too_long()
+        self._hash.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+    def _read_raw(self, size: int) -> bytes:
+        try:
+            return self._raw.read(size)
+        except _DAMAGE as err:
+            message = f"{self._label}: payload file {self._entry.path} is damaged ({err})"
+            raise self._fail(TemplateError(message)) from err
+
+    def _finish(self) -> None:
+        path, declared = self._entry.path, self._entry.size
+        if self.bytes_read < declared:
+            raise self._fail(
+                TemplateError(
+                    f"{self._label}: payload file {path} is {self.bytes_read} bytes, "
+                    f"manifest says {declared}"
+                )
+            )
+        if self._hash.hexdigest() != self._entry.sha256:
+            raise self._fail(
+                TemplateError(
+                    f"{self._label}: payload file {path} does not match its SHA-256 in "
+                    f"{MANIFEST_NAME} (damaged or altered)"
+                )
+            )
+        self._finished = True
+
+    def _too_long(self) -> TemplateError:
+        """Read a little further to say how long the file really is, then give up."""
+        probed = 0
+        at_end = False
+        while probed < _OVERRUN_PROBE:
+            try:
+                chunk = self._raw.read(min(_CHUNK, _OVERRUN_PROBE - probed))
+            except _DAMAGE:
+                break
+            if not chunk:
+                at_end = True
+                break
+            probed += len(chunk)
+        self.bytes_read += probed
+        size = f"{self.bytes_read} bytes" if at_end else f"at least {self.bytes_read} bytes"
+        return self._fail(
+            TemplateError(
+                f"{self._label}: payload file {self._entry.path} is {size}, "
+                f"manifest says {self._entry.size}"
+            )
+        )
+
+    def _fail(self, error: TemplateError) -> TemplateError:
+        """Remember ``error`` so every later read raises it too; the caller raises it."""
+        self._failure = error
+        return error

@@ -1,0 +1,268 @@
+"""Writing ``.dbtpl`` templates atomically, one streamed payload file at a time.
+
+The archive is built in a hidden temporary file next to the target, so that the final
+``os.replace`` is a rename within one file system: the target path either keeps its old
+content or gets the complete new template, never half of one. Payload files are deflated,
+hashed and counted while the engine writes them, so a dump of any size passes through a
+fixed amount of memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import secrets
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import dbplay_desktop
+from dbplay_desktop.engines.base import PayloadSink
+from dbplay_desktop.templates.limits import format_size, resolve_max_size
+from dbplay_desktop.templates.manifest import (
+    FORMAT_VERSION,
+    KNOWN_ENGINES,
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    TemplateError,
+    check_member_path,
+)
+
+
+def utc_timestamp() -> str:
+    """Now, as ISO 8601 UTC to the second: ``2024-05-01T12:34:56Z``."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    return now.isoformat().replace("+00:00", "Z")
+
+
+class TemplateWriter(PayloadSink):
+    """Builds a template at ``path``; nothing appears there until :meth:`commit` succeeds.
+
+    ``max_size`` caps the payload (None: the ``DBPLAY_MAX_TEMPLATE_SIZE`` setting or 4 GiB),
+    so dbplay never writes a template it would refuse to read. ``extra`` adds top-level
+    manifest keys for other tools. Use as a context manager: leaving the block without a
+    successful commit (an exception, or simply no commit) deletes the temporary file and
+    leaves ``path`` as it was.
+    One payload file can be open at a time; the order of :meth:`open` calls is the order
+    in which the files are restored.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        engine: str,
+        name: str,
+        description: str = "",
+        app_version: str = dbplay_desktop.__version__,
+        max_size: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        if engine not in KNOWN_ENGINES:
+            raise TemplateError(f"unknown engine {engine!r} (known: {', '.join(KNOWN_ENGINES)})")
+        if not isinstance(name, str) or not name.strip():
+            raise TemplateError("a template needs a name")
+        self.path = Path(path)
+        self.label = self.path.name
+        self.engine = engine
+        self.name = name
+        self.description = description
+        self.app_version = app_version
+        self.max_size = resolve_max_size(max_size)
+        self.extra = dict(extra or {})
+        self.files: list[FileEntry] = []
+        self.manifest: Manifest | None = None
+        self._written = 0
+        self._current: _PayloadStream | None = None
+        self._temp_path, self._file = self._create_temp()
+        try:
+            self._zip = zipfile.ZipFile(
+                self._file, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True
+            )
+        except BaseException:
+            self._discard()
+            raise
+
+    # -- PayloadSink -------------------------------------------------------------------
+    def open(self, path: str) -> IO[bytes]:
+        """A binary stream for a new payload file; closing it records size and SHA-256."""
+        self._check_open()
+        try:
+            check_member_path(path, "payload file")
+        except TemplateError as err:
+            raise TemplateError(f"{self.label}: {err.message}") from None
+        if path.endswith("/") or path == MANIFEST_NAME:
+            raise TemplateError(f"{self.label}: {path!r} cannot be a payload file name")
+        if any(entry.path == path for entry in self.files):
+            raise TemplateError(f"{self.label}: payload file {path} was already written")
+        if self._current is not None:
+            raise TemplateError(
+                f"{self.label}: finish writing {self._current.path} before opening {path}"
+            )
+        info = zipfile.ZipInfo(path, date_time=datetime.now().timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        target = self._zip.open(info, "w", force_zip64=True)
+        self._current = _PayloadStream(self, path, target)
+        return self._current
+
+    # -- finishing ---------------------------------------------------------------------
+    def commit(self, engine_version: str, stats: dict[str, int]) -> Manifest:
+        """Write the manifest and move the finished template into place."""
+        self._check_open()
+        if self._current is not None:
+            raise TemplateError(
+                f"{self.label}: payload file {self._current.path} is still open; close it first"
+            )
+        manifest = Manifest(
+            engine=self.engine,
+            engine_version=engine_version,
+            name=self.name,
+            description=self.description,
+            created_at=utc_timestamp(),
+            app_version=self.app_version,
+            files=list(self.files),
+            stats=dict(stats),
+            extra=dict(self.extra),
+            format_version=FORMAT_VERSION,
+        )
+        text = manifest.to_json()
+        # Validate what we are about to write exactly as a reader will see it.
+        Manifest.from_json(text)
+        try:
+            info = zipfile.ZipInfo(MANIFEST_NAME, date_time=datetime.now().timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            self._zip.writestr(info, text.encode("utf-8"))
+            self._zip.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._copy_mode()
+            os.replace(self._temp_path, self.path)
+        except BaseException as err:
+            self._discard()
+            if isinstance(err, OSError):
+                raise TemplateError(
+                    f"{self.label}: cannot save ({err.strerror or err})"
+                ) from err
+            raise
+        self._sync_directory()
+        self.manifest = manifest
+        return manifest
+
+    def abort(self) -> None:
+        """Give up: delete the temporary file; the target path is left as it was."""
+        if self.manifest is None:
+            self._discard()
+
+    def __enter__(self) -> TemplateWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    # -- internals ---------------------------------------------------------------------
+    def _create_temp(self) -> tuple[Path, IO[bytes]]:
+        """A new hidden file beside the target, created with the user's usual permissions."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        for _ in range(100):
+            temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                fd = os.open(temp, flags, 0o666)
+            except FileExistsError:
+                continue
+            except OSError as err:
+                raise TemplateError(
+                    f"{self.label}: cannot save in {self.path.parent} ({err.strerror or err})"
+                ) from err
+            return temp, os.fdopen(fd, "wb")
+        raise TemplateError(f"{self.label}: cannot create a temporary file in {self.path.parent}")
+
+    def _check_open(self) -> None:
+        if self.manifest is not None:
+            raise TemplateError(f"{self.label}: the template was already saved")
+        if self._file.closed:
+            raise TemplateError(f"{self.label}: the save was abandoned")
+
+    def _copy_mode(self) -> None:
+        """Keep the permissions of a template being replaced."""
+        with contextlib.suppress(OSError):
+            os.chmod(self._temp_path, self.path.stat().st_mode & 0o7777)
+
+    def _sync_directory(self) -> None:
+        """Make the rename durable (POSIX); harmless where directories cannot be opened."""
+        with contextlib.suppress(OSError, AttributeError):
+            fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _discard(self) -> None:
+        current, self._current = self._current, None
+        if current is not None:
+            current.abandon()
+        with contextlib.suppress(Exception):
+            self._zip.close()
+        with contextlib.suppress(OSError):
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._temp_path)
+
+    def _count(self, size: int) -> None:
+        self._written += size
+        if self._written > self.max_size:
+            raise TemplateError(
+                f"{self.label}: the payload is over the template size limit of "
+                f"{format_size(self.max_size)} (set DBPLAY_MAX_TEMPLATE_SIZE to allow more)"
+            )
+
+    def _finished(self, stream: _PayloadStream) -> None:
+        self.files.append(FileEntry(stream.path, stream.hash.hexdigest(), stream.size))
+        self._current = None
+
+
+class _PayloadStream(io.BufferedIOBase):
+    """A payload file being written: deflates into the archive, hashing and counting."""
+
+    def __init__(self, writer: TemplateWriter, path: str, target: IO[bytes]) -> None:
+        super().__init__()
+        self.path = path
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self._writer = writer
+        self._target = target
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError(f"payload file {self.path} is already closed")
+        view = memoryview(data).cast("B")
+        self._writer._count(len(view))
+        self._target.write(view)
+        self.hash.update(view)
+        self.size += len(view)
+        return len(view)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._target.close()
+        finally:
+            super().close()
+        self._writer._finished(self)
+
+    def abandon(self) -> None:
+        """Close without recording the file (the save is being given up)."""
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._target.close()
+            super().close()
