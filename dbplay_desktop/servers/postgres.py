@@ -1,0 +1,578 @@
+"""The embedded default PostgreSQL: a private cluster that dbplay creates, starts and stops.
+
+With nothing configured, dbplay needs a server to make sandbox databases in. This module
+runs one from the PostgreSQL programs installed on the machine (see
+:mod:`dbplay_desktop.servers.pg_binaries`): ``initdb`` on first use, a free loopback port
+on every start, a superuser ``dbplay`` whose random password is kept in a file next to
+the data, and recovery after crashes (stale lock files are cleared, a server left running
+by a crashed app is adopted instead of started twice).
+
+PostgreSQL refuses to run as root, so when dbplay runs as root (CI, containers) the server
+programs run as the ``postgres`` account (or ``nobody``) while dbplay itself stays root.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import logging
+import os
+import secrets
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from dbplay_desktop.servers.pg_binaries import (
+    PgBinaries,
+    ServerError,
+    find_client_program,
+    find_postgres_bin_dirs,
+    select_postgres_binaries,
+)
+from dbplay_desktop.servers.pg_process import (
+    PidFile,
+    ServiceAccount,
+    free_loopback_port,
+    is_live_postgres,
+    last_lines,
+    make_reachable,
+    process_alive,
+    read_log_from,
+    run_program,
+    running_as_root,
+    service_account,
+    stop_by_signals,
+    write_private_file,
+)
+
+__all__ = [
+    "EmbeddedPostgres",
+    "ServerError",
+    "default_data_dir",
+    "find_postgres_bin_dirs",
+    "select_postgres_binaries",
+]
+
+log = logging.getLogger(__name__)
+
+ADMIN_USER = "dbplay"
+HOST = "127.0.0.1"
+DATA_DIR_ENV = "DBPLAY_PG_DATA"
+ROOT_DATA_DIR = Path("/var/lib/dbplay/postgresql")
+PASSWORD_FILE = "dbplay-password"
+LOG_FILE = "dbplay-server.log"
+SETTINGS_FILE = "dbplay.conf"
+_LOG_ROTATE_BYTES = 5 * 1024 * 1024
+# A unix socket path is "<dir>/.s.PGSQL.<port>" and must stay below ~100 characters.
+_MAX_SOCKET_DIR_LEN = 100 - len("/.s.PGSQL.65535") - 1
+_SAFE_PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@")
+# Messages in the server log that mean "try again" rather than "broken" (lc_messages is C).
+_RETRYABLE_START_FAILURES = (
+    "Address already in use",
+    "could not create any TCP/IP sockets",
+    "pre-existing shared memory block",
+    "already exists",  # a lock file of a server that is starting or stopping right now
+)
+_SETTINGS = """\
+# Written by dbplay on every start; use ALTER SYSTEM for your own settings.
+max_connections = 50
+shared_buffers = '32MB'
+lc_messages = 'C'
+log_destination = 'stderr'
+logging_collector = off
+log_line_prefix = '%m [%p] '
+ssl = off
+"""
+
+
+def default_data_dir() -> Path:
+    """Where the default cluster lives: ``$DBPLAY_PG_DATA``, else the user's data directory.
+
+    As root the server runs as an unprivileged account that cannot enter ``/root`` (mode
+    0700), so the cluster goes to ``/var/lib/dbplay/postgresql`` instead: reachable by that
+    account once dbplay hands it the directory, and, unlike ``/tmp``, kept across reboots,
+    because it holds the user's databases.
+    """
+    configured = os.environ.get(DATA_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    if running_as_root():
+        return ROOT_DATA_DIR
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("dbplay")) / "postgresql"
+
+
+class EmbeddedPostgres:
+    """A private PostgreSQL cluster in ``data_dir``, listening on 127.0.0.1 only.
+
+    ``bin_dir`` pins the server programs (else ``$DBPLAY_PG_BIN`` or a search, see
+    :func:`select_postgres_binaries`); ``search_system=False`` limits the search to
+    binaries shipped with the app.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        bin_dir: str | Path | None = None,
+        search_system: bool = True,
+        start_timeout: float = 60.0,
+    ) -> None:
+        self._data_dir = Path(os.path.realpath(Path(data_dir or default_data_dir()).expanduser()))
+        self._configured_bin_dir = bin_dir
+        self._search_system = search_system
+        self._start_timeout = start_timeout
+        self._binaries_cache: PgBinaries | None = None
+        self._password: str | None = None
+        self._port: int | None = None
+        self._socket_dir: Path | None = None
+        self.adopted = False
+        """True when :meth:`start` found this cluster already running and took it over."""
+
+    # ------------------------------------------------------------------ properties
+
+    @functools.cached_property
+    def _account(self) -> ServiceAccount | None:
+        return service_account()
+
+    @property
+    def data_dir(self) -> Path:
+        return self._data_dir
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise ServerError(f"The PostgreSQL server for {self._data_dir} is not started")
+        return self._port
+
+    @property
+    def socket_dir(self) -> Path | None:
+        """The directory of the server's unix socket (``None`` on Windows or before start)."""
+        return self._socket_dir
+
+    @property
+    def bin_dir(self) -> Path:
+        return self._binaries().bin_dir
+
+    @property
+    def version(self) -> int:
+        """The PostgreSQL major version of the server programs (e.g. 16)."""
+        return self._binaries().major
+
+    @property
+    def password(self) -> str:
+        if self._password is None:
+            self._password = self._read_password()
+        return self._password
+
+    @property
+    def admin_uri(self) -> str:
+        """A superuser URI: ``postgresql://dbplay:<password>@127.0.0.1:<port>/postgres``."""
+        password = quote(self.password, safe="")
+        return f"postgresql://{ADMIN_USER}:{password}@{HOST}:{self.port}/postgres"
+
+    def pg_dump_path(self) -> Path:
+        """``pg_dump`` at least as new as the server (it refuses newer servers)."""
+        return find_client_program(
+            "pg_dump", self.version, self.bin_dir, search_system=self._search_system
+        )
+
+    def psql_path(self) -> Path:
+        """``psql`` at least as new as the server."""
+        return find_client_program(
+            "psql", self.version, self.bin_dir, search_system=self._search_system
+        )
+
+    def is_running(self) -> bool:
+        """Whether a live PostgreSQL process holds this data directory's lock file."""
+        pid_file = PidFile.read(self._data_dir)
+        return pid_file is not None and is_live_postgres(pid_file.pid)
+
+    # ------------------------------------------------------------------ start / stop
+
+    def start(self, *, stop_at_exit: bool = True, timeout: float | None = None) -> None:
+        """Create the cluster if needed, then start it or adopt the one already running.
+
+        ``stop_at_exit`` stops the server when this Python process exits normally.
+        Raises :class:`ServerError` with the tail of the server log when it cannot start.
+        """
+        running = PidFile.read(self._data_dir)
+        if running and running.port == self._port and is_live_postgres(running.pid):
+            return  # started (or adopted) by this object already
+        deadline = time.monotonic() + (timeout or self._start_timeout)
+        self._prepare()
+        while not self._adopt_running(deadline):
+            try:
+                self._port = self._launch(deadline)
+                self.adopted = False
+                break
+            except _RetryStart as retry:
+                if time.monotonic() > deadline:
+                    raise ServerError(f"PostgreSQL did not start: {retry}") from None
+                log.info("retrying PostgreSQL start: %s", retry)
+                time.sleep(0.3)
+        self._check_connection(deadline)
+        if stop_at_exit:
+            atexit.register(self._stop_at_exit)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the server of this data directory (fast shutdown, then signals)."""
+        atexit.unregister(self._stop_at_exit)
+        self._port = None
+        pid_file = PidFile.read(self._data_dir)
+        if pid_file is None or not is_live_postgres(pid_file.pid):
+            return
+        try:
+            pg_ctl = str(self._binaries().program("pg_ctl"))
+        except ServerError:
+            pg_ctl = None
+        if pg_ctl is not None:
+            for mode, wait in (("fast", timeout), ("immediate", 10.0)):
+                self._run(
+                    [
+                        pg_ctl,
+                        "stop",
+                        "-D",
+                        str(self._data_dir),
+                        "-m",
+                        mode,
+                        "-w",
+                        "-s",
+                        "-t",
+                        str(max(1, int(wait))),
+                    ],
+                    timeout=wait + 15,
+                )
+                if not process_alive(pid_file.pid):
+                    break
+        if process_alive(pid_file.pid):
+            stop_by_signals(pid_file.pid, timeout)
+        if process_alive(pid_file.pid):
+            raise ServerError(f"Could not stop PostgreSQL (PID {pid_file.pid}) of {self._data_dir}")
+        self._remove_temporary_socket_dir(pid_file.socket_dir)
+
+    def _stop_at_exit(self) -> None:
+        try:
+            self.stop()
+        except Exception as error:  # nothing left to report to at exit
+            log.warning("could not stop PostgreSQL at exit: %s", error)
+
+    # ------------------------------------------------------------------ preparation
+
+    def _binaries(self) -> PgBinaries:
+        if self._binaries_cache is None:
+            self._binaries_cache = select_postgres_binaries(
+                self._configured_bin_dir,
+                search_system=self._search_system,
+                required_major=self._cluster_major(),
+            )
+        return self._binaries_cache
+
+    def _cluster_major(self) -> int | None:
+        """The major version that created the cluster (``PG_VERSION``), None if none yet."""
+        try:
+            text = (self._data_dir / "PG_VERSION").read_text().strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as error:
+            raise ServerError(f"Cannot read {self._data_dir}: {error.strerror}") from None
+        try:
+            return int(text.split(".")[0])
+        except ValueError:
+            raise ServerError(f"{self._data_dir}/PG_VERSION is unreadable ({text!r})") from None
+
+    def _prepare(self) -> None:
+        """Everything before launching: binaries, reachable directories, cluster, password."""
+        self._binaries()
+        make_reachable(self._data_dir.parent, self._account)
+        if self._cluster_major() is None:
+            self._initdb()
+        if not (self._data_dir / PASSWORD_FILE).is_file():
+            self._reset_password()
+        self._password = self._read_password()
+        settings = self._data_dir / SETTINGS_FILE
+        if not settings.is_file() or settings.read_text() != self._settings_text():
+            write_private_file(settings, self._settings_text(), self._account)
+
+    def _settings_text(self) -> str:
+        if os.name == "nt":
+            return _SETTINGS + "unix_socket_directories = ''\n"
+        return _SETTINGS
+
+    def _initdb(self) -> None:
+        """Create the cluster in a scratch directory and move it into place when complete.
+
+        A crash half-way leaves only a scratch directory (removed later), never a data
+        directory without its password file; two apps starting at once cannot collide.
+        """
+        data = self._data_dir
+        if data.exists() and (not data.is_dir() or any(data.iterdir())):
+            raise ServerError(
+                f"{data} exists but is not a PostgreSQL data directory; "
+                "choose an empty or new directory"
+            )
+        self._remove_old_scratch_dirs()
+        staging = data.parent / f".{data.name}.initdb-{secrets.token_hex(4)}"
+        password = secrets.token_urlsafe(24)
+        pw_dir = Path(tempfile.mkdtemp(prefix="dbplay-initdb-"))
+        try:
+            pw_file = pw_dir / "password"
+            pw_file.write_text(password + "\n")
+            if self._account is not None:
+                for path in (pw_dir, pw_file):
+                    os.chown(path, self._account.uid, self._account.gid)
+            self._run_initdb(staging, pw_file)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(pw_dir, ignore_errors=True)
+        conf = staging / "postgresql.conf"
+        with conf.open("a", encoding="utf-8") as handle:
+            handle.write(f"\n# Added by dbplay\ninclude_if_exists = '{SETTINGS_FILE}'\n")
+        write_private_file(staging / PASSWORD_FILE, password + "\n", None)
+        try:
+            if data.is_dir():
+                data.rmdir()  # empty (checked above); Windows cannot rename over a directory
+            staging.rename(data)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if self._cluster_major() is None:
+                raise
+            log.info("another process created %s first; using it", data)
+
+    def _run_initdb(self, staging: Path, pw_file: Path) -> None:
+        initdb = str(self._binaries().program("initdb"))
+        locales = ["C"] if os.name == "nt" else ["C.UTF-8", "C"]
+        error = ""
+        for locale in locales:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(mode=0o700)
+            if self._account is not None:
+                os.chown(staging, self._account.uid, self._account.gid)
+            completed = self._run(
+                [
+                    initdb,
+                    "-D",
+                    str(staging),
+                    f"--username={ADMIN_USER}",
+                    f"--pwfile={pw_file}",
+                    "--auth=scram-sha-256",
+                    "--encoding=UTF8",
+                    f"--locale={locale}",
+                ],
+                timeout=300,
+            )
+            if completed.returncode == 0:
+                return
+            error = last_lines(completed.stderr or completed.stdout)
+            if "locale" not in error:
+                break
+        raise ServerError(f"initdb failed for {self._data_dir}: {error}")
+
+    def _remove_old_scratch_dirs(self) -> None:
+        """Scratch directories of initdb runs that crashed (older than ten minutes)."""
+        for leftover in self._data_dir.parent.glob(f".{self._data_dir.name}.initdb-*"):
+            with contextlib.suppress(OSError):
+                if time.time() - leftover.stat().st_mtime > 600:
+                    shutil.rmtree(leftover, ignore_errors=True)
+
+    def _read_password(self) -> str:
+        try:
+            password = (self._data_dir / PASSWORD_FILE).read_text().strip()
+        except OSError as error:
+            raise ServerError(f"Cannot read the dbplay password file: {error}") from None
+        if not password:
+            raise ServerError(f"The dbplay password file {self._data_dir / PASSWORD_FILE} is empty")
+        return password
+
+    def _reset_password(self) -> None:
+        """Give ``dbplay`` a new password when the password file was lost (server stopped)."""
+        pid_file = PidFile.read(self._data_dir)
+        if pid_file is not None and is_live_postgres(pid_file.pid):
+            raise ServerError(
+                f"The password file {self._data_dir / PASSWORD_FILE} is missing while the "
+                f"server (PID {pid_file.pid}) runs; stop it and start dbplay again"
+            )
+        password = secrets.token_urlsafe(24)
+        completed = self._run(
+            [
+                str(self._binaries().program("postgres")),
+                "--single",
+                "-D",
+                str(self._data_dir),
+                "postgres",
+            ],
+            timeout=120,
+            stdin_text=f"ALTER ROLE {ADMIN_USER} WITH PASSWORD '{password}';\n",
+        )
+        output = (completed.stdout or "") + (completed.stderr or "")
+        if completed.returncode != 0 or "ERROR" in output:
+            raise ServerError(f"Could not set a new dbplay password: {last_lines(output)}")
+        write_private_file(self._data_dir / PASSWORD_FILE, password + "\n", None)
+        log.warning("the dbplay password file was missing; set a new password")
+
+    # ------------------------------------------------------------------ running
+
+    def _adopt_running(self, deadline: float) -> bool:
+        """Take over a server of this data directory that is already running.
+
+        A lock file whose process is gone, or is not PostgreSQL, is stale and removed.
+        A live PostgreSQL that is starting or stopping is waited for.
+        """
+        while True:
+            pid_file = PidFile.read(self._data_dir)
+            if pid_file is None:
+                return False
+            if not is_live_postgres(pid_file.pid):
+                log.info("removing stale %s (PID %s)", pid_file.path, pid_file.pid)
+                with contextlib.suppress(FileNotFoundError):
+                    pid_file.path.unlink()
+                return False
+            if pid_file.ready and pid_file.port:
+                problem = self._probe(pid_file.port)
+                if problem is None:
+                    log.info("adopting running PostgreSQL (PID %s)", pid_file.pid)
+                    self._port, self._socket_dir = pid_file.port, pid_file.socket_dir
+                    self.adopted = True
+                    return True
+                if PidFile.read(self._data_dir) != pid_file:
+                    continue  # it began to stop (or restarted) meanwhile: look again
+                raise ServerError(
+                    f"A PostgreSQL server (PID {pid_file.pid}) runs on {self._data_dir} "
+                    f"but dbplay cannot use it: {problem}"
+                )
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"A PostgreSQL server (PID {pid_file.pid}) holds {self._data_dir} but is "
+                    f"not ready ({pid_file.status or 'no status'}); stop it and try again"
+                )
+            time.sleep(0.2)
+
+    def _launch(self, deadline: float) -> int:
+        """Start the server with ``pg_ctl`` on a free port; returns the port it listens on."""
+        port = free_loopback_port()
+        self._socket_dir = self._choose_socket_dir()
+        options = f"-p {port} -c listen_addresses={HOST}"
+        if self._socket_dir is not None:
+            options += f" -k {shlex.quote(str(self._socket_dir))}"
+        log_file = self._data_dir / LOG_FILE
+        with contextlib.suppress(OSError):
+            if log_file.stat().st_size > _LOG_ROTATE_BYTES:
+                os.replace(log_file, log_file.with_suffix(".log.old"))
+        offset = log_file.stat().st_size if log_file.exists() else 0
+        wait = max(1.0, deadline - time.monotonic())
+        completed = self._run(
+            [
+                str(self._binaries().program("pg_ctl")),
+                "start",
+                "-D",
+                str(self._data_dir),
+                "-l",
+                str(log_file),
+                "-w",
+                "-s",
+                "-t",
+                str(int(wait) + 1),
+                "-o",
+                options,
+            ],
+            timeout=wait + 30,
+        )
+        if completed.returncode == 0:
+            pid_file = PidFile.read(self._data_dir)
+            return pid_file.port if pid_file and pid_file.port else port
+        self._remove_temporary_socket_dir(self._socket_dir)
+        server_log = read_log_from(log_file, offset)
+        if any(marker in server_log for marker in _RETRYABLE_START_FAILURES):
+            raise _RetryStart(last_lines(server_log))
+        details = last_lines(server_log) or last_lines(completed.stderr or completed.stdout)
+        raise ServerError(f"PostgreSQL did not start (log: {log_file}): {details}")
+
+    def _choose_socket_dir(self) -> Path | None:
+        """The data directory when its path is short and plain, else a private temp dir."""
+        if os.name == "nt":
+            return None
+        data = str(self._data_dir)
+        if len(data) <= _MAX_SOCKET_DIR_LEN and set(data) <= _SAFE_PATH_CHARS:
+            return self._data_dir
+        short = Path(tempfile.mkdtemp(prefix="dbplay-pg-"))
+        if len(str(short)) > _MAX_SOCKET_DIR_LEN:
+            short.rmdir()
+            short = Path(tempfile.mkdtemp(prefix="dbplay-pg-", dir="/tmp"))
+        if self._account is not None:
+            os.chown(short, self._account.uid, self._account.gid)
+        return short
+
+    def _remove_temporary_socket_dir(self, socket_dir: Path | None) -> None:
+        if socket_dir is not None and socket_dir.name.startswith("dbplay-pg-"):
+            with contextlib.suppress(OSError):
+                socket_dir.rmdir()  # only when empty: the server removes its socket on exit
+
+    def _probe(self, port: int) -> str | None:
+        """Connect as ``dbplay``; None when this is our cluster, else what is wrong."""
+        psycopg = _psycopg()
+        try:
+            with psycopg.connect(
+                host=HOST,
+                port=port,
+                user=ADMIN_USER,
+                password=self.password,
+                dbname="postgres",
+                connect_timeout=5,
+            ) as connection:
+                row = connection.execute("SHOW data_directory").fetchone()
+        except psycopg.Error as error:
+            return last_lines(str(error), 1)
+        served = os.path.realpath(row[0]) if row else ""
+        if served != str(self._data_dir):
+            return f"it serves {served}, not {self._data_dir}"
+        return None
+
+    def _check_connection(self, deadline: float) -> None:
+        """Wait until the server accepts dbplay's credentials, or explain why not."""
+        while True:
+            problem = self._probe(self.port)
+            if problem is None:
+                return
+            if time.monotonic() > deadline:
+                tail = last_lines(read_log_from(self._data_dir / LOG_FILE, 0))
+                raise ServerError(f"PostgreSQL does not accept connections: {problem}; log: {tail}")
+            time.sleep(0.2)
+
+    def _run(
+        self, command: list[str], *, timeout: float, stdin_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a server program (as the service account when dbplay is root)."""
+        parent = self._data_dir.parent
+        return run_program(
+            command,
+            self._account,
+            cwd=parent if parent.is_dir() else None,
+            timeout=timeout,
+            stdin_text=stdin_text,
+        )
+
+
+class _RetryStart(Exception):
+    """A start failed for a passing reason (port taken, old processes still exiting)."""
+
+
+def _psycopg():  # type: ignore[no-untyped-def]
+    try:
+        import psycopg
+    except ImportError:
+        raise ServerError(
+            "The embedded PostgreSQL needs psycopg: pip install 'dbplay-desktop[postgres]'"
+        ) from None
+    return psycopg
