@@ -33,5 +33,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[all,test]'
 	touch $@ $(VENV)/.installed-all
 
+# Regenerate the sample templates in resources/samples/ from the project's own data.
+samples: $(VENV)/.installed-all
+	$(BIN)/python scripts/make_samples.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,145 @@
+"""Icons for engines and actions, drawn from the hand-made SVG files in ``resources/icons``.
+
+Action icons are line drawings in ``currentColor``; that colour is replaced with the
+palette's text colour when the icon is made, so the same files work in light and dark
+themes. Coloured parts (the green run arrow, the red stop square, engine badges) keep
+their own colours. Icons are rendered once per size into a :class:`QIcon` and cached;
+call :func:`clear_cache` after the palette changes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+from dbplay_desktop.templates.library import resources_dir
+
+#: Action icons shipped in ``resources/icons`` (file name without ``.svg``).
+ACTION_ICONS = (
+    "run",
+    "run-all",
+    "stop",
+    "format",
+    "save-template",
+    "open",
+    "new-playground",
+    "reset",
+    "refresh",
+    "connect",
+    "import",
+    "reveal",
+    "rename",
+    "delete",
+    "search",
+    "template",
+    "database",
+    "warning",
+    "table",
+    "view",
+    "function",
+    "index",
+    "column",
+    "export",
+    "copy",
+    "history",
+)
+#: Engines with their own badge; any other engine name gets the generic database icon.
+ENGINE_ICONS = ("postgresql", "mongodb", "chroma", "sqlite")
+#: Display names for engine identifiers as they appear in template manifests.
+ENGINE_LABELS = {
+    "postgresql": "PostgreSQL",
+    "mongodb": "MongoDB",
+    "chroma": "Chroma",
+    "sqlite": "SQLite",
+}
+
+_SIZES = (16, 20, 24, 32, 48, 64)
+
+
+def icons_dir() -> Path:
+    """The folder holding the SVG files."""
+    return resources_dir() / "icons"
+
+
+def icon_path(name: str) -> Path:
+    """The SVG file of an action icon (``"run"``) or engine badge (``"engine-sqlite"``)."""
+    return icons_dir() / f"{name}.svg"
+
+
+def engine_label(engine: str) -> str:
+    """A human name for an engine identifier (``"postgresql"`` -> ``"PostgreSQL"``)."""
+    return ENGINE_LABELS.get(engine, engine.capitalize() if engine else "Unknown engine")
+
+
+def icon(name: str) -> QIcon:
+    """The action icon ``name`` in the current palette's text colour (empty if unknown)."""
+    return _icon(name, _foreground().name(QColor.NameFormat.HexArgb))
+
+
+def engine_icon(engine: str) -> QIcon:
+    """The badge for an engine; unknown engines get a generic database icon."""
+    if engine in ENGINE_ICONS:
+        return icon(f"engine-{engine}")
+    return icon("database")
+
+
+def pixmap(name: str, size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
+    """One rendered size of an icon, e.g. for painting in an item delegate."""
+    color = _foreground().name(QColor.NameFormat.HexArgb)
+    return _render(_svg_bytes(name, color), size, device_pixel_ratio)
+
+
+def clear_cache() -> None:
+    """Forget rendered icons, e.g. after the system switched between light and dark."""
+    _icon.cache_clear()
+    _svg_bytes.cache_clear()
+
+
+def _foreground() -> QColor:
+    app = QGuiApplication.instance()
+    if app is None:
+        return QColor("#1f2328")
+    return QGuiApplication.palette().color(QPalette.ColorGroup.Active, QPalette.ColorRole.Text)
+
+
+@lru_cache(maxsize=256)
+def _svg_bytes(name: str, color: str) -> bytes:
+    path = icon_path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return b""
+    # QColor's HexArgb is #AARRGGBB; SVG wants #RRGGBB plus an opacity.
+    rgb = "#" + color[3:] if len(color) == 9 else color
+    return text.replace("currentColor", rgb).encode("utf-8")
+
+
+def _render(data: bytes, size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
+    renderer = QSvgRenderer(QByteArray(data))
+    side = max(1, round(size * device_pixel_ratio))
+    image = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    if renderer.isValid():
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, side, side))
+        painter.end()
+    result = QPixmap.fromImage(image)
+    result.setDevicePixelRatio(device_pixel_ratio)
+    return result
+
+
+@lru_cache(maxsize=128)
+def _icon(name: str, color: str) -> QIcon:
+    data = _svg_bytes(name, color)
+    result = QIcon()
+    if not data:
+        return result
+    for size in _SIZES:
+        result.addPixmap(_render(data, size))
+        result.addPixmap(_render(data, size, 2.0))
+    return result
