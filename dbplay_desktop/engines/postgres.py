@@ -48,6 +48,11 @@ PAYLOAD_PATH = "dump.sql"
 IGNORED_META_COMMANDS = ("\\restrict", "\\unrestrict")
 
 
+def _maintenance_databases(uri_database: str) -> list[str]:
+    """Databases tried, in order, for server-level work (create, drop, list)."""
+    return list(dict.fromkeys(["postgres", uri_database, "template1"]))
+
+
 class PostgresEngine(Engine):
     """A PostgreSQL server reached by ``postgresql://user[:password]@host:port/dbname``."""
 
@@ -94,11 +99,24 @@ class PostgresEngine(Engine):
 
     @contextmanager
     def _admin(self, database: str | None = None) -> Iterator[psycopg.Connection[Any]]:
-        info = self._info(database)
-        try:
-            conn = psycopg.connect(**info, autocommit=True, application_name="dbplay admin")
-        except psycopg.Error as exc:
-            raise connection_error(exc, info) from exc
+        """An autocommit connection for server-level work.
+
+        Without ``database`` it reaches the server through a database that exists: the
+        URI may name one that a restore is about to create.
+        """
+        candidates = [database] if database else _maintenance_databases(self.default_database)
+        first_error: psycopg.Error | None = None
+        conn = None
+        for candidate in candidates:
+            info = self._info(candidate)
+            try:
+                conn = psycopg.connect(**info, autocommit=True, application_name="dbplay admin")
+                break
+            except psycopg.Error as exc:
+                first_error = first_error or exc
+        if conn is None:
+            assert first_error is not None
+            raise connection_error(first_error, self._info(candidates[0])) from first_error
         try:
             yield conn
         finally:

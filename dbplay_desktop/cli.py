@@ -1,0 +1,571 @@
+"""The ``dbplay`` command: open the window, or work with templates and databases headless.
+
+Other tools and CI jobs script against this surface, so it stays exactly::
+
+    dbplay [FILE ...]                      open the window (with templates or SQL files)
+    dbplay template save --source URI --out FILE [--name NAME] [--description TEXT]
+    dbplay template restore FILE --target URI
+    dbplay template info FILE [--json]
+    dbplay template verify FILE
+    dbplay query --source URI [TEXT | --file FILE] [--format table|csv|json] [--limit N]
+    dbplay --version
+
+Exit status: 0 success, 1 failure (one ``error: ...`` line on stderr, a traceback only
+with ``--debug``), 2 usage error, 130 interrupted. Heavy modules (drivers, the template
+container, Qt) load inside the command that needs them, so ``dbplay --version`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from dbplay_desktop import __version__
+
+if TYPE_CHECKING:
+    from dbplay_desktop.engines.base import StatementResult
+    from dbplay_desktop.progress import TerminalProgress
+
+COMMANDS = ("template", "query")
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+QUERY_EPILOG = """\
+output:
+  stdout carries results only; the status of statements without rows (e.g. INSERT 0 3),
+  server notices and errors go to stderr, so '--format csv > out.csv' stays clean.
+  table  aligned columns per statement (widths from the first rows, streamed), with a
+         '(N rows)' footer; NULL shown as NULL; a blank line between statements.
+  csv    a header line then the rows (RFC 4180 quoting, NULL as an empty field);
+         a blank line between the results of several statements.
+  json   JSON Lines: one object per statement, one line each:
+         {"statement": N, "line": L, "column": C, "columns": [{"name": .., "type": ..}] | null,
+          "rows": [[...], ...], "rowcount": N, "status": "...", "truncated": false}
+         a failing statement's object has "error": {"message", "line", "column"} instead.
+         Values keep their JSON type; decimals, dates, times and other exact values are
+         strings; bytes are "\\x<hex>".
+rows are streamed batch by batch as the server sends them, never collected in memory.
+exit status 1 at the first failing statement, after the results of the ones before it:
+  error: statement N (line L, column C): <message>
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line ``error:`` style and exit status 2 on usage errors."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: ``template`` and ``query`` commands, global ``--debug``/``--version``."""
+    parser = _Parser(
+        prog="dbplay",
+        usage="dbplay [-h] [--version] [--debug] [FILE ... | {template,query} ...]",
+        description="Database Playground: throwaway databases from portable .dbtpl templates.",
+        epilog="Without a command, dbplay opens the window with the given FILEs (templates "
+        "or query files). Run 'dbplay COMMAND -h' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"dbplay {__version__}")
+    debug = {"action": "store_true", "help": "show tracebacks and debug logging"}
+    parser.add_argument("--debug", **debug)
+    sub_debug = {**debug, "default": argparse.SUPPRESS}
+    commands = parser.add_subparsers(dest="command", metavar="{template,query}", prog="dbplay")
+
+    template = commands.add_parser("template", help="save, restore, inspect and check .dbtpl files")
+    template.add_argument("--debug", **sub_debug)
+    actions = template.add_subparsers(
+        dest="action", metavar="{save,restore,info,verify}", prog="dbplay template"
+    )
+    actions.required = True
+
+    save = actions.add_parser("save", help="save a database as a template file")
+    save.add_argument("--source", required=True, metavar="URI",
+                      help="database to save, e.g. postgresql://user@localhost:5432/shop")
+    save.add_argument("--out", required=True, metavar="FILE", help="template file to write")
+    save.add_argument("--name", help="template name (default: the database name)")
+    save.add_argument("--description", default="", metavar="TEXT", help="template description")
+    save.add_argument("--debug", **sub_debug)
+    save.set_defaults(handler=_cmd_save)
+
+    restore = actions.add_parser(
+        "restore", help="restore a template into a new database",
+        description="Restore a template into the database named by --target; the database "
+        "must not exist (it is created) or be empty.",
+    )
+    restore.add_argument("file", metavar="FILE", help="template file (.dbtpl)")
+    restore.add_argument("--target", required=True, metavar="URI",
+                         help="database to create, e.g. postgresql://user@localhost:5432/copy")
+    restore.add_argument("--debug", **sub_debug)
+    restore.set_defaults(handler=_cmd_restore)
+
+    info = actions.add_parser("info", help="show a template's manifest")
+    info.add_argument("file", metavar="FILE", help="template file (.dbtpl)")
+    info.add_argument("--json", action="store_true", help="print the information as JSON")
+    info.add_argument("--debug", **sub_debug)
+    info.set_defaults(handler=_cmd_info)
+
+    verify = actions.add_parser(
+        "verify", help="check a template's structure, hashes and safety",
+        description="Check structure, file hashes and the engine's safety scan without a "
+        "server. Prints each finding on stdout and exits 1 if there is any.",
+    )
+    verify.add_argument("file", metavar="FILE", help="template file (.dbtpl)")
+    verify.add_argument("--debug", **sub_debug)
+    verify.set_defaults(handler=_cmd_verify)
+
+    query = commands.add_parser(
+        "query", help="run statements against a database and print the results",
+        description="Run the statements of TEXT (or --file, or stdin) against a database,\n"
+        "headless, and print each statement's result.",
+        epilog=QUERY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    query.add_argument("--source", required=True, metavar="URI", help="database to query")
+    query.add_argument("text", nargs="?", metavar="TEXT", help="the statements to run")
+    query.add_argument("--file", metavar="FILE", help="read the statements from FILE ('-': stdin)")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                       help="output format (default: table)")
+    query.add_argument("--limit", type=_non_negative, metavar="N",
+                       help="print at most N rows per statement")
+    query.add_argument("--debug", **sub_debug)
+    query.set_defaults(handler=_cmd_query)
+    return parser
+
+
+def build_window_parser() -> argparse.ArgumentParser:
+    """``dbplay [--debug] [FILE ...]``: the files the window should open."""
+    parser = _Parser(prog="dbplay", usage="dbplay [-h] [--version] [--debug] [FILE ...]")
+    parser.add_argument("--version", action="version", version=f"dbplay {__version__}")
+    parser.add_argument("--debug", action="store_true")
+    parser.add_argument("files", nargs="*", metavar="FILE")
+    parser.set_defaults(handler=_cmd_window)
+    return parser
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _wants_command_parser(argv: Sequence[str]) -> bool:
+    """Whether argv names a command (or asks for help) rather than files for the window."""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg in ("-h", "--help"):
+            return True
+        if not arg.startswith("-") or arg == "-":
+            return arg in COMMANDS
+    return False
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dbplay`` command; returns the exit status (usage errors raise SystemExit(2))."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser() if _wants_command_parser(argv) else build_window_parser()
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        _print_error("interrupted", None)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_FAILURE
+    except Exception as exc:
+        _print_error(_one_line(exc), exc if debug else None)
+        return EXIT_FAILURE
+
+
+def _one_line(exc: BaseException) -> str:
+    from dbplay_desktop.engines.base import EngineError
+
+    if isinstance(exc, EngineError):
+        return str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the input is not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    text = " ".join(str(exc).split())
+    return f"unexpected {type(exc).__name__}: {text} (run with --debug for details)"
+
+
+def _print_error(message: str, exc: BaseException | None) -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        _silence_stdout()
+    if exc is not None:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``dbplay query ... | head``), drop further output quietly."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _status(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _progress(label: str) -> TerminalProgress | None:
+    from dbplay_desktop.progress import terminal_progress
+
+    return terminal_progress(label)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_window(args: argparse.Namespace) -> int:
+    try:
+        from dbplay_desktop.ui.app import run_app
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("PySide6"):
+            raise RuntimeError(
+                "the window needs PySide6: pip install 'PySide6-Essentials>=6.6'"
+            ) from exc
+        if exc.name and exc.name.startswith("dbplay_desktop.ui"):
+            _print_error("the dbplay window is not part of this build yet; "
+                         "use 'dbplay template ...' or 'dbplay query ...'", None)
+            return EXIT_FAILURE
+        raise
+    if args.debug:
+        return int(run_app(list(args.files), debug=True) or 0)
+    return int(run_app(list(args.files)) or 0)
+
+
+def _cmd_save(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dbplay_desktop.progress import human_size
+    from dbplay_desktop.templates.operations import save_template
+
+    progress = _progress("Saving")
+    try:
+        manifest = save_template(args.source, args.out, name=args.name,
+                                 description=args.description, progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
+    size = human_size(Path(args.out).stat().st_size)
+    print(f"saved template {manifest.name!r} to {args.out} ({size}, "
+          f"{len(manifest.files)} payload file(s))")
+    return EXIT_OK
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from dbplay_desktop.templates.operations import restore_template
+
+    progress = _progress("Restoring")
+    try:
+        database = restore_template(args.file, args.target, progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
+    print(f"restored {args.file} into database {database}")
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    from dbplay_desktop.progress import human_size
+    from dbplay_desktop.templates.operations import template_info
+
+    info = template_info(args.file)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+        return EXIT_OK
+    lines = [
+        ("name", info["name"]),
+        ("description", info["description"] or "-"),
+        ("engine", f"{info['engine_display_name']} {info['engine_version']}".rstrip()),
+        ("created", info["created_at"]),
+        ("app version", info["app_version"]),
+        ("format", f"{info['format']} v{info['format_version']}"),
+        ("size", f"{human_size(info['file_size'])} "
+                 f"({human_size(info['payload_size'])} uncompressed)"),
+    ]
+    for key, value in lines:
+        print(f"{key + ':':<13}{value}")
+    if info["stats"]:
+        stats = ", ".join(f"{key} {value}" for key, value in info["stats"].items())
+        print(f"{'contents:':<13}{stats}")
+    print("files:")
+    for entry in info["files"]:
+        print(f"  {entry['path']}  {human_size(entry['size'])}  sha256 {entry['sha256']}")
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from dbplay_desktop.templates.operations import verify_template
+
+    problems = verify_template(args.file)
+    for problem in problems:
+        print(problem)
+    if problems:
+        _print_error(f"{args.file}: {len(problems)} problem(s) found", None)
+        return EXIT_FAILURE
+    print(f"{args.file}: ok")
+    return EXIT_OK
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from dbplay_desktop.engines.registry import engine_for_uri
+
+    text = _query_text(args)
+    engine = engine_for_uri(args.source)
+    writer = WRITERS[args.format](sys.stdout, args.limit)
+    try:
+        with engine.connect() as session:
+            for number, result in enumerate(session.execute(text), 1):
+                if result.error is not None:
+                    writer.failed(number, result)
+                    err, stmt = result.error, result.statement
+                    line = err.line if err.line is not None else stmt.line
+                    column = err.column if err.column is not None else stmt.column
+                    _print_error(f"statement {number} (line {line}, column {column}): "
+                                 f"{err.message}", err if args.debug else None)
+                    return EXIT_FAILURE
+                writer.write(number, result)
+                for notice in result.notices:
+                    _status(f"notice: {notice}")
+                if not result.returns_rows and result.status:
+                    _status(result.status)
+    finally:
+        engine.close()
+    return EXIT_OK
+
+
+def _query_text(args: argparse.Namespace) -> str:
+    if args.text is not None and args.file is not None:
+        raise _usage_error("query", "give the statements as TEXT or with --file, not both")
+    if args.text is not None:
+        return args.text
+    if args.file is not None and args.file != "-":
+        with open(args.file, encoding="utf-8") as handle:
+            return handle.read()
+    if args.file is None and sys.stdin.isatty():
+        raise _usage_error("query", "give the statements as TEXT, with --file FILE, or on stdin")
+    return sys.stdin.read()
+
+
+def _usage_error(command: str, message: str) -> SystemExit:
+    print(f"usage: dbplay {command} -h for help\nerror: {message}", file=sys.stderr)
+    return SystemExit(EXIT_USAGE)
+
+
+# --------------------------------------------------------------------------- query output
+
+
+class _ResultWriter:
+    """Prints statement results to ``out`` batch by batch, at most ``limit`` rows each."""
+
+    def __init__(self, out: TextIO, limit: int | None) -> None:
+        self.out = out
+        self.limit = limit
+        self.count = 0  # results printed so far, for separators
+
+    def rows(self, result: StatementResult) -> Iterator[tuple[list[tuple[Any, ...]], bool]]:
+        """The result's batches cut to the limit; the flag says rows were left unprinted."""
+        left = self.limit
+        for batch in result.batches():
+            if left is not None and len(batch) >= left:
+                more = len(batch) > left
+                if left:
+                    yield batch[:left], more
+                if not more:  # the limit fell on a batch edge: peek for one more batch
+                    more = any(rest for rest in result.batches())
+                result.close()
+                if more or not left:
+                    yield [], more
+                return
+            if left is not None:
+                left -= len(batch)
+            yield batch, False
+
+    def write(self, number: int, result: StatementResult) -> None:
+        raise NotImplementedError
+
+    def failed(self, number: int, result: StatementResult) -> None:
+        """A failing statement: only the JSON format reports it on stdout."""
+
+
+class _TableWriter(_ResultWriter):
+    """psql-like aligned columns; widths come from the header and the first batch."""
+
+    MAX_WIDTH = 60
+
+    def write(self, number: int, result: StatementResult) -> None:
+        if not result.returns_rows:
+            return
+        if self.count:
+            self.out.write("\n")
+        self.count += 1
+        columns = result.columns or []
+        header = [column.name for column in columns]
+        widths: list[int] | None = None
+        right: list[bool] = []
+        shown, truncated = 0, False
+        for batch, more in self.rows(result):
+            truncated = truncated or more
+            cells = [[_text(value, "NULL", one_line=True) for value in row] for row in batch]
+            if widths is None:
+                widths = [min(self.MAX_WIDTH, max([len(h), *(len(r[i]) for r in cells)]))
+                          for i, h in enumerate(header)]
+                right = [_is_number(batch[0][i]) if batch else False for i in range(len(header))]
+                self._line(header, widths, [False] * len(header))
+                self.out.write("-+-".join("-" * w for w in widths).join("--") + "\n")
+            for row in cells:
+                self._line(row, widths, right)
+            shown += len(batch)
+            self.out.flush()
+        if widths is None:  # no rows at all: still show the header
+            widths = [len(h) for h in header]
+            self._line(header, widths, [False] * len(header))
+            self.out.write("-+-".join("-" * w for w in widths).join("--") + "\n")
+        plural = "row" if shown == 1 else "rows"
+        more_text = f"; limited to {self.limit}, more not shown" if truncated else ""
+        self.out.write(f"({shown} {plural}{more_text})\n")
+        self.out.flush()
+
+    def _line(self, cells: list[str], widths: list[int], right: list[bool]) -> None:
+        parts = [
+            c.rjust(w) if r else c.ljust(w)
+            for c, w, r in zip(cells, widths, right, strict=False)
+        ]
+        self.out.write((" " + " | ".join(parts)).rstrip() + "\n")
+
+
+class _CsvWriter(_ResultWriter):
+    """A header line then rows; NULL is an empty field; a blank line between results."""
+
+    def write(self, number: int, result: StatementResult) -> None:
+        import csv
+
+        if not result.returns_rows:
+            return
+        if self.count:
+            self.out.write("\n")
+        self.count += 1
+        writer = csv.writer(self.out, lineterminator="\n")
+        writer.writerow([column.name for column in result.columns or []])
+        for batch, _more in self.rows(result):
+            writer.writerows([_text(value, "") for value in row] for row in batch)
+            self.out.flush()
+
+
+class _JsonWriter(_ResultWriter):
+    """JSON Lines: one object per statement, written while its rows stream in."""
+
+    def write(self, number: int, result: StatementResult) -> None:
+        import json
+
+        stmt = result.statement
+        head: dict[str, Any] = {"statement": number, "line": stmt.line, "column": stmt.column}
+        head["columns"] = (
+            None if result.columns is None
+            else [{"name": c.name, "type": c.type_name} for c in result.columns]
+        )
+        self.out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "rows": [')
+        first, truncated = True, False
+        for batch, more in self.rows(result):
+            truncated = truncated or more
+            for row in batch:
+                self.out.write(("" if first else ", ") + json.dumps(
+                    [_json_value(value) for value in row], ensure_ascii=False, allow_nan=False))
+                first = False
+            self.out.flush()
+        tail = {"rowcount": result.rowcount, "status": result.status, "truncated": truncated}
+        self.out.write("], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        self.out.flush()
+
+    def failed(self, number: int, result: StatementResult) -> None:
+        import json
+
+        err, stmt = result.error, result.statement
+        assert err is not None
+        document = {
+            "statement": number, "line": stmt.line, "column": stmt.column,
+            "error": {"message": err.message, "line": err.line, "column": err.column},
+        }
+        self.out.write(json.dumps(document, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+WRITERS: dict[str, type[_ResultWriter]] = {
+    "table": _TableWriter, "csv": _CsvWriter, "json": _JsonWriter,
+}
+
+
+def _is_number(value: Any) -> bool:
+    from decimal import Decimal
+
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _text(value: Any, null: str, *, one_line: bool = False) -> str:
+    """A cell as text; ``one_line`` escapes newlines and tabs so table columns stay aligned."""
+    if value is None:
+        return null
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, (dict, list, tuple)):
+        import json
+
+        text = json.dumps(_json_value(value), ensure_ascii=False)
+    else:
+        text = str(value)
+    if one_line:
+        text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return text
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON-ready value: exact numbers, dates and other objects become strings."""
+    import math
+
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(value).hex()
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    return str(value)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Save, restore, verify and describe ``.dbtpl`` templates: the glue between files and engines.
+
+The command line and the window both call these functions, so a template saved from
+one is restored the same way by the other. They never import Qt and take a plain
+progress callback, which keeps them usable on a worker thread or in a script.
+
+Safety order on restore: the manifest is read and matched against the target server's
+engine, then every payload file is hash-checked *while* the engine's static scan reads
+it, and only a clean, intact payload reaches the server.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from dbplay_desktop.engines.base import (
+    Engine,
+    Finding,
+    PayloadSource,
+    ProgressCallback,
+    UnsafeContent,
+    UnsupportedUri,
+)
+from dbplay_desktop.engines.registry import (
+    display_name,
+    engine_class,
+    engine_for_uri,
+    engine_name_for_uri,
+)
+from dbplay_desktop.templates.container import (
+    Manifest,
+    TemplateError,
+    TemplateReader,
+    TemplateWriter,
+    read_manifest,
+)
+
+__all__ = [
+    "database_from_uri",
+    "engine_for_template",
+    "restore_template",
+    "save_template",
+    "scan_payload",
+    "template_info",
+    "verify_template",
+]
+
+# Schemes whose URI path is a file or folder rather than a database name on a server.
+_PATH_IS_DATABASE = frozenset({"sqlite", "chroma"})
+
+
+def database_from_uri(uri: str) -> str:
+    """The database a URI names: ``postgresql://u@h:5432/shop`` -> ``shop``.
+
+    Server URIs name it in the path (or a ``dbname`` query parameter, as libpq allows);
+    file-based engines (``sqlite:///abs/file.db``, ``chroma:///abs/dir``) by the whole path.
+    Raises when the URI names no database, so nothing is ever restored into a default one.
+    """
+    try:
+        parts = urlsplit(uri)
+        query = parse_qs(parts.query)
+    except ValueError as exc:
+        raise UnsupportedUri(f"{uri!r} is not a valid address: {exc}") from exc
+    path = unquote(parts.path)
+    if parts.scheme.lower().split("+", 1)[0] not in _PATH_IS_DATABASE:
+        path = path.removeprefix("/")
+        if not path and query.get("dbname"):
+            path = query["dbname"][-1]
+    if not path or path == "/":
+        raise UnsupportedUri(
+            f"the address {_redact(uri)} names no database: add it after the last '/', "
+            "e.g. postgresql://user@localhost:5432/mydb"
+        )
+    return path
+
+
+def _redact(uri: str) -> str:
+    """The URI without its password, for messages."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "<invalid address>"
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+# --------------------------------------------------------------------------- save
+
+
+def save_template(
+    source_uri: str,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    description: str = "",
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Dump the database of ``source_uri`` into a new template file at ``out``.
+
+    The file appears only when the dump succeeded: the writer works on a temporary file
+    and renames it at the end, so an error or Ctrl+C leaves nothing at ``out``.
+    ``name`` defaults to the database's name.
+    """
+    engine = engine_for_uri(source_uri)
+    database = database_from_uri(source_uri)
+    try:
+        with TemplateWriter(
+            out, engine=engine.name, name=name or database, description=description
+        ) as writer:
+            info = engine.dump(database, writer, progress)
+            return writer.commit(info.engine_version, info.stats)
+    finally:
+        engine.close()
+
+
+# --------------------------------------------------------------------------- scan / verify
+
+
+def scan_payload(engine_name: str, source: PayloadSource) -> list[Finding]:
+    """Run an engine's static safety scan over a payload without touching any server.
+
+    Engines whose scan is a class- or static method are called directly; otherwise
+    the engine is built with a placeholder address for its scheme, which is fine as long
+    as engines connect lazily (the contract's constructors only store the URI).
+    """
+    cls = engine_class(engine_name)
+    static_scan = getattr(cls, "scan_payload", None)
+    if callable(static_scan):
+        return list(static_scan(source))
+    scheme = cls.schemes[0] if getattr(cls, "schemes", None) else engine_name
+    engine = cls(f"{scheme}:///")
+    try:
+        return list(engine.scan(source))
+    finally:
+        engine.close()
+
+
+def verify_template(path: str | Path, *, max_size: int | None = None) -> list[str]:
+    """Everything wrong with a template, one readable line each; ``[]`` means clean.
+
+    Checks the container (manifest, listed files only, safe paths), every file's size and
+    hash, then runs the engine's safety scan. Needs no server. A path that is not a file
+    raises :class:`TemplateError`; a file the reader refuses is one problem.
+    """
+    if not Path(path).is_file():
+        raise TemplateError(f"{path}: no such file")
+    try:
+        reader = TemplateReader(path, max_size=max_size)
+    except TemplateError as exc:
+        return [str(exc)]
+    with reader:
+        problems = list(reader.verify())
+        if problems:
+            # A damaged payload cannot be scanned reliably: the reader refuses to hand
+            # out bytes whose hash does not match, so report the damage alone.
+            return problems
+        try:
+            findings = scan_payload(reader.manifest.engine, reader)
+        except (UnsafeContent, TemplateError) as exc:
+            return [str(exc)]
+        return [str(finding) for finding in findings]
+
+
+# --------------------------------------------------------------------------- restore
+
+
+def engine_for_template(manifest: Manifest, server_uri: str) -> Engine:
+    """The engine for ``server_uri``, refusing a server of another kind than the template's."""
+    target = engine_name_for_uri(server_uri)
+    if manifest.engine != target:
+        raise TemplateError(
+            f"this is a {display_name(manifest.engine)} template but {_redact(server_uri)} "
+            f"is a {display_name(target)} address; restore it into a "
+            f"{display_name(manifest.engine)} server"
+        )
+    return engine_class(target)(server_uri)
+
+
+def restore_template(
+    path: str | Path,
+    target_uri: str,
+    *,
+    progress: ProgressCallback | None = None,
+    max_size: int | None = None,
+) -> str:
+    """Restore the template at ``path`` into the database named by ``target_uri``.
+
+    The database must not exist (it is created) or be empty. The engine scans the payload
+    before anything reaches the server, and the reader checks every file's size and hash
+    as the scan reads it; on any failure the engine removes the database it created.
+    Returns the database name.
+    """
+    database = database_from_uri(target_uri)
+    with TemplateReader(path, max_size=max_size) as reader:
+        engine = engine_for_template(reader.manifest, target_uri)
+        try:
+            return engine.restore(reader, database, progress)
+        except UnsafeContent as exc:
+            if reader.label in exc.message:
+                raise
+            raise UnsafeContent(
+                f"{reader.label}: {exc.message}", line=exc.line, column=exc.column
+            ) from exc
+        finally:
+            engine.close()
+
+
+# --------------------------------------------------------------------------- info
+
+
+def template_info(path: str | Path) -> dict[str, Any]:
+    """What ``dbplay template info`` shows: the manifest plus sizes, as JSON-ready values."""
+    manifest = read_manifest(path)
+    files = [
+        {"path": entry.path, "size": entry.size, "sha256": entry.sha256}
+        for entry in manifest.files
+    ]
+    info: dict[str, Any] = {
+        "file": str(Path(path)),
+        "file_size": os.path.getsize(path),
+        "format": "dbtpl",
+        "format_version": manifest.format_version,
+        "engine": manifest.engine,
+        "engine_display_name": display_name(manifest.engine),
+        "engine_version": manifest.engine_version,
+        "name": manifest.name,
+        "description": manifest.description,
+        "created_at": manifest.created_at,
+        "app_version": manifest.app_version,
+        "payload_size": manifest.total_size,
+        "files": files,
+        "stats": dict(manifest.stats),
+    }
+    if manifest.extra:
+        info["extra"] = dict(manifest.extra)
+    return info
+
