@@ -1,0 +1,366 @@
+"""The results grid widget: a table over a :class:`ResultsModel` plus a footer.
+
+Self-contained so the main window can put one in every result tab::
+
+    model = ResultsModel(tab)              # fed by stream_result() or a QueryRunner
+    view = ResultsView(model, tab)
+    view.export_finished.connect(status_bar.showMessage)
+
+What it offers: Ctrl+C copies the selection as TSV (a single cell as its plain value);
+the context menu copies as TSV with header, CSV, JSON or Markdown, opens the cell
+viewer, and exports every received row to CSV/JSON on a worker with a progress dialog
+(atomic write, cancellable). Double-click or Enter on a long text, JSON, document or
+bytes cell opens :class:`~.cell_viewer.CellViewer`. Colours come from the palette.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QObject, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QProgressDialog,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .cell_viewer import CellViewer
+from .export import ExportCancelled, copy_text, export_file
+from .results_model import ResultsModel
+from .values import needs_viewer, plain_text
+from .workers import Worker, start_worker
+
+#: Widest a column gets when sized to its first rows (pixels); users can drag wider.
+MAX_AUTO_COLUMN_WIDTH = 320
+#: How often the footer's row count is refreshed while rows stream in (ms).
+FOOTER_REFRESH_MS = 150
+
+
+def format_elapsed(seconds: float | None) -> str:
+    """ "12 ms", "1.52 s", "2 min 5 s"; empty when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:,.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+class _Table(QTableView):
+    """The grid; Enter opens the cell viewer (the model is read-only, so Enter is free)."""
+
+    open_requested = Signal(QModelIndex)
+    copy_requested = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            # QTableView's own Ctrl+C copies only the current cell's display text.
+            self.copy_requested.emit()
+            event.accept()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.open_requested.emit(self.currentIndex())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class _ExportJob(QObject):
+    """Carries progress from the export worker to the dialog (queued to the UI thread)."""
+
+    progress = Signal(int)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.cancel_requested = threading.Event()
+
+    def report(self, done: int, total: int | None) -> bool:
+        self.progress.emit(done)  # called on the worker thread
+        return self.cancel_requested.is_set()
+
+
+class ResultsView(QWidget):
+    """A results grid with a footer showing the row summary and the statement's time."""
+
+    #: The export wrote this file.
+    export_finished = Signal(str)
+    #: The export failed: a one-line message (not emitted when the user cancelled).
+    export_failed = Signal(str)
+    #: The user cancelled the export.
+    export_cancelled = Signal()
+
+    def __init__(self, model: ResultsModel | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = _Table(self)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_menu)
+        self.table.doubleClicked.connect(self._open_if_rich)
+        self.table.open_requested.connect(self.open_cell)
+        self.table.copy_requested.connect(self._copy_default)
+
+        self.summary_label = QLabel(self)
+        self.elapsed_label = QLabel(self)
+        footer = QHBoxLayout()
+        footer.setContentsMargins(6, 2, 6, 2)
+        footer.addWidget(self.summary_label)
+        footer.addStretch(1)
+        footer.addWidget(self.elapsed_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(footer)
+
+        self._footer_timer = QTimer(self)
+        self._footer_timer.setSingleShot(True)
+        self._footer_timer.setInterval(FOOTER_REFRESH_MS)
+        self._footer_timer.timeout.connect(self._refresh_footer)
+        self._sized_columns = False
+        self._viewers: list[CellViewer] = []
+        self._progress: QProgressDialog | None = None
+        self._export_worker: Worker | None = None
+        self._export_path = ""
+        self._export_job: _ExportJob | None = None
+
+        self.copy_action = QAction("Copy", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_action.triggered.connect(self._copy_default)
+        self.table.addAction(self.copy_action)
+
+        self._model: ResultsModel | None = None
+        self.set_model(model if model is not None else ResultsModel(self))
+
+    # -------------------------------------------------------------- model
+    def model(self) -> ResultsModel:
+        assert self._model is not None
+        return self._model
+
+    def set_model(self, model: ResultsModel) -> None:
+        if self._model is not None:
+            for signal, slot in self._model_connections():
+                signal.disconnect(slot)
+        self._model = model
+        self.table.setModel(model)
+        self._sized_columns = False
+        for signal, slot in self._model_connections():
+            signal.connect(slot)
+        self._refresh_footer()
+
+    def _model_connections(self) -> list[tuple[Any, Any]]:
+        model = self.model()
+        return [
+            (model.summary_changed, self._schedule_footer),
+            (model.finished, self._refresh_footer),
+            (model.rows_buffered, self._on_rows_buffered),
+            (model.modelReset, self._on_model_reset),
+            (model.rowsInserted, self._on_rows_inserted),
+        ]
+
+    def _schedule_footer(self, _summary: str = "") -> None:
+        if not self._footer_timer.isActive():
+            self._footer_timer.start()
+
+    def _refresh_footer(self) -> None:
+        model = self.model()
+        self.summary_label.setText(model.summary())
+        self.elapsed_label.setText(format_elapsed(model.elapsed))
+
+    def _on_model_reset(self) -> None:
+        self._sized_columns = False
+        self._refresh_footer()
+
+    def _on_rows_inserted(self, *_args: object) -> None:
+        if not self._sized_columns and self.model().rowCount() > 0:
+            self._sized_columns = True
+            self.table.resizeColumnsToContents()
+            header = self.table.horizontalHeader()
+            for column in range(self.model().columnCount()):
+                if header.sectionSize(column) > MAX_AUTO_COLUMN_WIDTH:
+                    header.resizeSection(column, MAX_AUTO_COLUMN_WIDTH)
+
+    def _on_rows_buffered(self, _count: int) -> None:
+        # The view asks for more rows only when scrolled; if the user already sits at the
+        # bottom while rows arrive, hand over one more page now.
+        model = self.model()
+        if not model.canFetchMore(QModelIndex()):
+            return
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        if bottom == -1 or bottom >= model.rowCount() - 1:
+            model.fetchMore(QModelIndex())
+
+    # -------------------------------------------------------------- selection and copy
+    def selected_block(self) -> tuple[list[str], list[list[Any]]]:
+        """Column names and raw values of the selection.
+
+        A selection that is not a rectangle is copied as its selected rows x selected
+        columns, like other database tools do.
+        """
+        model = self.model()
+        indexes = self.table.selectionModel().selectedIndexes() if model.columnCount() else []
+        if not indexes:
+            return [], []
+        rows = sorted({index.row() for index in indexes})
+        columns = sorted({index.column() for index in indexes})
+        names = [model.columns[c].name for c in columns]
+        return names, [[model.value(r, c) for c in columns] for r in rows]
+
+    def selection_text(self, fmt: str = "tsv", header: bool | None = None) -> str:
+        """The selection in ``fmt`` (tsv, csv, json, markdown); one cell in TSV without a
+        header is its plain value, so multi-line text pastes as it is."""
+        names, rows = self.selected_block()
+        if header is None:
+            header = fmt != "tsv"
+        if fmt == "tsv" and not header and len(rows) == 1 and len(names) == 1:
+            return plain_text(rows[0][0])
+        return copy_text(fmt, names, rows, header=header)
+
+    def copy_selection(self, fmt: str = "tsv", header: bool | None = None) -> str:
+        """Put :meth:`selection_text` on the clipboard and return it."""
+        text = self.selection_text(fmt, header)
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
+
+    def _copy_default(self) -> None:
+        self.copy_selection("tsv", header=False)
+
+    # -------------------------------------------------------------- cell viewer
+    def _open_if_rich(self, index: QModelIndex) -> None:
+        if index.isValid() and needs_viewer(self.model().value(index.row(), index.column())):
+            self.open_cell(index)
+
+    def open_cell(self, index: QModelIndex | None = None) -> CellViewer | None:
+        """Open the cell viewer on ``index`` (default: the current cell)."""
+        index = index if index is not None else self.table.currentIndex()
+        if not index.isValid():
+            return None
+        model = self.model()
+        column = model.columns[index.column()]
+        title = f"{column.name}: {column.type_name}" if column.type_name else column.name
+        viewer = CellViewer(model.value(index.row(), index.column()), title, self)
+        self._viewers = [v for v in self._viewers if v.isVisible()] + [viewer]
+        viewer.show()
+        return viewer
+
+    # -------------------------------------------------------------- context menu
+    def _show_menu(self, position: Any) -> None:
+        menu = self.build_menu()
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def build_menu(self) -> QMenu:
+        """The grid's context menu (also for tests and the main window's Edit menu)."""
+        menu = QMenu(self)
+        has_selection = bool(self.table.selectionModel().selectedIndexes())
+        has_columns = self.model().columnCount() > 0
+        menu.addAction(self.copy_action)
+        entries: Sequence[tuple[str, str, bool | None]] = (
+            ("Copy with Header", "tsv", True),
+            ("Copy as CSV", "csv", True),
+            ("Copy as JSON", "json", None),
+            ("Copy as Markdown", "markdown", None),
+        )
+        for label, fmt, header in entries:
+            action = menu.addAction(label)
+            action.setEnabled(has_selection)
+            action.triggered.connect(
+                lambda _=False, f=fmt, h=header: self.copy_selection(f, header=h)
+            )
+        menu.addSeparator()
+        view_action = menu.addAction("Open Value…")
+        view_action.setShortcut(QKeySequence("Return"))
+        view_action.setEnabled(self.table.currentIndex().isValid())
+        view_action.triggered.connect(lambda: self.open_cell())
+        menu.addSeparator()
+        for fmt in ("csv", "json"):
+            action = menu.addAction(f"Export All Rows as {fmt.upper()}…")
+            action.setEnabled(has_columns and self._export_worker is None)
+            action.triggered.connect(lambda _=False, f=fmt: self.export_dialog(f))
+        return menu
+
+    # -------------------------------------------------------------- export
+    def export_dialog(self, fmt: str) -> Worker | None:
+        """Ask for a file name, then :meth:`export` to it."""
+        filters = {"csv": "CSV files (*.csv)", "json": "JSON files (*.json)"}
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export as {fmt.upper()}", f"result.{fmt}", filters[fmt]
+        )
+        return self.export(path, fmt) if path else None
+
+    def export(self, path: str | Path, fmt: str, *, pool: QThreadPool | None = None) -> Worker:
+        """Write every received row to ``path`` on a worker, with a progress dialog.
+
+        Emits ``export_finished(path)``, ``export_failed(message)`` or
+        ``export_cancelled()``. The file appears only when complete.
+        """
+        model = self.model()
+        names, rows = model.column_names(), model.rows()
+        job = _ExportJob(self)
+        progress = QProgressDialog(f"Exporting {len(rows):,} rows…", "Cancel", 0, len(rows), self)
+        progress.setWindowTitle("Export")
+        progress.setMinimumDuration(400)
+        progress.setAutoClose(False)
+        progress.setAutoReset(False)
+        progress.canceled.connect(job.cancel_requested.set)
+        job.progress.connect(progress.setValue)
+        self._progress = progress
+
+        worker = Worker(
+            export_file, Path(path), fmt, names, rows, total=len(rows), progress=job.report
+        )
+        worker.signals.returned.connect(self._on_export_returned)
+        worker.signals.errored.connect(self._on_export_errored)
+        worker.signals.finished.connect(self._on_export_done)
+        self._export_worker = worker
+        self._export_job = job
+        self._export_path = str(path)
+        return start_worker(worker, _pool=pool)
+
+    def _on_export_returned(self, _count: int) -> None:
+        self.export_finished.emit(self._export_path)
+
+    def _on_export_errored(self, error: object) -> None:
+        if isinstance(error, ExportCancelled):
+            self.export_cancelled.emit()
+            return
+        path = self._export_path
+        reason = getattr(error, "strerror", None) or str(error)
+        message = " ".join(f"Could not export to {path}: {reason}".split())
+        self.export_failed.emit(message)
+        if self.isVisible():
+            box = QMessageBox(QMessageBox.Icon.Warning, "Export failed", message, parent=self)
+            box.open()
+
+    def _on_export_done(self) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress.deleteLater()
+            self._progress = None
+        if self._export_job is not None:
+            self._export_job.deleteLater()
+            self._export_job = None
+        self._export_worker = None
+
+    def cancel_export(self) -> None:
+        """Stop a running export (as the progress dialog's Cancel button does)."""
+        if self._export_job is not None:
+            self._export_job.cancel_requested.set()
