@@ -26,13 +26,23 @@ COPY_CHUNK_SIZE = 256 * 1024
 
 _COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _ROUTINE_WORDS = frozenset({"FUNCTION", "PROCEDURE"})
+_SPACE = frozenset(" \t\n\r\f\v")
 _NON_ASCII = re.compile(r"[^\x01-\x7f]")
 
 
 class TemplateScriptError(RestoreError):
-    """A plain-SQL payload file cannot be read as a script (encoding, truncation)."""
+    """A plain-SQL payload file cannot be read as a script (encoding, truncation).
+
+    The message reads ``path:line: reason``; ``path``, ``line`` and ``reason`` are also
+    kept apart for callers that list problems themselves.
+    """
 
     title = "Unreadable template"
+
+    def __init__(self, path: str, line: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}: {reason}", line=line)
+        self.path = path
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class ScriptItem:
 # --------------------------------------------------------------------------- lexing
 
 
-def _tokens(text: str) -> list[Any]:
+def sql_tokens(text: str) -> list[Any]:
     """The lexer tokens of ``text`` (character offsets; ``end`` inclusive).
 
     pglast maps byte offsets to characters in time proportional to the number of
@@ -139,12 +149,35 @@ def _terminated(text: str, end: int) -> bool:
 
 def _first_token(text: str, start: int, end: int) -> int:
     """Skip the leading comments of ``text[start:end]``; ``end`` if only comments remain."""
-    if text[start : start + 2] not in ("--", "/*"):
+    from pglast.parser import ParseError
+
+    while text.startswith("--", start, end):
+        # A "--" comment runs to the end of its line: the common case, without lexing.
+        newline = text.find("\n", start, end)
+        if newline < 0:
+            return end
+        start = newline + 1
+        while start < end and text[start] in _SPACE:
+            start += 1
+    if not text.startswith("/*", start, end):
         return start
-    for tok in _tokens(text[start:end]):
-        if tok.name not in _COMMENT_TOKENS:
-            return start + tok.start
-    return end
+    window = 256
+    while True:
+        # Lex a growing window, not the whole (possibly huge) statement. A token is
+        # trusted only if it ends clear of the window's edge, where lexing was cut.
+        stop = min(end, start + window)
+        try:
+            tokens = sql_tokens(text[start:stop])
+        except ParseError:
+            tokens = []
+        for tok in tokens:
+            if tok.name not in _COMMENT_TOKENS:
+                if stop == end or tok.end < stop - start - 2:
+                    return start + tok.start
+                break
+        if stop == end:
+            return end
+        window *= 8
 
 
 def _is_routine(head: list[str]) -> bool:
@@ -166,7 +199,7 @@ def _walk(text: str, base: int, limit: int) -> tuple[list[tuple[int, int]], int 
     from pglast.parser import ParseError
 
     try:
-        tokens = _tokens(text[base:limit])
+        tokens = sql_tokens(text[base:limit])
     except ParseError:
         return [], base + len(text[base:limit]) - len(text[base:limit].lstrip())
     spans: list[tuple[int, int]] = []
@@ -234,7 +267,7 @@ def _lead(text: str, previous_end: int, start: int) -> int:
     if newline < 0:
         return start
     head = previous_end + newline + 1
-    for tok in _tokens(text[head:start]):
+    for tok in sql_tokens(text[head:start]):
         if tok.name in _COMMENT_TOKENS:
             return head + tok.start
     return start
@@ -252,12 +285,23 @@ def split_sql(text: str) -> list[Statement]:
     parentheses or inside a ``BEGIN ATOMIC ... END`` function body does not cut.
     """
     cut = _cut(text)
-    found = [Statement.at(text, start, end) for start, end in cut.spans]
-    if cut.open_at is not None:
-        end = len(text.rstrip())
-        if cut.open_at < end:
-            found.append(Statement.at(text, cut.open_at, end))
-    return found
+    spans = list(cut.spans)
+    if cut.open_at is not None and cut.open_at < len(text.rstrip()):
+        spans.append((cut.open_at, len(text.rstrip())))
+    return list(_located(text, spans))
+
+
+def _located(text: str, spans: list[tuple[int, int]]) -> Iterator[Statement]:
+    """Statements with line and column, counting newlines once (``Statement.at`` would
+    count from the start of the text for every statement)."""
+    line, counted, line_start = 1, 0, 0
+    for start, end in spans:
+        newlines = text.count("\n", counted, start)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted, start) + 1
+        counted = start
+        yield Statement(text[start:end], start, end, line, start - line_start + 1)
 
 
 def statement_at(text: str, cursor: int) -> Statement | None:
@@ -319,7 +363,7 @@ class _Lines:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise TemplateScriptError(
-                f"{self.path}:{line}: not valid UTF-8 (byte {exc.start + 1} of the line)"
+                self.path, line, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
             ) from None
 
 
@@ -345,8 +389,9 @@ class _CopyData:
             if not part:
                 self.done = True
                 raise TemplateScriptError(
-                    f"{self._lines.path}:{self._statement_line}: COPY data is not ended "
-                    "by a \\. line before the end of the file"
+                    self._lines.path,
+                    self._statement_line,
+                    "COPY data is not ended by a \\. line before the end of the file",
                 )
             if self._at_line_start and part.rstrip(b"\r\n") == b"\\.":
                 self.done = True
@@ -447,7 +492,7 @@ def read_script(stream: IO[bytes], path: str = "<script>") -> Iterator[ScriptIte
         if cut.open_at is not None:
             line = buffer_line + joined.count("\n", 0, cut.open_at)
             raise TemplateScriptError(
-                f"{path}:{line}: statement is not complete at the end of the file"
+                path, line, "statement is not complete at the end of the file"
             )
         yield from _emit(joined, cut, buffer_line, lines)
 
@@ -459,7 +504,7 @@ def _only_comments(buffer: list[str]) -> bool:
     if not buffer[0].lstrip().startswith("/*"):
         return False
     try:
-        return all(tok.name in _COMMENT_TOKENS for tok in _tokens("".join(buffer)))
+        return all(tok.name in _COMMENT_TOKENS for tok in sql_tokens("".join(buffer)))
     except ParseError:
         return False
 
@@ -477,8 +522,7 @@ def _emit(joined: str, cut: _Cut, first_line: int, lines: _Lines) -> Iterator[Sc
             continue
         if number != last:
             raise TemplateScriptError(
-                f"{lines.path}:{line}: COPY ... FROM stdin must be the last statement "
-                "on its line"
+                lines.path, line, "COPY ... FROM stdin must be the last statement on its line"
             )
         data = _CopyData(lines, line)
         yield ScriptItem("copy", sql, line, data)

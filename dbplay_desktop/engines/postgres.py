@@ -378,13 +378,25 @@ class PostgresEngine(Engine):
 def _run_item(cur: psycopg.Cursor[Any], item: Any) -> None:
     """Execute one item of a plain SQL script: a statement, a COPY with its data, or a meta line."""
     if item.kind == "statement":
-        cur.execute(item.text)
+        if not _is_transaction_boundary(item.text):
+            cur.execute(item.text)
     elif item.kind == "copy":
         with cur.copy(item.text) as copy:
             for chunk in item.data:
                 copy.write(chunk)
     elif item.kind == "meta" and item.text.split(maxsplit=1)[0] not in IGNORED_META_COMMANDS:
         raise RestoreError(f"line {item.line}: psql command {item.text.split()[0]} is not allowed")
+
+
+def _is_transaction_boundary(text: str) -> bool:
+    """BEGIN/START/COMMIT/END in a payload: skipped, the whole restore is one transaction."""
+    from pglast import parser
+
+    try:
+        tokens = parser.scan(text)
+    except Exception:
+        return False
+    return bool(tokens) and tokens[0].name in ("BEGIN_P", "START", "COMMIT", "END_P")
 
 
 class _CountingReader:
