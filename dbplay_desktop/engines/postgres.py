@@ -116,7 +116,7 @@ class PostgresEngine(Engine):
                 first_error = first_error or exc
         if conn is None:
             assert first_error is not None
-            raise connection_error(first_error, self._info(candidates[0])) from first_error
+            raise connection_error(first_error, self._info(database)) from first_error
         try:
             yield conn
         finally:
