@@ -37,5 +37,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 samples: $(VENV)/.installed-all
 	$(BIN)/python scripts/make_samples.py
 
+# Drive the real window under Xvfb and write docs/screenshots/*.png.
+screenshots: system-deps $(VENV)/.installed-all
+	xvfb-run -a -s '-screen 0 1400x900x24' $(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

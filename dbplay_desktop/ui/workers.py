@@ -167,11 +167,14 @@ class _Reaper(QObject):
 
     @Slot()
     def _on_finished(self) -> None:
-        for worker in [w for w in self.workers if w.is_done]:
+        # Only the worker that sent this ``finished`` is certainly past its last emit;
+        # another worker marked done may still be inside ``emit`` on its own thread.
+        signals = self.sender()
+        for worker in [w for w in self.workers if w.signals is signals]:
             self.workers.discard(worker)
             # The signals object belongs to this thread: delete it here, after any
             # deliveries already queued, rather than wherever the last reference drops.
-            worker.signals.deleteLater()
+            signals.deleteLater()
 
 
 _reaper: _Reaper | None = None

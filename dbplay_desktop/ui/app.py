@@ -1,0 +1,129 @@
+"""Start-up of the window: ``dbplay [FILE...]``.
+
+Order matters for a snappy start and for double-clicks in a file manager:
+
+1. If a dbplay window already runs for this user, hand the files to it and exit 0.
+2. Otherwise show the window at once, *then* start the database server on a worker
+   (status bar: "Starting PostgreSQL…"); files from the command line open as tabs that
+   wait for the server.
+3. At exit, every playground's database is dropped and the embedded server stopped.
+
+On macOS, Finder delivers double-clicked files as ``QFileOpenEvent`` rather than
+arguments; :class:`DbplayApplication` turns those into the same "open files" call.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Signal
+from PySide6.QtGui import QFileOpenEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from dbplay_desktop.ui.single_instance import SingleInstanceServer
+
+ORGANIZATION = "dbplay"
+APPLICATION = "dbplay"
+#: Point QSettings (window geometry, recent files, ...) at another folder, e.g. in tests.
+SETTINGS_DIR_ENV = "DBPLAY_SETTINGS_DIR"
+
+
+class DbplayApplication(QApplication):
+    """The QApplication, plus macOS file-open events as a signal."""
+
+    file_open_requested = Signal(str)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            path = event.file() or event.url().toLocalFile()
+            if path:
+                self.file_open_requested.emit(path)
+                return True
+        return super().event(event)
+
+
+def configure_application_identity() -> None:
+    """Names QSettings uses, and an override of its folder (``DBPLAY_SETTINGS_DIR``)."""
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    QGuiApplication.setApplicationDisplayName("Database Playground")
+    folder = os.environ.get(SETTINGS_DIR_ENV, "").strip()
+    if folder:
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
+
+
+def listen_for_other_instances(window) -> SingleInstanceServer:
+    """Let later ``dbplay FILE`` processes hand their files to ``window``."""
+    from dbplay_desktop.ui.single_instance import SingleInstanceServer
+
+    instance = SingleInstanceServer(parent=window)
+    instance.files_received.connect(window.open_files)
+    instance.listen()
+    return instance
+
+
+def _close_on_signals(window) -> None:
+    """Ctrl+C in the terminal or a SIGTERM closes the window the normal way, so the
+    playgrounds' databases are dropped and the embedded server stops."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def request_close(_signum: int, _frame: object) -> None:
+        window.ask_save = lambda _playground: "discard"
+        window.close()
+
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), request_close)
+    # Python runs signal handlers only between bytecodes: wake it up now and then.
+    timer = QTimer(window)
+    timer.setInterval(300)
+    timer.timeout.connect(lambda: None)
+    timer.start()
+
+
+def run_app(files: list[str], debug: bool = False) -> int:
+    """Run the window until it closes; returns the process exit code."""
+    from dbplay_desktop.ui.single_instance import hand_over
+
+    app = QApplication.instance()
+    if app is None:
+        app = DbplayApplication(sys.argv[:1])
+    configure_application_identity()
+
+    if hand_over(list(files), timeout_ms=1500):
+        return 0
+
+    from dbplay_desktop.servers.manager import ServerManager
+    from dbplay_desktop.ui.main_window import MainWindow
+
+    manager = ServerManager()
+    window = MainWindow(manager=manager)
+    instance = listen_for_other_instances(window)
+    if not instance.is_listening and debug:
+        print(f"dbplay: cannot listen on {instance.name}; single instance is off",
+              file=sys.stderr)
+    if isinstance(app, DbplayApplication):
+        app.file_open_requested.connect(lambda path: window.open_files([path]))
+
+    window.show()
+    window.start_server()
+    for name in files:
+        window.open_template(name)
+    if not files and not window.recent_files():
+        window.statusBar().showMessage(
+            "Tip: double-click a sample template on the left to start", 10000
+        )
+    app.setQuitOnLastWindowClosed(True)
+    _close_on_signals(window)
+    try:
+        code = app.exec()
+    finally:
+        instance.close()
+        manager.stop()
+    return int(code)

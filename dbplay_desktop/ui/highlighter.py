@@ -1,0 +1,576 @@
+"""Syntax highlighting for the query editor, driven by Pygments lexers.
+
+Highlighting is incremental, one text block (line) at a time, so typing stays fast in a
+10,000-line script. Pygments lexes whole strings, so this module runs a Pygments
+``RegexLexer``'s own rule tables itself, starting at a line and carrying the lexer's state
+stack from line to line. A token that spans lines (a ``/* ... */`` comment matched by one
+rule, a ``$$`` function body) is remembered as "starts N characters before this line", and
+the next line is lexed again from that token's start. Both facts fit in the block's
+integer state, so Qt re-highlights exactly the lines whose starting state changed.
+
+Very large edits (a pasted megabyte, opening a ``/*`` at the top) would take seconds to
+lex at once; each burst of highlighting has a time budget, lines past it (and outside the
+visible area) are marked pending and finished from a timer in small slices.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QPalette,
+    QSyntaxHighlighter,
+    QTextBlock,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+
+#: Lexer names the editor accepts that Pygments spells differently (``sqlite3`` is
+#: Pygments' console-session lexer, which expects ``sqlite>`` prompts).
+LEXER_ALIASES: dict[str, str] = {
+    "sqlite3": "sql",
+    "sqlite": "sql",
+    "postgres": "postgresql",
+    "pg": "postgresql",
+    "mongosh": "javascript",
+    "mongodb": "javascript",
+}
+
+#: Text format property set on string ("string"), comment ("comment") and quoted
+#: identifier ("identifier") formats, so bracket matching and completion can tell code
+#: from literal text.
+LITERAL_PROPERTY = QTextFormat.Property.UserProperty + 1
+
+LIGHT_STYLE = "default"
+DARK_STYLE = "monokai"
+
+_DISTANCE_BITS = 21  # a token may straddle line ends for up to 2 MiB
+_MAX_DISTANCE = (1 << _DISTANCE_BITS) - 1
+_MAX_STACKS = (1 << (31 - _DISTANCE_BITS)) - 1
+_STATE_STALE = -2  # a deferred line about to be re-highlighted
+_MARK_BATCH = 4_000  # deferred lines marked stale per slice (more than a slice can lex)
+_RECHECK_LINES = 300  # lines above an edit lexed again once typing pauses
+_RECHECK_DELAY_MS = 300
+_MAX_EDITS_TRACKED = 64  # edits remembered per typing pause (typing makes one per key)
+_BURST_BUDGET = 0.025  # seconds of lexing before lines out of sight are deferred
+_SLICE_BUDGET = 0.02  # seconds per deferred slice
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def guard_none_refcount() -> bool:
+    """Work around PySide6 6.12.0 on Python < 3.12, whose void methods drop a reference
+    to ``None`` on every call: after a few thousand calls CPython aborts ("deallocating
+    None"). Highlighting makes such calls per token, so it would crash first. When the
+    leak is detected, ``None`` gets a very large reference count (as Python 3.12 makes it
+    immortal anyway). Returns True when the workaround was applied. Remove once the
+    project requires a PySide6 without the bug.
+    """
+    global _NONE_GUARDED
+    if _NONE_GUARDED or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    _NONE_GUARDED = True
+    probe_doc = QTextDocument("probe")
+    cursor = QTextCursor(probe_doc)
+    before = sys.getrefcount(None)
+    for _ in range(200):
+        cursor.setPosition(1)
+    if before - sys.getrefcount(None) < 150:
+        return False
+    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+    return True
+
+
+_NONE_GUARDED = False
+
+
+def resolve_lexer(name: str) -> Any:
+    """The Pygments lexer for an engine's language name; plain text when unknown."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.lexers.special import TextLexer
+    from pygments.util import ClassNotFound
+
+    key = (name or "").strip().lower()
+    try:
+        return get_lexer_by_name(LEXER_ALIASES.get(key, key), stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return TextLexer()
+
+
+def is_dark(palette: QPalette) -> bool:
+    """Whether a palette is a dark theme, judged from the window background."""
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def qt_units(text: str) -> str:
+    """``text`` with each non-BMP character doubled, so indices match Qt's UTF-16 positions."""
+    if text.isascii() or _ASTRAL.search(text) is None:
+        return text
+    return _ASTRAL.sub("\ufffd\ufffd", text)
+
+
+class _ResumableRegexLexer:
+    """Runs a Pygments ``RegexLexer``'s rules from any position with a given state stack.
+
+    Mirrors ``RegexLexer.get_tokens_unprocessed`` (Pygments 2.x) but stops at a line end
+    and reports where it stopped, which the stock generator cannot. A match that runs
+    past the line end (a long comment or ``$$`` body) is remembered until the text
+    changes, so each following line reuses it instead of matching it again from its
+    start, which would make a 10,000-line comment quadratic.
+    """
+
+    def __init__(self, lexer: Any) -> None:
+        self.lexer = lexer
+        self.tokendefs = lexer._tokens
+        # (position, stack) -> (match end, stack after, token starts, tokens)
+        self._spans: dict[tuple[int, tuple[str, ...]], tuple[int, tuple[str, ...], list, list]] = {}
+
+    def forget(self) -> None:
+        """Drop remembered matches; call whenever the text changes."""
+        self._spans.clear()
+
+    def _match(self, text: str, pos: int, statestack: list[str]):
+        """The first rule matching at ``pos``: (end, tokens, transition) or None."""
+        from pygments.token import _TokenType
+
+        lexer = self.lexer
+        for rexmatch, action, new_state in self.tokendefs[statestack[-1]]:
+            m = rexmatch(text, pos)
+            if not m:
+                continue
+            match_end = m.end()
+            tokens: list[tuple[int, int, Any]] = []
+            if action is not None:
+                if type(action) is _TokenType:
+                    tokens.append((pos, match_end - pos, action))
+                else:
+                    # Callbacks may report positions relative to a sub-string (the
+                    # $$-body lexer does); tokens are contiguous, so count along.
+                    running = pos
+                    for index, ttype, value in action(lexer, m):
+                        at = index if index >= running else running
+                        tokens.append((at, len(value), ttype))
+                        running = at + len(value)
+            return match_end, tokens, new_state
+        return None
+
+    def lex_line(
+        self, text: str, start: int, stack: tuple[str, ...], line_start: int, line_end: int
+    ) -> tuple[list[tuple[int, int, Any]], tuple[str, ...], int]:
+        """Tokens overlapping ``text[line_start:line_end]``, the stack at the next line.
+
+        Lexing begins at ``start`` (<= ``line_start``) with ``stack``. Returns the clipped
+        tokens as ``(position, length, token_type)``, the state stack where the next line
+        starts, and the position of a token match that straddles the line end (or -1).
+        """
+        from pygments.token import Error, Whitespace
+
+        self.lexer.text = text  # PostgresLexer's $$-body callback looks around the match
+        next_line = line_end + 1
+        size = len(text)
+        statestack = list(stack)
+        tokens: list[tuple[int, int, Any]] = []
+        pos = start
+
+        def keep(at: int, length: int, ttype: Any) -> None:
+            end = at + length
+            if end > line_start and at < line_end:
+                lo = max(at, line_start)
+                tokens.append((lo, min(end, line_end) - lo, ttype))
+
+        span = self._spans.get((start, stack)) if start < line_start else None
+        if span is not None:
+            match_end, after, starts, span_tokens = span
+            first = max(0, bisect.bisect_right(starts, line_start) - 1)
+            for at, length, ttype in span_tokens[first:]:
+                if at >= line_end:
+                    break
+                keep(at, length, ttype)
+            if match_end > next_line:
+                return tokens, stack, start
+            pos = match_end
+            statestack = list(after)
+
+        while pos < next_line and pos < size:
+            found = self._match(text, pos, statestack)
+            if found is None:
+                if text[pos] == "\n":
+                    statestack = ["root"]
+                    keep(pos, 1, Whitespace)
+                else:
+                    keep(pos, 1, Error)
+                pos += 1
+                continue
+            match_end, match_tokens, new_state = found
+            for at, length, ttype in match_tokens:
+                keep(at, length, ttype)
+            before = tuple(statestack)
+            if new_state is not None:
+                _apply_transition(statestack, new_state)
+            if pos < next_line < match_end:
+                starts = [t[0] for t in match_tokens]
+                self._spans[(pos, before)] = (match_end, tuple(statestack), starts, match_tokens)
+                return tokens, before, pos
+            pos = match_end
+        return tokens, tuple(statestack), -1
+
+
+def _apply_transition(statestack: list[str], new_state: Any) -> None:
+    """Apply a Pygments state transition (as ``RegexLexer`` does) to ``statestack``."""
+    if isinstance(new_state, tuple):
+        for state in new_state:
+            if state == "#pop":
+                if len(statestack) > 1:
+                    statestack.pop()
+            elif state == "#push":
+                statestack.append(statestack[-1])
+            else:
+                statestack.append(state)
+    elif isinstance(new_state, int):
+        if abs(new_state) >= len(statestack):
+            del statestack[1:]
+        else:
+            del statestack[new_state:]
+    elif new_state == "#push":
+        statestack.append(statestack[-1])
+
+
+def _supports_resume(lexer: Any) -> bool:
+    """Whether the lexer is a plain ``RegexLexer`` whose rules we may run ourselves."""
+    from pygments.lexer import ExtendedRegexLexer, RegexLexer
+    from pygments.lexers.sql import PostgresBase
+
+    if not isinstance(lexer, RegexLexer) or isinstance(lexer, ExtendedRegexLexer):
+        return False
+    method = type(lexer).get_tokens_unprocessed
+    return method in (RegexLexer.get_tokens_unprocessed, PostgresBase.get_tokens_unprocessed)
+
+
+class TokenFormats:
+    """Maps Pygments token types to text formats of a Pygments style, without backgrounds.
+
+    Backgrounds stay the palette's, so the editor matches the rest of the window; only
+    foreground colour, bold and italic come from the style.
+    """
+
+    def __init__(self, style_name: str) -> None:
+        from pygments.styles import get_style_by_name
+
+        self.style = get_style_by_name(style_name)
+        self._cache: dict[Any, QTextCharFormat | None] = {}
+
+    def format_for(self, ttype: Any) -> QTextCharFormat | None:
+        cached = self._cache.get(ttype, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        from pygments.token import Comment, String, Whitespace
+
+        if ttype in Whitespace:
+            self._cache[ttype] = None
+            return None
+        styled = ttype
+        while not self.style.styles_token(styled) and styled.parent is not None:
+            styled = styled.parent  # lexer-specific token types fall back to their family
+        spec = self.style.style_for_token(styled)
+        fmt: QTextCharFormat | None = QTextCharFormat()
+        assert fmt is not None
+        if spec.get("color"):
+            fmt.setForeground(QColor("#" + spec["color"]))
+        if spec.get("bold"):
+            fmt.setFontWeight(QFont.Weight.Bold)
+        if spec.get("italic"):
+            fmt.setFontItalic(True)
+        if ttype in Comment:
+            fmt.setProperty(LITERAL_PROPERTY, "comment")
+        elif ttype in String.Name:  # a quoted identifier: completion still helps
+            fmt.setProperty(LITERAL_PROPERTY, "identifier")
+        elif ttype in String:
+            fmt.setProperty(LITERAL_PROPERTY, "string")
+        if not fmt.propertyCount():
+            fmt = None
+        self._cache[ttype] = fmt
+        return fmt
+
+
+class PygmentsHighlighter(QSyntaxHighlighter):
+    """Highlights a document with a Pygments lexer, line by line, in palette-aware colours."""
+
+    def __init__(self, document: QTextDocument, language: str = "sql") -> None:
+        guard_none_refcount()
+        super().__init__(None)  # type: ignore[arg-type]
+        self._text_cache: str | None = None
+        # Connected before the base class connects its own handler, so the cached
+        # document text is dropped before any re-highlighting of an edit starts.
+        document.contentsChange.connect(self._forget_text)
+        self._stacks: list[tuple[str, ...]] = [("root",)]
+        self._stack_ids: dict[tuple[str, ...], int] = {("root",): 0}
+        self._burst_deadline: float | None = None
+        self._pending: list[tuple[QTextCursor, QTextCursor]] = []  # deferred runs of lines
+        self._continue_timer = QTimer(self)
+        self._continue_timer.setSingleShot(True)
+        self._continue_timer.setInterval(1)
+        self._continue_timer.timeout.connect(self._continue_deferred)
+        self._edits: list[QTextCursor] = []  # where the text changed since typing paused
+        self._edits_overflowed = False
+        self._recheck_timer = QTimer(self)
+        self._recheck_timer.setSingleShot(True)
+        self._recheck_timer.setInterval(_RECHECK_DELAY_MS)
+        self._recheck_timer.timeout.connect(self._recheck_before_edit)
+        #: Returns the first and last block numbers on screen; those are never deferred.
+        self.visible_blocks: Callable[[], tuple[int, int]] | None = None
+        self.language = ""
+        self._lexer: Any = None
+        self._runner: _ResumableRegexLexer | None = None
+        self._formats = TokenFormats(LIGHT_STYLE)
+        self._set_lexer(language)
+        self.setDocument(document)
+
+    # -- configuration ---------------------------------------------------------
+    def set_language(self, language: str) -> bool:
+        """Switch the lexer; returns False when the name is unknown (plain text then)."""
+        known = self._set_lexer(language)
+        self.rehighlight()
+        return known
+
+    def _set_lexer(self, language: str) -> bool:
+        from pygments.lexers.special import TextLexer
+
+        self._pending.clear()
+        self._edits.clear()
+        self.language = language
+        self._lexer = resolve_lexer(language)
+        self._runner = _ResumableRegexLexer(self._lexer) if _supports_resume(self._lexer) else None
+        return not isinstance(self._lexer, TextLexer) or language.lower() in ("text", "")
+
+    @property
+    def lexer(self) -> Any:
+        return self._lexer
+
+    def set_dark(self, dark: bool, light_style: str = LIGHT_STYLE, dark_style: str = DARK_STYLE):
+        """Pick the Pygments style for a dark or light background and re-highlight."""
+        self._formats = TokenFormats(dark_style if dark else light_style)
+        self.rehighlight()
+
+    # -- document text ---------------------------------------------------------
+    def _forget_text(self, position: int, removed: int, added: int) -> None:
+        self._text_cache = None
+        if self._runner is None or not (removed or added):
+            return
+        self._runner.forget()
+        doc = self.document()
+        if doc is None:
+            return
+        position = min(position, doc.characterCount() - 1)
+        if self._edits and doc.findBlock(position) == self._edits[-1].block():
+            pass  # typing on the same line: one entry
+        elif len(self._edits) < _MAX_EDITS_TRACKED:
+            cursor = QTextCursor(doc)
+            cursor.setPosition(position)
+            self._edits.append(cursor)
+        else:  # many scattered edits: keep the first and the last position only
+            self._edits.sort(key=QTextCursor.position)
+            del self._edits[1:-1]
+            if position < self._edits[0].position():
+                self._edits[0].setPosition(position)
+            elif position > self._edits[-1].position():
+                self._edits[-1].setPosition(position)
+            self._edits_overflowed = True
+        self._recheck_timer.start()
+
+    def _recheck_before_edit(self) -> None:
+        """Re-highlight the lines just before an edit once typing pauses.
+
+        Qt re-highlights from the edited line downwards, but a Pygments rule may have
+        looked ahead past its line: ``AS $$`` on line 10 only becomes a string once the
+        closing ``$$`` is typed on line 20. Lines up to ``_RECHECK_LINES`` above the edit,
+        and the whole of a multi-line token running into it, are lexed again in the
+        background; only lines whose formats really change are laid out again.
+        """
+        doc = self.document()
+        edits, self._edits = self._edits, []
+        if doc is None:
+            return
+        numbers = sorted({doc.findBlock(c.position()).blockNumber() for c in edits})
+        if self._edits_overflowed and numbers:
+            numbers = list(range(numbers[0], numbers[-1] + 1, _RECHECK_LINES)) + [numbers[-1]]
+        self._edits_overflowed = False
+        runs: list[tuple[int, int]] = []  # block numbers, merged
+        for number in numbers:
+            first, last = max(0, number - _RECHECK_LINES), number - 1
+            if last < first:
+                continue
+            if runs and first <= runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], last)
+            else:
+                runs.append((first, last))
+        for first_number, last_number in runs:
+            first = doc.findBlockByNumber(first_number)
+            while first.previous().isValid() and self._decode(first.previous().userState())[1]:
+                first = first.previous()  # a multi-line token runs into the window
+            last = doc.findBlockByNumber(last_number)
+            self._pending.append((QTextCursor(first), QTextCursor(last)))
+        if runs:
+            self._start_continuation()
+
+    def _document_text(self) -> str:
+        if self._text_cache is None:
+            doc = self.document()
+            self._text_cache = qt_units(doc.toPlainText()) if doc is not None else ""
+        return self._text_cache
+
+    # -- states ----------------------------------------------------------------
+    def _encode(self, stack: tuple[str, ...], distance: int) -> int:
+        stack_id = self._stack_ids.get(stack)
+        if stack_id is None:
+            if len(self._stacks) > _MAX_STACKS:
+                stack_id = 0
+            else:
+                stack_id = len(self._stacks)
+                self._stacks.append(stack)
+                self._stack_ids[stack] = stack_id
+        if distance > _MAX_DISTANCE:
+            distance = 0
+        return (stack_id << _DISTANCE_BITS) | distance
+
+    def _decode(self, state: int) -> tuple[tuple[str, ...], int]:
+        if state < 0:
+            return ("root",), 0
+        stack_id = state >> _DISTANCE_BITS
+        stack = self._stacks[stack_id] if stack_id < len(self._stacks) else ("root",)
+        return stack, state & _MAX_DISTANCE
+
+    # -- highlighting ----------------------------------------------------------
+    def highlightBlock(self, text: str) -> None:
+        if self._runner is None:
+            self._highlight_line_only(text)
+            return
+        previous = self.previousBlockState()
+        block = self.currentBlock()
+        if self._over_budget(block):
+            self._defer(block)
+            return
+        stack, distance = self._decode(previous)
+        line_start = block.position()
+        source = self._document_text()
+        line_end = line_start + len(qt_units(text))
+        tokens, next_stack, straddle = self._runner.lex_line(
+            source, line_start - distance, stack, line_start, line_end
+        )
+        for at, length, ttype in tokens:
+            fmt = self._formats.format_for(ttype)
+            if fmt is not None:
+                self.setFormat(at - line_start, length, fmt)
+        next_distance = line_end + 1 - straddle if straddle >= 0 else 0
+        self.setCurrentBlockState(self._encode(next_stack, next_distance))
+
+    def _highlight_line_only(self, text: str) -> None:
+        """Fallback for lexers we cannot resume: each line lexed on its own."""
+        from pygments.lexers.special import TextLexer
+
+        if isinstance(self._lexer, TextLexer):
+            return
+        for index, ttype, value in self._tokens_of(text):
+            fmt = self._formats.format_for(ttype)
+            if fmt is not None:
+                self.setFormat(index, len(value), fmt)
+
+    def _tokens_of(self, text: str) -> Iterator[tuple[int, Any, str]]:
+        return self._lexer.get_tokens_unprocessed(qt_units(text))
+
+    # -- time budget -------------------------------------------------------------
+    def _over_budget(self, block: QTextBlock) -> bool:
+        now = time.perf_counter()
+        if self._burst_deadline is None:
+            self._burst_deadline = now + _BURST_BUDGET
+            QTimer.singleShot(0, self._end_burst)
+            return False
+        if now <= self._burst_deadline:
+            return False
+        if self.visible_blocks is not None:
+            first, last = self.visible_blocks()
+            if first <= block.blockNumber() <= last:
+                return False
+        return True
+
+    def _end_burst(self) -> None:
+        self._burst_deadline = None
+
+    def _defer(self, block: QTextBlock) -> None:
+        """Leave this line for the timer.
+
+        The block keeps its old state, which stops Qt's cascade here, and its old formats,
+        so nothing flickers. Deferred lines are kept as runs of neighbouring blocks (a
+        pasted megabyte is one run, not 20,000 entries).
+        """
+        for rng in block.layout().formats():
+            self.setFormat(rng.start, rng.length, rng.format)
+        if self._pending:
+            last = self._pending[-1][1]
+            if last.block().next() == block:
+                last.setPosition(block.position())
+                self._start_continuation()
+                return
+        self._pending.append((QTextCursor(block), QTextCursor(block)))
+        self._start_continuation()
+
+    def _start_continuation(self) -> None:
+        if not self._continue_timer.isActive():
+            self._continue_timer.start()
+
+    def _continue_deferred(self) -> None:
+        """Highlight deferred lines for one time slice; the timer comes back if more remain.
+
+        The lines of a run are first marked with a state no real line has, so one
+        ``rehighlightBlock`` call cascades through them (Qt goes on to the next line only
+        when a line's state changed); past the slice budget the cascade defers again.
+        """
+        deadline = time.perf_counter() + _SLICE_BUDGET
+        while self._pending and time.perf_counter() < deadline:
+            self._pending.sort(key=lambda run: run[0].position())
+            first, last = self._pending.pop(0)
+            block, last_number = first.block(), last.block().blockNumber()
+            marked = block
+            for _ in range(_MARK_BATCH):
+                if not marked.isValid() or marked.blockNumber() > last_number:
+                    break
+                marked.setUserState(_STATE_STALE)
+                marked = marked.next()
+            if marked.isValid() and marked.blockNumber() <= last_number:
+                self._pending.append((QTextCursor(marked), last))
+            if block.isValid():
+                self._burst_deadline = deadline
+                try:
+                    self.rehighlightBlock(block)
+                finally:
+                    self._burst_deadline = None
+        if self._pending:
+            self._start_continuation()
+
+    def pending(self) -> bool:
+        """Whether some lines still wait for their highlighting (for tests and benchmarks)."""
+        return (
+            bool(self._pending) or self._continue_timer.isActive() or self._recheck_timer.isActive()
+        )
+
+
+def literal_kind_at(block: QTextBlock, column: int) -> str | None:
+    """``"string"``/``"comment"`` when the highlighter marked that character so, else None."""
+    layout = block.layout()
+    if layout is None:
+        return None
+    for rng in layout.formats():
+        if rng.start <= column < rng.start + rng.length:
+            kind = rng.format.property(LITERAL_PROPERTY)
+            if kind:
+                return str(kind)
+    return None

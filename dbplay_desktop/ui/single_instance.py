@@ -1,0 +1,131 @@
+"""One dbplay window per user: a second ``dbplay FILE`` hands its files to the first.
+
+Double-clicking a template in a file manager starts ``dbplay FILE`` every time. Rather
+than a second window with a second embedded server, the new process connects to the
+running one through a :class:`QLocalServer` (a Unix socket or a Windows named pipe),
+sends the file paths and exits; the running window opens them and raises itself.
+
+The server name is per user and per data directory (``DBPLAY_DATA_DIR``), so tests with
+their own data directory never talk to the user's real window.
+
+Protocol: the client sends one line of JSON, ``{"files": ["/abs/path", ...]}``, and
+waits for the line ``ok``. It exits 0 only after that acknowledgement, so the files are
+never lost between two processes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from dbplay_desktop.templates.library import data_dir
+
+__all__ = ["SingleInstanceServer", "hand_over", "server_name"]
+
+_ACK = b"ok\n"
+_MAX_MESSAGE = 1 << 20
+
+
+def server_name() -> str:
+    """The local-socket name for this user and data directory."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in some containers
+        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    digest = hashlib.sha256(str(data_dir().resolve()).encode("utf-8")).hexdigest()[:12]
+    safe_user = "".join(ch for ch in user if ch.isalnum())[:24] or "user"
+    return f"dbplay-{safe_user}-{digest}"
+
+
+def hand_over(files: list[str], timeout_ms: int = 3000, name: str | None = None) -> bool:
+    """Give ``files`` to a running dbplay window; False when none is running.
+
+    Blocking, with short timeouts: called once at start-up, before any window exists.
+    """
+    socket = QLocalSocket()
+    socket.connectToServer(name or server_name())
+    if not socket.waitForConnected(timeout_ms):
+        return False
+    paths = [str(Path(f).expanduser().resolve()) for f in files]
+    socket.write(json.dumps({"files": paths}).encode("utf-8") + b"\n")
+    socket.flush()
+    while socket.bytesToWrite() > 0:
+        if not socket.waitForBytesWritten(timeout_ms):
+            socket.abort()
+            return False
+    reply = bytes(socket.readAll().data())
+    while _ACK not in reply:
+        if not socket.waitForReadyRead(timeout_ms):
+            reply += bytes(socket.readAll().data())  # sent just before the server hung up
+            break
+        reply += bytes(socket.readAll().data())
+    socket.abort()
+    return _ACK in reply
+
+
+class SingleInstanceServer(QObject):
+    """Listens for later dbplay processes and emits the files they hand over."""
+
+    #: Absolute file paths sent by a second ``dbplay`` process (may be empty: just raise).
+    files_received = Signal(list)
+
+    def __init__(self, name: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name or server_name()
+        self._server = QLocalServer(self)
+        self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        self._server.newConnection.connect(self._on_new_connection)
+        self._buffers: dict[QLocalSocket, bytes] = {}
+
+    def listen(self) -> bool:
+        """Start listening; a stale socket left by a crashed dbplay is removed first."""
+        if self._server.listen(self.name):
+            return True
+        QLocalServer.removeServer(self.name)
+        return self._server.listen(self.name)
+
+    @property
+    def is_listening(self) -> bool:
+        return self._server.isListening()
+
+    def close(self) -> None:
+        self._server.close()
+
+    def _on_new_connection(self) -> None:
+        while self._server.hasPendingConnections():
+            socket = self._server.nextPendingConnection()
+            self._buffers[socket] = b""
+            socket.readyRead.connect(lambda s=socket: self._on_ready_read(s))
+            socket.disconnected.connect(lambda s=socket: self._forget(s))
+
+    def _on_ready_read(self, socket: QLocalSocket) -> None:
+        data = self._buffers.get(socket, b"") + bytes(socket.readAll().data())
+        if len(data) > _MAX_MESSAGE:
+            self._forget(socket)
+            socket.abort()
+            return
+        if b"\n" not in data:
+            self._buffers[socket] = data
+            return
+        line = data.split(b"\n", 1)[0]
+        self._buffers[socket] = b""
+        try:
+            message = json.loads(line.decode("utf-8"))
+            files = [str(f) for f in message.get("files", [])]
+        except (ValueError, AttributeError, TypeError):
+            files = None
+        if files is not None:
+            socket.write(_ACK)
+            socket.flush()
+            self.files_received.emit(files)
+        socket.disconnectFromServer()
+
+    def _forget(self, socket: QLocalSocket) -> None:
+        if self._buffers.pop(socket, None) is not None:
+            socket.deleteLater()

@@ -1,0 +1,54 @@
+"""Worker bodies and small helpers of the main window, kept out of the widget code.
+
+The functions that run on worker threads (:func:`connect_to_server`,
+:func:`save_template_job`) take plain arguments and return plain values, so they can be
+read and tested without a window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData
+
+from dbplay_desktop.engines.base import Engine
+from dbplay_desktop.servers.manager import ServerManager
+from dbplay_desktop.templates.library import TEMPLATE_SUFFIX
+
+
+def connect_to_server(server_uri: str | None, manager: ServerManager) -> tuple[Engine, str]:
+    """Worker body: start the embedded server (no URI) or reach ``server_uri``; returns
+    the engine and the server's version. Importing the engine (psycopg) happens here too,
+    off the UI thread."""
+    from dbplay_desktop.engines.registry import engine_for_uri
+
+    uri = server_uri or manager.start_default()
+    engine = engine_for_uri(uri)
+    return engine, engine.server_version()
+
+
+def save_template_job(engine: Engine, database: str, choice, relay) -> Path:
+    """Worker body: dump ``database`` into a new template file (atomic; a cancel or an
+    error leaves no file behind). ``choice`` is a :class:`SaveChoice`; ``relay`` a
+    :class:`ProgressRelay` whose cancel flag stops the dump."""
+    from dbplay_desktop.templates.container import TemplateWriter
+
+    with TemplateWriter(
+        choice.path, engine=engine.name, name=choice.name, description=choice.description
+    ) as writer:
+        info = engine.dump(database, writer, progress=relay.report)
+        writer.commit(info.engine_version, info.stats)
+    return Path(choice.path)
+
+
+def template_paths_from_mime(mime: QMimeData) -> list[Path]:
+    """The local ``.dbtpl`` files in a drag-and-drop payload."""
+    if not mime.hasUrls():
+        return []
+    paths = []
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.suffix.lower() == TEMPLATE_SUFFIX:
+                paths.append(path)
+    return paths

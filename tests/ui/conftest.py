@@ -1,0 +1,109 @@
+"""UI fixtures: a real main window on the test PostgreSQL, with its own data and settings.
+
+Every window test gets a fresh ``DBPLAY_DATA_DIR`` (template library, single-instance
+socket name) and QSettings stored under a temporary folder, so nothing touches the
+user's real profile and tests never see each other's recent files or geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """QSettings of every UI test go to a temporary INI folder, never the user's."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    folder = tmp_path_factory.mktemp("qsettings")
+    QCoreApplication.setOrganizationName("dbplay-tests")
+    QCoreApplication.setApplicationName("dbplay-tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    yield
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh dbplay data directory (``DBPLAY_DATA_DIR``) for this test."""
+    folder = tmp_path / "dbplay-data"
+    folder.mkdir()
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def make_template(pg_engine, tmp_path: Path) -> Callable[..., Path]:
+    """Build a real template: run ``sql`` in a scratch sandbox, dump it, drop the sandbox."""
+    from dbplay_desktop.templates.container import TemplateWriter
+
+    def make(sql: str, name: str = "Test shop", file_name: str = "shop.dbtpl") -> Path:
+        database = pg_engine.create_sandbox()
+        try:
+            with pg_engine.connect(database) as session:
+                for result in session.execute(sql):
+                    if result.error is not None:
+                        raise result.error
+                    result.close()
+            path = tmp_path / file_name
+            with TemplateWriter(path, engine="postgresql", name=name,
+                                description="made by a test") as writer:
+                info = pg_engine.dump(database, writer)
+                writer.commit(info.engine_version, info.stats)
+            return path
+        finally:
+            pg_engine.drop_sandbox(database)
+
+    return make
+
+
+SHOP_SQL = """
+CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO customers VALUES (1, 'Ada'), (2, 'Grace'), (3, 'Linus');
+CREATE TABLE orders (id serial PRIMARY KEY, customer_id int REFERENCES customers, total numeric);
+INSERT INTO orders (customer_id, total) VALUES (1, 9.5), (1, 20), (2, 3.25);
+"""
+
+
+@pytest.fixture
+def shop_template(make_template) -> Path:
+    return make_template(SHOP_SQL)
+
+
+@pytest.fixture
+def main_window(qtbot, pg_admin_uri: str, data_dir: Path, tmp_path: Path) -> Iterator[object]:
+    """A shown main window on the test server; closing it drops every playground's
+    database (the teardown waits for that), and it never asks questions."""
+    from dbplay_desktop.templates.library import TemplateLibrary
+    from dbplay_desktop.ui.main_window import MainWindow
+
+    samples = tmp_path / "no-samples"
+    samples.mkdir()
+    window = MainWindow(server_uri=pg_admin_uri, library=TemplateLibrary(samples_dir=samples))
+    window.ask_save = lambda playground: "discard"  # type: ignore[method-assign]
+    # Not qtbot.addWidget: pytest-qt would close and delete the window before this
+    # fixture's teardown could wait for the playgrounds' databases to be dropped.
+    window.show()
+    with qtbot.waitSignal(window.engine_ready, timeout=30_000):
+        window.start_server()
+    yield window
+    if not window._shutdown_done:
+        with qtbot.waitSignal(window.shutdown_finished, timeout=30_000):
+            window.close()
+    window.deleteLater()
+
+
+def wait_ready(qtbot, playground, timeout: int = 30_000) -> None:
+    """Wait until a playground's sandbox exists and its session is connected."""
+    qtbot.waitUntil(lambda: playground.state in ("ready", "failed"), timeout=timeout)
+    assert playground.state == "ready", playground.error
+
+
+def run_and_wait(qtbot, playground, how: str = "all", timeout: int = 30_000) -> None:
+    """Run (``all``/``current``) and wait for the run to end."""
+    with qtbot.waitSignal(playground.run_finished, timeout=timeout):
+        started = playground.run_all() if how == "all" else playground.run_current()
+        assert started

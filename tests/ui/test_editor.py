@@ -1,0 +1,568 @@
+"""The query editor: gutter, highlighting, statements, keys, format, find, completion, errors."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHelpEvent,
+    QPalette,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QApplication, QToolTip
+
+from dbplay_desktop.engines.base import CatalogItem, Statement
+from dbplay_desktop.ui.completer import names_from_catalog
+from dbplay_desktop.ui.editor import (
+    CodeEditor,
+    py_to_qt,
+    qt_to_py,
+    sqlparse_split,
+    statement_at,
+    whole_text_split,
+)
+from dbplay_desktop.ui.find_replace import EditorPane
+from dbplay_desktop.ui.highlighter import LITERAL_PROPERTY, PygmentsHighlighter, is_dark
+
+try:  # the PostgreSQL engine's splitter, once it exists
+    from dbplay_desktop.engines.pg_script import split_sql as SPLIT
+except ImportError:  # pragma: no cover - until pg_script lands
+    SPLIT = sqlparse_split
+
+SCRIPT = (
+    "SELECT 1;\n"  # 0..9
+    "\n"
+    "-- the second one\n"
+    "SELECT 'a;b' AS x\n"
+    "  FROM t;\n"
+    "\n"
+    "UPDATE t SET x = 1;"
+)
+
+
+@pytest.fixture
+def editor(qtbot) -> CodeEditor:
+    widget = CodeEditor(language="postgresql")
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    return widget
+
+
+@pytest.fixture
+def shown(qtbot) -> EditorPane:
+    pane = EditorPane(language="postgresql")
+    qtbot.addWidget(pane)
+    pane.resize(700, 400)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.editor.setFocus()
+    return pane
+
+
+def formats_of(block) -> list[tuple[int, int, QFont.Weight, str, str]]:
+    return [
+        (r.start, r.length, r.format.fontWeight(), r.format.foreground().color().name(),
+         str(r.format.property(LITERAL_PROPERTY) or ""))
+        for r in block.layout().formats()
+    ]  # fmt: skip
+
+
+def format_at(editor: CodeEditor, line: int, column: int):
+    block = editor.document().findBlockByNumber(line)
+    for r in block.layout().formats():
+        if r.start <= column < r.start + r.length:
+            return QTextCharFormat(r.format)
+    return None
+
+
+def settle(qtbot, editor: CodeEditor, timeout: int = 20_000) -> None:
+    """Let deferred highlighting finish."""
+    qtbot.waitUntil(lambda: not editor.highlighter.pending(), timeout=timeout)
+
+
+def put_cursor(editor: CodeEditor, position: int) -> None:
+    cursor = editor.textCursor()
+    cursor.setPosition(position)
+    editor.setTextCursor(cursor)
+
+
+# --------------------------------------------------------------------------- gutter
+
+
+def test_line_number_area_grows_with_digits(editor):
+    editor.setPlainText("a\n" * 5)
+    narrow = editor.line_number_area_width()
+    editor.setPlainText("a\n" * 1500)
+    wide = editor.line_number_area_width()
+    assert wide > narrow
+    assert editor.viewportMargins().left() == wide
+
+
+# --------------------------------------------------------------------------- highlighting
+
+
+def test_keywords_get_a_format(qtbot, editor):
+    editor.setPlainText("SELECT title FROM people WHERE id = 1;")
+    settle(qtbot, editor)
+    keyword = format_at(editor, 0, 0)
+    assert keyword is not None
+    assert keyword.fontWeight() == QFont.Weight.Bold or keyword.foreground().style() != 0
+    assert format_at(editor, 0, 14).foreground() == keyword.foreground()  # FROM
+    plain = format_at(editor, 0, 19)  # people
+    assert plain is None or plain.foreground() != keyword.foreground()
+
+
+def test_multiline_comment_and_dollar_quote_cross_lines(qtbot, editor):
+    editor.setPlainText(
+        "/* first\n"
+        "   SELECT inside comment\n"
+        "*/ SELECT 1;\n"
+        "SELECT $$\n"
+        "SELECT inside string\n"
+        "$$;\n"
+        "SELECT 2;"
+    )
+    settle(qtbot, editor)
+    comment = format_at(editor, 1, 3)
+    assert comment is not None and comment.property(LITERAL_PROPERTY) == "comment"
+    after_comment = format_at(editor, 2, 3)
+    assert after_comment is not None and not after_comment.property(LITERAL_PROPERTY)
+    in_string = format_at(editor, 4, 0)
+    assert in_string is not None and in_string.property(LITERAL_PROPERTY) == "string"
+    last = format_at(editor, 6, 0)
+    assert last is not None and not last.property(LITERAL_PROPERTY)
+
+    # Closing the comment early re-highlights the following lines as code.
+    cursor = editor.textCursor()
+    cursor.setPosition(len("/* first"))
+    cursor.insertText(" */")
+    settle(qtbot, editor)
+    code = format_at(editor, 1, 3)
+    assert code is not None and not code.property(LITERAL_PROPERTY)
+
+
+PG_PIECES = ["SELECT 1;", "/* open", "close */", "'str", "ing'", "$$", "$x$", "-- note",
+             "CREATE FUNCTION f() RETURNS int AS $$", "BEGIN RETURN 1; END;",
+             "$$ LANGUAGE plpgsql;", "\"quoted", "ident\"", "E'\\''", "(", ")"]  # fmt: skip
+PG_EDITS = ["/*", "*/", "'", "$$", "\n", "x", "--", "$a$", " "]
+JS_PIECES = ["db.c.find({a: 1})", "/* open", "close */", "`tmpl", "${x}`", "'s'", "// c",
+             "\"d", "q\"", "{", "}"]  # fmt: skip
+JS_EDITS = ["/*", "*/", "`", "'", "\n", "x", "//", "${", "}"]
+
+
+@pytest.mark.parametrize(
+    ("language", "pieces", "edits", "seed"),
+    [("postgresql", PG_PIECES, PG_EDITS, seed) for seed in (0, 4, 5, 7)]
+    + [("javascript", JS_PIECES, JS_EDITS, seed) for seed in (1, 2)],
+)
+def test_incremental_highlighting_matches_a_fresh_highlight(
+    qtbot, editor, language, pieces, edits, seed
+):
+    """Random edits, then every line must look exactly as a fresh highlight makes it."""
+    editor.set_language(language)
+    rng = random.Random(seed)
+    editor.setPlainText("\n".join(rng.choice(pieces) for _ in range(60)))
+    for _ in range(40):
+        cursor = editor.textCursor()
+        size = editor.document().characterCount() - 1
+        cursor.setPosition(rng.randint(0, size))
+        if rng.random() < 0.3 and size > 5:
+            cursor.setPosition(
+                min(size, cursor.position() + rng.randint(1, 6)), QTextCursor.MoveMode.KeepAnchor
+            )
+        cursor.insertText(rng.choice(edits))
+    settle(qtbot, editor)
+
+    fresh_doc = QTextDocument()
+    fresh_doc.setPlainText(editor.toPlainText())
+    fresh = PygmentsHighlighter(fresh_doc, language)
+    fresh.set_dark(is_dark(editor.palette()))  # highlights the whole document
+    qtbot.waitUntil(lambda: not fresh.pending(), timeout=20_000)
+    block, other = editor.document().firstBlock(), fresh_doc.firstBlock()
+    while block.isValid():
+        assert formats_of(block) == formats_of(other), f"line {block.blockNumber() + 1}"
+        block, other = block.next(), other.next()
+
+
+def test_other_languages(qtbot, editor):
+    assert editor.set_language("javascript")
+    editor.setPlainText("db.people.find({age: {$gt: 30}}) /* a\nb */ // note")
+    settle(qtbot, editor)
+    assert format_at(editor, 1, 0).property(LITERAL_PROPERTY) == "comment"
+    assert editor.comment_prefix() == "//"
+    assert editor.set_language("sqlite3")  # Pygments' sqlite3 is a console lexer; we use SQL
+    assert editor.highlighter.lexer.name == "SQL"
+    assert editor.comment_prefix() == "--"
+    assert not editor.set_language("no-such-language")
+
+
+def test_typing_in_a_big_document_stays_fast(qtbot, editor):
+    line = "SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.cid WHERE x > 'y';"
+    editor.setPlainText("\n".join(line for _ in range(10_000)))
+    editor.show()
+    settle(qtbot, editor)
+    put_cursor(editor, len(line) * 5000)
+    timings = []
+    for char in "abc":
+        start = time.perf_counter()
+        qtbot.keyClick(editor, char)
+        timings.append(time.perf_counter() - start)
+    print(f"typing in 10,000 lines: {max(timings) * 1000:.1f} ms per key (worst)")
+    assert max(timings) < 1.0  # generous; the aim is well under 50 ms
+
+    # Opening a comment at the top changes every line's state: deferred, not a freeze.
+    put_cursor(editor, 0)
+    start = time.perf_counter()
+    qtbot.keyClicks(editor, "/*")
+    print(f"'/*' at the top of 10,000 lines: {(time.perf_counter() - start) * 1000:.1f} ms")
+    settle(qtbot, editor)
+    last = editor.document().lastBlock()
+    assert last.layout().formats()[0].format.property(LITERAL_PROPERTY) == "comment"
+
+
+def test_large_paste(qtbot, editor):
+    chunk = "INSERT INTO t VALUES (1, 'text with (brackets)'); -- note\n"
+    text = chunk * (1_000_000 // len(chunk))
+    editor.show()
+    start = time.perf_counter()
+    editor.insertPlainText(text)
+    blocking = time.perf_counter() - start
+    settle(qtbot, editor, timeout=60_000)
+    total = time.perf_counter() - start
+    print(f"1 MB paste: {blocking * 1000:.0f} ms blocking, {total:.1f} s total")
+    assert editor.blockCount() > 15_000
+    assert format_at(editor, editor.blockCount() - 2, 0) is not None
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def test_statement_at_picks_containing_or_previous():
+    statements = SPLIT(SCRIPT)
+    texts = [s.text.rstrip(";") for s in statements]
+    assert texts[0] == "SELECT 1"
+    assert texts[-1] == "UPDATE t SET x = 1"
+
+    def at(index: int) -> str:
+        found = statement_at(statements, index)
+        assert found is not None
+        return found.text.rstrip(";")
+
+    assert at(3) == "SELECT 1"
+    assert at(len("SELECT 1;")) == "SELECT 1"  # just after ';'
+    assert at(len("SELECT 1;\n")) == "SELECT 1"  # the gap after it
+    assert "'a;b'" in at(SCRIPT.index("'a;b'"))
+    assert "'a;b'" in at(SCRIPT.index("FROM t"))
+    assert at(len(SCRIPT)) == "UPDATE t SET x = 1"
+    assert statement_at([], 0) is None
+    later = [Statement.at("  SELECT 1", 2, 10)]
+    assert statement_at(later, 0) == later[0]  # before everything: the first one
+
+
+def test_fallback_splitters_keep_offsets():
+    statements = sqlparse_split(SCRIPT)
+    assert statements[0].text == "SELECT 1;"
+    for statement in statements:
+        assert SCRIPT[statement.start : statement.end] == statement.text
+    assert "'a;b'" in statements[1].text
+    assert whole_text_split("  db.c.find()\n") == [Statement.at("  db.c.find()\n", 2, 13)]
+    assert whole_text_split(" \n ") == []
+
+
+def test_current_statement_and_selection(editor):
+    editor.set_splitter(SPLIT)
+    editor.setPlainText(SCRIPT)
+    put_cursor(editor, SCRIPT.index("FROM t"))
+    current = editor.current_statement()
+    assert current is not None and "'a;b'" in current.text
+    text, offset = editor.selected_text_or_statement()
+    assert SCRIPT[offset : offset + len(text)] == text and "FROM t" in text
+
+    put_cursor(editor, len(SCRIPT))
+    assert editor.current_statement().text.rstrip(";") == "UPDATE t SET x = 1"
+
+    cursor = editor.textCursor()
+    cursor.setPosition(SCRIPT.index("UPDATE"))
+    cursor.setPosition(SCRIPT.index(" SET"), QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    assert editor.selected_text_or_statement() == ("UPDATE t", SCRIPT.index("UPDATE"))
+
+    editor.setPlainText("   ")
+    assert editor.current_statement() is None
+    assert editor.selected_text_or_statement()[0] == ""
+
+
+def test_offsets_are_python_offsets_with_emoji(editor):
+    text = "SELECT '😀';\nSELECT 2;"
+    editor.set_splitter(SPLIT)
+    editor.setPlainText(text)
+    assert py_to_qt(text, len(text)) == len(text) + 1
+    assert qt_to_py(text, len(text) + 1) == len(text)
+    put_cursor(editor, py_to_qt(text, text.index("2")))
+    selected, offset = editor.selected_text_or_statement()
+    assert selected.rstrip(";") == "SELECT 2" and offset == text.index("SELECT 2")
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def test_run_shortcuts(qtbot, editor):
+    editor.setPlainText("SELECT 1;")
+    with qtbot.waitSignal(editor.run_current_requested, timeout=1000):
+        qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(editor.run_current_requested, timeout=1000):
+        qtbot.keyClick(
+            editor, Qt.Key.Key_Enter,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.KeypadModifier,
+        )  # fmt: skip
+    with qtbot.waitSignal(editor.run_all_requested, timeout=1000):
+        qtbot.keyClick(
+            editor, Qt.Key.Key_Return,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )  # fmt: skip
+    assert editor.toPlainText() == "SELECT 1;"  # no newline typed
+
+
+def test_escape_cancels_unless_completion_is_open(qtbot, shown):
+    editor = shown.editor
+    with qtbot.waitSignal(editor.cancel_requested, timeout=1000):
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+
+    editor.set_catalog_names(["customers"])
+    qtbot.keyClicks(editor, "SELECT * FROM cu")
+    qtbot.keyClick(editor, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert editor.completer.is_open()
+    with qtbot.assertNotEmitted(editor.cancel_requested):
+        qtbot.keyClick(editor.completer.popup(), Qt.Key.Key_Escape)
+    assert not editor.completer.is_open()
+    qtbot.keyClick(editor, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    assert editor.completer.is_open()
+    with qtbot.assertNotEmitted(editor.cancel_requested):
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)  # straight to the editor, too
+    assert not editor.completer.is_open()
+    assert editor.toPlainText() == "SELECT * FROM cu"
+
+
+def test_tab_inserts_spaces_and_enter_keeps_indent(qtbot, editor):
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    qtbot.keyClicks(editor, "ab")
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "c")
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert editor.toPlainText() == "    ab  \n    c\n    "
+    qtbot.keyClick(editor, Qt.Key.Key_Backtab)
+    assert editor.toPlainText() == "    ab  \n    c\n"
+    assert editor.tabStopDistance() > 0
+
+
+def test_ctrl_slash_toggles_comments_on_selected_lines(qtbot, editor):
+    editor.setPlainText("SELECT 1;\n  SELECT 2;\n\nSELECT 3;")
+    cursor = editor.textCursor()
+    cursor.setPosition(3)
+    cursor.setPosition(len("SELECT 1;\n  SELECT 2;\n\nSE"), QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    qtbot.keyClick(editor, Qt.Key.Key_Slash, Qt.KeyboardModifier.ControlModifier)
+    assert editor.toPlainText() == "-- SELECT 1;\n--   SELECT 2;\n\n-- SELECT 3;"
+    qtbot.keyClick(editor, Qt.Key.Key_Slash, Qt.KeyboardModifier.ControlModifier)
+    assert editor.toPlainText() == "SELECT 1;\n  SELECT 2;\n\nSELECT 3;"
+    editor.document().undo()
+    assert editor.toPlainText().startswith("-- SELECT 1;")
+
+    editor.set_language("javascript")
+    editor.setPlainText("db.a.find()")
+    qtbot.keyClick(editor, Qt.Key.Key_Slash, Qt.KeyboardModifier.ControlModifier)
+    assert editor.toPlainText() == "// db.a.find()"
+
+
+# --------------------------------------------------------------------------- format
+
+
+def test_format_sql_is_one_undo_step(editor):
+    original = "select a,b from t where a=1 and b=2;"
+    editor.setPlainText(original)
+    assert editor.format_sql()
+    formatted = editor.toPlainText()
+    assert formatted.startswith("SELECT a,") and "\nFROM t" in formatted
+    editor.document().undo()
+    assert editor.toPlainText() == original
+
+    editor.setPlainText("select 1;\nselect x from y;")
+    cursor = editor.textCursor()
+    cursor.setPosition(len("select 1;\n"))
+    cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    assert editor.format_sql()
+    assert editor.toPlainText().startswith("select 1;\nSELECT x\nFROM y;")
+    assert editor.textCursor().selectedText().startswith("SELECT x")
+
+
+def test_format_is_a_no_op_for_other_languages(qtbot, editor):
+    editor.set_language("javascript")
+    editor.setPlainText("db.a.find( {} )")
+    with qtbot.waitSignal(editor.status_message, timeout=1000):
+        assert editor.format_sql() is False
+    assert editor.toPlainText() == "db.a.find( {} )"
+
+
+# --------------------------------------------------------------------------- find/replace
+
+
+def test_find_next_previous_and_replace_all(qtbot, shown):
+    editor, bar = shown.editor, shown.find_bar
+    editor.setPlainText("select Foo, foo, foobar from foo;")
+    qtbot.keyClick(editor, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert bar.isVisible() and not bar.replace_edit.isVisible()
+    assert bar.find_edit.hasFocus()
+    qtbot.keyClick(editor, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    assert bar.isVisible() and bar.replace_edit.isVisible()
+    bar.find_edit.setText("foo")
+    bar.refresh()
+    assert bar.match_count() == 4
+    assert len(editor.extraSelections()) >= 5  # current line + 4 matches
+
+    put_cursor(editor, 0)
+    assert bar.find_next()
+    assert editor.textCursor().selectionStart() == 7
+    bar.find_next()
+    assert editor.textCursor().selectionStart() == 12
+    bar.find_previous()
+    assert editor.textCursor().selectionStart() == 7
+    bar.find_previous()  # wraps to the last one
+    assert editor.textCursor().selectionStart() == 29
+
+    bar.case_button.setChecked(True)
+    bar.word_button.setChecked(True)
+    assert bar.match_count() == 2
+
+    bar.replace_edit.setText("bar")
+    assert bar.replace_all() == 2
+    assert editor.toPlainText() == "select Foo, bar, foobar from bar;"
+    editor.document().undo()
+    assert editor.toPlainText() == "select Foo, foo, foobar from foo;"
+
+    bar.word_button.setChecked(False)
+    bar.regex_button.setChecked(True)
+    bar.find_edit.setText(r"f(o+)")
+    bar.replace_edit.setText(r"F\1")
+    bar.refresh()
+    put_cursor(editor, 0)
+    bar.find_next()
+    assert bar.replace_current()
+    assert editor.toPlainText() == "select Foo, Foo, foobar from foo;"
+
+    bar.find_edit.setText("(")
+    bar.refresh()
+    assert bar.count_label.text() == "Invalid pattern"
+
+    qtbot.keyClick(bar.find_edit, Qt.Key.Key_Escape)
+    assert not bar.isVisible()
+    assert len(editor.extraSelections()) == 1
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def test_completion_offers_catalog_names(qtbot, shown):
+    editor = shown.editor
+    catalog = [
+        CatalogItem("public", "schema", children=[
+            CatalogItem("customers", "table", children=[CatalogItem("email", "column")]),
+            CatalogItem("Order Lines", "table", insert_text='"Order Lines"'),
+        ]),
+    ]  # fmt: skip
+    names = names_from_catalog(catalog)
+    assert names == ["public", "customers", "email", '"Order Lines"']
+    editor.set_catalog_names(names)
+
+    qtbot.keyClicks(editor, "SELECT * FROM cus")
+    qtbot.waitUntil(editor.completer.is_open, timeout=3000)
+    assert editor.completer.current_text() == "customers"
+    qtbot.keyClick(editor.completer.popup(), Qt.Key.Key_Tab)
+    assert editor.toPlainText() == "SELECT * FROM customers"
+    assert not editor.completer.is_open()
+
+    qtbot.keyClicks(editor, " wher")
+    qtbot.waitUntil(editor.completer.is_open, timeout=3000)
+    assert editor.completer.current_text() == "where"  # keywords follow the typed case
+    qtbot.keyClick(editor.completer.popup(), Qt.Key.Key_Return)
+    assert editor.toPlainText() == "SELECT * FROM customers where"
+
+    qtbot.keyClicks(editor, ' AND "Ord')
+    qtbot.waitUntil(editor.completer.is_open, timeout=3000)
+    qtbot.keyClick(editor.completer.popup(), Qt.Key.Key_Down)  # past the keyword ORDER
+    qtbot.keyClick(editor.completer.popup(), Qt.Key.Key_Return)
+    assert editor.toPlainText() == 'SELECT * FROM customers where AND "Order Lines"'
+
+    qtbot.keyClicks(editor, " 'cu")  # no popup inside strings
+    qtbot.wait(400)
+    assert not editor.completer.is_open()
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_mark_error_underlines_and_clears_on_edit(qtbot, editor):
+    text = "SELECT 1;\nSELEC 2;\n"
+    editor.setPlainText(text)
+    start = text.index("SELEC 2")
+    editor.mark_error(start, start + len("SELEC 2;"), 'syntax error at or near "SELEC"')
+    marks = [
+        s for s in editor.extraSelections()
+        if s.format.underlineStyle() == s.format.UnderlineStyle.WaveUnderline
+    ]  # fmt: skip
+    assert len(marks) == 1
+    assert marks[0].cursor.selectionStart() == start
+    assert editor.textCursor().position() == start
+    assert editor.error_marks() == [(start, start + 8, 'syntax error at or near "SELEC"')]
+    assert editor.error_message_at(start + 2) == 'syntax error at or near "SELEC"'
+    assert editor.error_message_at(1) is None
+
+    editor.show()
+    probe = editor.textCursor()
+    probe.setPosition(start + 2)
+    point = editor.cursorRect(probe).center()
+    help_event = QHelpEvent(QEvent.Type.ToolTip, point, editor.viewport().mapToGlobal(point))
+    QApplication.sendEvent(editor.viewport(), help_event)
+    assert QToolTip.text() == 'syntax error at or near "SELEC"'
+
+    qtbot.keyClicks(editor, "x")
+    assert editor.error_marks() == []
+    assert all(
+        s.format.underlineStyle() != s.format.UnderlineStyle.WaveUnderline
+        for s in editor.extraSelections()
+    )
+
+
+def test_follows_a_dark_palette(qtbot, editor):
+    editor.setPlainText("SELECT 'x' -- note")
+    light = format_at(editor, 0, 0).foreground().color().name()
+    palette = QPalette(QApplication.palette())
+    palette.setColor(QPalette.ColorRole.Window, QColor("#1e1e1e"))
+    palette.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    palette.setColor(QPalette.ColorRole.Text, QColor("#dddddd"))
+    editor.setPalette(palette)
+    settle(qtbot, editor)
+    assert format_at(editor, 0, 0).foreground().color().name() != light
+
+
+def test_screenshot(qtbot, shown):
+    editor = shown.editor
+    editor.setPlainText(
+        "-- customers and what they spent\n"
+        "SELECT c.id, c.name, sum(o.total) AS spent\n"
+        "FROM customers c JOIN orders o ON o.customer_id = c.id\n"
+        "WHERE o.created_at > now() - interval '30 days'\n"
+        "GROUP BY c.id, c.name;\n"
+    )
+    settle(qtbot, editor)
+    pixmap = shown.grab()
+    assert not pixmap.isNull()
+    assert pixmap.toImage().pixelColor(QPoint(2, 2)).isValid()

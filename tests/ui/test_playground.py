@@ -1,0 +1,140 @@
+"""A playground tab on the real test PostgreSQL: run, errors, cancel, streaming, reset."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtGui import QTextCursor
+
+from tests.ui.conftest import run_and_wait, wait_ready
+
+
+def _put_cursor(editor, offset: int) -> None:
+    cursor = editor.textCursor()
+    cursor.setPosition(offset)
+    editor.setTextCursor(cursor)
+
+
+def test_open_template_runs_one_selected_and_all(qtbot, main_window, shop_template):
+    playground = main_window.open_template(shop_template)
+    wait_ready(qtbot, playground)
+    assert "customers" in main_window.catalog_tree.names()
+    editor = playground.editor
+    text = "SELECT name FROM customers ORDER BY id;\nSELECT count(*) FROM orders;\n"
+    editor.setPlainText(text)
+
+    # One statement: the one under the cursor (line 2).
+    _put_cursor(editor, text.index("count"))
+    run_and_wait(qtbot, playground, "current")
+    models = playground.result_models()
+    assert len(models) == 1
+    assert models[0].value(0, 0) == 3
+
+    # The selection only.
+    cursor = editor.textCursor()
+    cursor.setPosition(0)
+    cursor.setPosition(text.index(";") + 1, QTextCursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    run_and_wait(qtbot, playground, "current")
+    models = playground.result_models()
+    assert [models[0].value(i, 0) for i in range(3)] == ["Ada", "Grace", "Linus"]
+
+    # Everything: one result tab per statement that returned rows.
+    run_and_wait(qtbot, playground, "all")
+    assert len(playground.result_models()) == 2
+    assert playground.results_tabs.count() == 3  # Messages + 2 results
+    assert playground.modified is False  # plain SELECTs change nothing
+
+
+def test_error_in_the_middle_of_a_batch(qtbot, main_window):
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    text = (
+        "CREATE TABLE t (id int);\n"
+        "INSERT INTO t VALUES (1), (2);\n"
+        "SELECT *\n  FROM missing_table;\n"
+        "INSERT INTO t VALUES (3);\n"
+    )
+    playground.editor.setPlainText(text)
+    run_and_wait(qtbot, playground)
+    messages = playground.message_texts()
+    assert messages[0].startswith("CREATE TABLE")
+    assert "INSERT 0 2" in messages[1]
+    assert "line 4" in messages[2] and "missing_table" in messages[2]
+    assert len(messages) == 3  # nothing ran after the error
+    marks = playground.editor.error_marks()
+    assert marks and marks[0][0] == text.index("missing_table")
+    assert playground.results_tabs.currentWidget() is playground.messages
+    assert playground.modified  # statements 1 and 2 changed the database
+    qtbot.waitUntil(lambda: "t" in main_window.catalog_tree.names(), timeout=10_000)
+
+
+def test_error_position_maps_back_when_running_a_selection(qtbot, main_window):
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    text = "SELECT 1;\n\nSELECT 2;\nSELECT nope FROM (SELECT 1 AS x) s;\n"
+    playground.editor.setPlainText(text)
+    _put_cursor(playground.editor, text.index("nope") + 1)
+    run_and_wait(qtbot, playground, "current")
+    marks = playground.editor.error_marks()
+    assert marks and marks[0][0] == text.index("nope")
+    assert "line 4" in playground.message_texts()[-1]
+
+
+def test_cancel_a_long_query(qtbot, main_window):
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    playground.editor.setPlainText("SELECT pg_sleep(30);")
+    started = time.monotonic()
+    with qtbot.waitSignal(playground.run_finished, timeout=15_000):
+        assert playground.run_all()
+        qtbot.wait(500)
+        assert main_window.stop_action.isEnabled()
+        main_window.stop_action.trigger()
+    assert time.monotonic() - started < 10
+    assert any("cancel" in m.lower() for m in playground.message_texts())
+    assert not playground.is_running
+
+
+def test_heartbeat_keeps_firing_while_rows_stream(qtbot, main_window):
+    main_window.app_settings.row_cap = 150_000
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    ticks: list[int] = []
+    clock = QElapsedTimer()
+    clock.start()
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(lambda: ticks.append(clock.elapsed()))
+    playground.editor.setPlainText("SELECT g, md5(g::text) FROM generate_series(1, 200000) g;")
+    heartbeat.start()
+    run_and_wait(qtbot, playground, timeout=60_000)
+    heartbeat.stop()
+    model = playground.result_models()[0]
+    assert model.received_count == main_window.app_settings.row_cap
+    assert model.more_available
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 10
+    # Measured, not a benchmark: the UI thread must not freeze for a whole second.
+    assert max(gaps) < 1000, max(gaps)
+
+
+def test_reset_restores_the_template_into_a_new_database(qtbot, main_window, shop_template,
+                                                         pg_engine):
+    playground = main_window.open_template(shop_template)
+    wait_ready(qtbot, playground)
+    old_database = playground.database
+    playground.editor.setPlainText("DELETE FROM orders;")
+    run_and_wait(qtbot, playground)
+    assert playground.modified
+    assert main_window.reset_action.isEnabled()
+    main_window.reset_action.trigger()
+    qtbot.waitUntil(lambda: playground.state == "ready" and playground.database != old_database,
+                    timeout=30_000)
+    assert not playground.modified
+    playground.editor.setPlainText("SELECT count(*) FROM orders;")
+    run_and_wait(qtbot, playground)
+    assert playground.result_models()[0].value(0, 0) == 3
+    qtbot.waitUntil(lambda: old_database not in pg_engine.list_databases(), timeout=10_000)
