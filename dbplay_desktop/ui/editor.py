@@ -523,6 +523,7 @@ class CodeEditor(QPlainTextEdit):
             mark = QTextEdit.ExtraSelection()
             mark.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
             mark.format.setUnderlineColor(self._colors["error"])
+            mark.format.setBackground(self._colors["error_background"])
             mark.cursor = cursor
             selections.append(mark)
         self.setExtraSelections(selections)
@@ -630,6 +631,7 @@ class CodeEditor(QPlainTextEdit):
             "bracket_bad": mix(base, QColor("#f85149"), 0.45),
             "search": mix(base, QColor("#d29922" if dark else "#ffd33d"), 0.55),
             "error": QColor("#ff6b6b" if dark else "#d70000"),
+            "error_background": mix(base, QColor("#f85149"), 0.16 if dark else 0.10),
         }
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * TAB_WIDTH)
         if getattr(self, "_theme_dark", None) != dark:

@@ -16,9 +16,7 @@ visible area) are marked pending and finished from a timer in small slices.
 from __future__ import annotations
 
 import bisect
-import ctypes
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -68,30 +66,6 @@ _SLICE_BUDGET = 0.02  # seconds per deferred slice
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def guard_none_refcount() -> bool:
-    """Work around PySide6 6.12.0 on Python < 3.12, whose void methods drop a reference
-    to ``None`` on every call: after a few thousand calls CPython aborts ("deallocating
-    None"). Highlighting makes such calls per token, so it would crash first. When the
-    leak is detected, ``None`` gets a very large reference count (as Python 3.12 makes it
-    immortal anyway). Returns True when the workaround was applied. Remove once the
-    project requires a PySide6 without the bug.
-    """
-    global _NONE_GUARDED
-    if _NONE_GUARDED or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return False
-    _NONE_GUARDED = True
-    probe_doc = QTextDocument("probe")
-    cursor = QTextCursor(probe_doc)
-    before = sys.getrefcount(None)
-    for _ in range(200):
-        cursor.setPosition(1)
-    if before - sys.getrefcount(None) < 150:
-        return False
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-    return True
-
-
-_NONE_GUARDED = False
 
 
 def resolve_lexer(name: str) -> Any:
@@ -306,7 +280,6 @@ class PygmentsHighlighter(QSyntaxHighlighter):
     """Highlights a document with a Pygments lexer, line by line, in palette-aware colours."""
 
     def __init__(self, document: QTextDocument, language: str = "sql") -> None:
-        guard_none_refcount()
         super().__init__(None)  # type: ignore[arg-type]
         self._text_cache: str | None = None
         # Connected before the base class connects its own handler, so the cached
@@ -402,7 +375,7 @@ class PygmentsHighlighter(QSyntaxHighlighter):
             return
         numbers = sorted({doc.findBlock(c.position()).blockNumber() for c in edits})
         if self._edits_overflowed and numbers:
-            numbers = list(range(numbers[0], numbers[-1] + 1, _RECHECK_LINES)) + [numbers[-1]]
+            numbers = [*range(numbers[0], numbers[-1] + 1, _RECHECK_LINES), numbers[-1]]
         self._edits_overflowed = False
         runs: list[tuple[int, int]] = []  # block numbers, merged
         for number in numbers:

@@ -148,6 +148,21 @@ def test_multiline_comment_and_dollar_quote_cross_lines(qtbot, editor):
     assert code is not None and not code.property(LITERAL_PROPERTY)
 
 
+def test_closing_a_dollar_quote_later_recolours_the_lines_above(qtbot, editor):
+    editor.setPlainText("SELECT $$\nhello from inside\nmore text\n")
+    settle(qtbot, editor)
+    assert (format_at(editor, 1, 0) is None) or not format_at(editor, 1, 0).property(
+        LITERAL_PROPERTY
+    )
+    cursor = editor.textCursor()
+    cursor.movePosition(QTextCursor.MoveOperation.End)
+    editor.setTextCursor(cursor)
+    qtbot.keyClicks(editor, "$$;")
+    settle(qtbot, editor)
+    for line in (1, 2):
+        assert format_at(editor, line, 0).property(LITERAL_PROPERTY) == "string"
+
+
 PG_PIECES = ["SELECT 1;", "/* open", "close */", "'str", "ing'", "$$", "$x$", "-- note",
              "CREATE FUNCTION f() RETURNS int AS $$", "BEGIN RETURN 1; END;",
              "$$ LANGUAGE plpgsql;", "\"quoted", "ident\"", "E'\\''", "(", ")"]  # fmt: skip
