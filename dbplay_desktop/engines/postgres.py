@@ -98,22 +98,30 @@ class PostgresEngine(Engine):
         return info
 
     @contextmanager
-    def _admin(self, database: str | None = None) -> Iterator[psycopg.Connection[Any]]:
+    def _admin(
+        self, database: str | None = None, *, avoid: str | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
         """An autocommit connection for server-level work.
 
         Without ``database`` it reaches the server through a database that exists: the
         URI may name one that a restore is about to create.
         """
         candidates = [database] if database else _maintenance_databases(self.default_database)
+        candidates = [c for c in candidates if c != avoid] or candidates
         first_error: psycopg.Error | None = None
         conn = None
         for candidate in candidates:
-            info = self._info(candidate)
             try:
-                conn = psycopg.connect(**info, autocommit=True, application_name="dbplay admin")
+                conn = psycopg.connect(
+                    **self._info(candidate), autocommit=True, application_name="dbplay admin"
+                )
                 break
             except psycopg.Error as exc:
                 first_error = first_error or exc
+                # Only a server that rejected this database is worth another database;
+                # a refused or timed-out connection would fail the same way again.
+                if f'"{candidate}"' not in str(exc):
+                    break
         if conn is None:
             assert first_error is not None
             raise connection_error(first_error, self._info(database)) from first_error
@@ -216,7 +224,7 @@ class PostgresEngine(Engine):
         self._role_passwords[role] = password
 
     def drop_sandbox(self, database: str) -> None:
-        with self._admin() as conn:
+        with self._admin(avoid=database) as conn:
             if not _database_exists(conn, database):
                 return
             if not _is_sandbox(conn, database):

@@ -51,7 +51,7 @@ from dbplay_desktop.connections import (
 )
 from dbplay_desktop.engines.base import EngineError
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.workers import connect_in_context, start_worker
+from dbplay_desktop.ui.workers import Worker, connect_in_context, start_worker
 
 __all__ = [
     "NO_KEYRING_MESSAGE",
@@ -482,7 +482,8 @@ class ConnectionDialog(QDialog):
         self.test_button.setEnabled(False)
         self.test_button.setText("Testing…")
         self.show_status("Connecting…")
-        worker = start_worker(probe_server, uri)
+        # Connect before starting: a refused connection can finish before this returns.
+        worker = Worker(probe_server, uri)
         worker.generation = generation
         connect_in_context(
             worker.signals.returned, self, lambda v: self._on_test_result(generation, v, None)
@@ -490,6 +491,7 @@ class ConnectionDialog(QDialog):
         connect_in_context(
             worker.signals.errored, self, lambda e: self._on_test_result(generation, None, e)
         )
+        start_worker(worker)
 
     def _on_test_result(
         self, generation: int, version: str | None, error: BaseException | None
