@@ -12,43 +12,22 @@ import subprocess
 import sys
 import time
 import types
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from dbplay_desktop import __version__, cli
-from dbplay_desktop.templates.container import TemplateWriter
-
-SAFE_SQL = b"CREATE TABLE t (id int PRIMARY KEY, note text);\nINSERT INTO t VALUES (1, 'a');\n"
-UNSAFE_SQL = b"CREATE TABLE t (id int);\nCOPY (select 1) TO PROGRAM 'touch /tmp/x';\n"
-
-
-def craft_template(
-    path: Path, payload: bytes = SAFE_SQL, *, engine: str = "postgresql", name: str = "crafted"
-) -> Path:
-    """A template written by the real writer around a hand-made payload."""
-    with TemplateWriter(path, engine=engine, name=name, description="made by a test") as writer:
-        with writer.open("dump.sql") as out:
-            out.write(payload)
-        writer.commit("15.4", {"tables": 1})
-    return path
-
-
-def tamper(path: Path, new_payload: bytes) -> None:
-    """Replace dump.sql inside the archive but keep the old manifest (hash now wrong)."""
-    with zipfile.ZipFile(path) as archive:
-        manifest = archive.read("manifest.json")
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("manifest.json", manifest)
-        archive.writestr("dump.sql", new_payload)
-
-
-def with_database(uri: str, database: str) -> str:
-    return urlsplit(uri)._replace(path="/" + database).geturl()
-
+from tests.helpers import (
+    SAFE_SQL,
+    UNSAFE_SQL,
+    craft_template,
+    database_exists,
+    drop_sandbox,
+    scratch_database,
+    tamper,
+    with_database,
+)
 
 
 def run_dbplay(
@@ -271,35 +250,14 @@ def test_progress_only_on_a_terminal() -> None:
 
 @pytest.fixture
 def shop_db(pg_admin_uri: str) -> Iterator[str]:
-    import psycopg
-
-    name = f"cli_shop_{secrets.token_hex(4)}"
-    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    uri = with_database(pg_admin_uri, name)
-    with psycopg.connect(uri, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE item (id int PRIMARY KEY, label text, price numeric(8,2), tags jsonb);"
-            "INSERT INTO item VALUES (1, 'plain', 1.50, '{\"a\": [1, 2]}'),"
-            " (2, E'two\\nlines', NULL, NULL), (3, 'comma, \"quote\"', 3, '[]');"
-        )
-    yield uri
-    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _database_exists(admin_uri: str, name: str) -> bool:
-    import psycopg
-
-    with psycopg.connect(admin_uri) as conn:
-        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return row is not None
-
-
-def _drop(admin_uri: str, name: str) -> None:
-    from dbplay_desktop.engines.postgres import PostgresEngine
-
-    PostgresEngine(admin_uri).drop_sandbox(name)
+    with scratch_database(
+        pg_admin_uri,
+        "cli_shop",
+        "CREATE TABLE item (id int PRIMARY KEY, label text, price numeric(8,2), tags jsonb);"
+        "INSERT INTO item VALUES (1, 'plain', 1.50, '{\"a\": [1, 2]}'),"
+        " (2, E'two\\nlines', NULL, NULL), (3, 'comma, \"quote\"', 3, '[]');",
+    ) as uri:
+        yield uri
 
 
 SELECT_ITEMS = "SELECT id, label, price, tags FROM item ORDER BY id"
@@ -332,7 +290,7 @@ def test_save_info_verify_restore_round_trip(
         assert restored.returncode == 0, restored.stderr
         assert json.loads(restored.stdout)["rows"] == json.loads(original.stdout)["rows"]
     finally:
-        _drop(pg_admin_uri, copy)
+        drop_sandbox(pg_admin_uri, copy)
 
 
 def test_restore_into_non_empty_database_refused(
@@ -353,7 +311,7 @@ def test_restore_of_unsafe_template_refused(tmp_path: Path, pg_admin_uri: str) -
     assert result.returncode == 1
     assert_one_line_error(result.stderr, "dump.sql:2")
     assert not marker.exists()
-    assert not _database_exists(pg_admin_uri, target)
+    assert not database_exists(pg_admin_uri, target)
 
 
 def test_query_table(shop_db: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -495,4 +453,4 @@ def test_save_and_restore_show_progress_on_a_terminal(
         assert code == 0, terminal
         assert "Restoring: " in terminal
     finally:
-        _drop(pg_admin_uri, copy)
+        drop_sandbox(pg_admin_uri, copy)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.backend
 import pytest
-from keyring.backends import fail
 
 from dbplay_desktop.connections import (
     EMBEDDED_NAME,
@@ -18,46 +15,11 @@ from dbplay_desktop.connections import (
     ProfileError,
 )
 
+if TYPE_CHECKING:
+    from tests.helpers_keyring import MemoryKeyring
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A complete keyring backend that keeps secrets in a dict for the test's lifetime."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
+# The memory_keyring and no_keyring fixtures.
+pytest_plugins = ["tests.helpers_keyring"]
 
 
 @pytest.fixture

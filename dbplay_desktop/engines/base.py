@@ -23,6 +23,7 @@ thread while ``execute`` is running.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
@@ -106,6 +107,33 @@ class UnsupportedUri(EngineError):
 # --------------------------------------------------------------------------- statements
 
 
+class LineIndex:
+    """Where each line of a text starts, so offsets turn into line and column cheaply.
+
+    Counting newlines from the start of the text for every statement is quadratic on a
+    long script; one index answers each look-up with a binary search instead.
+    """
+
+    def __init__(self, source: str) -> None:
+        starts = [0]
+        find = source.find
+        newline = find("\n")
+        while newline >= 0:
+            starts.append(newline + 1)
+            newline = find("\n", newline + 1)
+        self._starts = starts
+
+    @property
+    def line_count(self) -> int:
+        """The number of lines (a text without a newline has one)."""
+        return len(self._starts)
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        """The 1-based ``(line, column)`` of the character at ``offset``."""
+        line = max(1, bisect_right(self._starts, offset))
+        return line, offset - self._starts[line - 1] + 1
+
+
 @dataclass(frozen=True)
 class Statement:
     """One statement cut out of the user's text.
@@ -121,10 +149,16 @@ class Statement:
     column: int
 
     @classmethod
-    def at(cls, source: str, start: int, end: int) -> Statement:
-        """Build a statement for ``source[start:end]`` with its line and column."""
-        line = source.count("\n", 0, start) + 1
-        column = start - (source.rfind("\n", 0, start) + 1) + 1
+    def at(cls, source: str, start: int, end: int, index: LineIndex | None = None) -> Statement:
+        """Build a statement for ``source[start:end]`` with its line and column.
+
+        Pass a :class:`LineIndex` of ``source`` when building many statements of one text.
+        """
+        if index is not None:
+            line, column = index.locate(start)
+        else:
+            line = source.count("\n", 0, start) + 1
+            column = start - (source.rfind("\n", 0, start) + 1) + 1
         return cls(source[start:end], start, end, line, column)
 
 

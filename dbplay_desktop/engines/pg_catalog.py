@@ -55,10 +55,21 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 
 ORDER BY a.attrelid, a.attnum
 """
 
+# Index detail reads like "unique btree (lower(email)) where active": short enough for a
+# narrow tree, unlike the full CREATE INDEX text.
 _INDEXES = f"""
-SELECT i.indrelid, ic.relname, pg_get_indexdef(i.indexrelid)
+SELECT i.indrelid, ic.relname,
+       CASE WHEN i.indisprimary THEN 'primary key '
+            WHEN i.indisunique THEN 'unique ' ELSE '' END
+       || am.amname || ' ('
+       || (SELECT string_agg(pg_get_indexdef(i.indexrelid, k, true), ', ' ORDER BY k)
+           FROM generate_series(1, i.indnkeyatts) AS k)
+       || ')'
+       || CASE WHEN i.indpred IS NULL THEN ''
+               ELSE ' where ' || pg_get_expr(i.indpred, i.indrelid, true) END
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
 WHERE {_USER_SCHEMAS}
 ORDER BY i.indrelid, ic.relname
 """

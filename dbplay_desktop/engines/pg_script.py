@@ -1,4 +1,4 @@
-"""PostgreSQL text cut into statements: the editor's text, and plain-SQL dump files.
+"""PostgreSQL text cut into statements, as psql would cut it.
 
 Statement boundaries always come from PostgreSQL's own lexer (through pglast), so a ``;``
 inside a string, a quoted identifier, a comment or a ``$tag$`` body never cuts a
@@ -7,58 +7,24 @@ SQL-standard function bodies (``BEGIN ATOMIC ... END``) stay one statement, and 
 statement whose lexing fails (an unterminated string) is passed on whole, so the
 server reports the real error with its position.
 
-:func:`read_script` streams a ``pg_dump --format=plain`` file of any size: it holds one
-statement at a time and hands ``COPY ... FROM stdin`` data on as raw byte chunks.
+:func:`split_sql` and :func:`statement_at` serve the editor's text;
+:mod:`dbplay_desktop.engines.pg_script_reader` uses :func:`cut_text` to stream
+plain-SQL dump files.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import Any
 
-from dbplay_desktop.engines.base import RestoreError, Statement
+from dbplay_desktop.engines.base import LineIndex, Statement
 
-#: COPY data is handed on in chunks of about this many bytes.
-COPY_CHUNK_SIZE = 256 * 1024
-
-_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+#: Lexer token names of ``--`` and ``/* */`` comments.
+COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _ROUTINE_WORDS = frozenset({"FUNCTION", "PROCEDURE"})
 _SPACE = frozenset(" \t\n\r\f\v")
 _NON_ASCII = re.compile(r"[^\x01-\x7f]")
-
-
-class TemplateScriptError(RestoreError):
-    """A plain-SQL payload file cannot be read as a script (encoding, truncation).
-
-    The message reads ``path:line: reason``; ``path``, ``line`` and ``reason`` are also
-    kept apart for callers that list problems themselves.
-    """
-
-    title = "Unreadable template"
-
-    def __init__(self, path: str, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}", line=line)
-        self.path = path
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ScriptItem:
-    """One step of a plain-SQL script, in file order.
-
-    ``kind`` is ``statement`` (``text`` without its ``;``), ``copy`` (a ``COPY ... FROM
-    stdin`` statement; ``data`` yields its raw text-format data lines in byte chunks,
-    without the closing ``\\.`` line) or ``meta`` (a psql backslash command line).
-    ``line`` is the 1-based line where the item starts.
-    """
-
-    kind: str
-    text: str
-    line: int
-    data: Iterator[bytes] | None = field(default=None, repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------- lexing
@@ -97,7 +63,7 @@ def _scanner_error(exc: Exception) -> int:
 
 
 @dataclass
-class _Cut:
+class TextCut:
     """The statements of a text as ``(start, end)`` spans, and whether it ends cleanly.
 
     ``start`` is a statement's first token (leading comments skipped), ``end`` the end
@@ -171,7 +137,7 @@ def _first_token(text: str, start: int, end: int) -> int:
         except ParseError:
             tokens = []
         for tok in tokens:
-            if tok.name not in _COMMENT_TOKENS:
+            if tok.name not in COMMENT_TOKENS:
                 if stop == end or tok.end < stop - start - 2:
                     return start + tok.start
                 break
@@ -215,7 +181,7 @@ def _walk(text: str, base: int, limit: int) -> tuple[list[tuple[int, int]], int 
             start, head = None, []
             continue
         if start is None:
-            if name in _COMMENT_TOKENS:
+            if name in COMMENT_TOKENS:
                 continue
             start = tok.start
         end = tok.end + 1
@@ -223,7 +189,7 @@ def _walk(text: str, base: int, limit: int) -> tuple[list[tuple[int, int]], int 
             paren += 1
         elif name == "ASCII_41":
             paren = max(0, paren - 1)
-        elif name not in _COMMENT_TOKENS and (tok.kind != "NO_KEYWORD" or name == "IDENT"):
+        elif name not in COMMENT_TOKENS and (tok.kind != "NO_KEYWORD" or name == "IDENT"):
             if len(head) < 4:
                 head.append(name)
             if paren == 0 and _is_routine(head):
@@ -234,8 +200,8 @@ def _walk(text: str, base: int, limit: int) -> tuple[list[tuple[int, int]], int 
     return spans, None if start is None else base + start
 
 
-def _cut(text: str) -> _Cut:
-    """Cut ``text`` into statements; see :class:`_Cut`.
+def cut_text(text: str) -> TextCut:
+    """Cut ``text`` into statements; see :class:`TextCut`.
 
     libpg_query's scanner split (fast, in C) does the bulk. From the first piece it may
     get wrong on (``BEGIN ATOMIC``, unbalanced parentheses, an unterminated token, a
@@ -254,7 +220,7 @@ def _cut(text: str) -> _Cut:
     spans.extend(more)
     if error is not None and open_at is None:
         open_at = error
-    return _Cut(spans, open_at, error)
+    return TextCut(spans, open_at, error)
 
 
 def _lead(text: str, previous_end: int, start: int) -> int:
@@ -268,7 +234,7 @@ def _lead(text: str, previous_end: int, start: int) -> int:
         return start
     head = previous_end + newline + 1
     for tok in sql_tokens(text[head:start]):
-        if tok.name in _COMMENT_TOKENS:
+        if tok.name in COMMENT_TOKENS:
             return head + tok.start
     return start
 
@@ -284,24 +250,12 @@ def split_sql(text: str) -> list[Statement]:
     which the server then rejects with a precise position. Like psql, a ``;`` inside
     parentheses or inside a ``BEGIN ATOMIC ... END`` function body does not cut.
     """
-    cut = _cut(text)
+    cut = cut_text(text)
     spans = list(cut.spans)
     if cut.open_at is not None and cut.open_at < len(text.rstrip()):
         spans.append((cut.open_at, len(text.rstrip())))
-    return list(_located(text, spans))
-
-
-def _located(text: str, spans: list[tuple[int, int]]) -> Iterator[Statement]:
-    """Statements with line and column, counting newlines once (``Statement.at`` would
-    count from the start of the text for every statement)."""
-    line, counted, line_start = 1, 0, 0
-    for start, end in spans:
-        newlines = text.count("\n", counted, start)
-        if newlines:
-            line += newlines
-            line_start = text.rfind("\n", counted, start) + 1
-        counted = start
-        yield Statement(text[start:end], start, end, line, start - line_start + 1)
+    index = LineIndex(text)
+    return [Statement.at(text, start, end, index) for start, end in spans]
 
 
 def statement_at(text: str, cursor: int) -> Statement | None:
@@ -323,207 +277,3 @@ def statement_at(text: str, cursor: int) -> Statement | None:
         chosen = stmt
         previous_end = stmt.end
     return chosen
-
-
-# --------------------------------------------------------------------------- dump files
-
-
-class _Lines:
-    """Reads a byte stream line by line, counting lines, in bounded pieces."""
-
-    def __init__(self, stream: IO[bytes], path: str) -> None:
-        self._readline = stream.readline
-        self.path = path
-        self.line = 0  # lines fully read so far
-
-    def read_line(self) -> bytes:
-        """The next whole line (with its newline), or ``b""`` at the end."""
-        parts: list[bytes] = []
-        while True:
-            part = self._readline(COPY_CHUNK_SIZE)
-            if not part:
-                break
-            parts.append(part)
-            if part.endswith(b"\n"):
-                break
-        data = b"".join(parts)
-        if data:
-            self.line += 1
-        return data
-
-    def read_fragment(self) -> bytes:
-        """At most one line, possibly only part of a long one; ``b""`` at the end."""
-        part = self._readline(COPY_CHUNK_SIZE)
-        if part.endswith(b"\n"):
-            self.line += 1
-        return part
-
-    def decode(self, raw: bytes, line: int) -> str:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise TemplateScriptError(
-                self.path, line, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-            ) from None
-
-
-class _CopyData:
-    """The data of one COPY block, streamed; skipping the rest is :meth:`drain`."""
-
-    def __init__(self, lines: _Lines, statement_line: int) -> None:
-        self._lines = lines
-        self._statement_line = statement_line
-        self._at_line_start = True
-        self.done = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        if self.done:
-            raise StopIteration
-        chunk: list[bytes] = []
-        size = 0
-        while size < COPY_CHUNK_SIZE:
-            part = self._lines.read_fragment()
-            if not part:
-                self.done = True
-                raise TemplateScriptError(
-                    self._lines.path,
-                    self._statement_line,
-                    "COPY data is not ended by a \\. line before the end of the file",
-                )
-            if self._at_line_start and part.rstrip(b"\r\n") == b"\\.":
-                self.done = True
-                break
-            self._at_line_start = part.endswith(b"\n")
-            chunk.append(part)
-            size += len(part)
-        if not chunk:
-            raise StopIteration
-        return b"".join(chunk)
-
-    def drain(self) -> None:
-        for _chunk in self:
-            pass
-
-
-def _is_copy_from_stdin(sql: str) -> bool:
-    """Whether ``sql`` is ``COPY ... FROM STDIN`` (by its parse tree, not its spelling)."""
-    if sql[:4].upper() != "COPY":
-        return False
-    from pglast.parser import ParseError, parse_sql_json
-
-    try:
-        tree = json.loads(parse_sql_json(sql))
-    except ParseError:
-        return False
-    stmts = tree.get("stmts", [])
-    if len(stmts) != 1:
-        return False
-    copy = stmts[0].get("stmt", {}).get("CopyStmt")
-    return bool(copy and copy.get("is_from") and not copy.get("filename"))
-
-
-def _close_hint(text: str, index: int) -> str:
-    """What must appear before an unterminated token at ``index`` can end."""
-    if text.startswith("/*", index):
-        return "*/"
-    if text.startswith("$", index):
-        close = text.find("$", index + 1)
-        return text[index : close + 1] if close > index else "$"
-    quote = text.find("'", index, index + 3)
-    double = text.find('"', index, index + 3)
-    if double >= 0 and (quote < 0 or double < quote):
-        return '"'
-    return "'"
-
-
-def read_script(stream: IO[bytes], path: str = "<script>") -> Iterator[ScriptItem]:
-    """Stream the statements, COPY blocks and psql meta-command lines of a plain-SQL file.
-
-    Memory use is bounded by the largest single statement. Raises
-    :class:`TemplateScriptError` (one line, naming ``path:line``) for invalid UTF-8, a
-    statement left open at the end of the file, or a COPY block without its ``\\.``.
-    """
-    lines = _Lines(stream, path)
-    buffer: list[str] = []
-    buffer_line = 0
-    wait_for: str | None = None
-    first = True
-    while True:
-        raw = lines.read_line()
-        if not raw:
-            break
-        text = lines.decode(raw, lines.line)
-        if first:
-            text = text.removeprefix("\ufeff")
-            first = False
-        stripped = text.strip()
-        if not buffer:
-            if not stripped or stripped.startswith("--"):
-                continue
-            if stripped.startswith("\\"):
-                yield ScriptItem("meta", stripped, lines.line)
-                continue
-            buffer_line = lines.line
-        elif stripped.startswith("\\") and _only_comments(buffer):
-            buffer.clear()
-            yield ScriptItem("meta", stripped, lines.line)
-            continue
-        buffer.append(text)
-        if wait_for is not None:
-            if wait_for not in text:
-                continue
-            wait_for = None
-        if not stripped.endswith(";"):
-            continue
-        joined = "".join(buffer)
-        cut = _cut(joined)
-        if cut.open_at is not None:
-            if cut.open_token is not None:
-                wait_for = _close_hint(joined, cut.open_token)
-            continue
-        buffer.clear()
-        yield from _emit(joined, cut, buffer_line, lines)
-    if buffer:
-        joined = "".join(buffer)
-        cut = _cut(joined)
-        if cut.open_at is not None:
-            line = buffer_line + joined.count("\n", 0, cut.open_at)
-            raise TemplateScriptError(
-                path, line, "statement is not complete at the end of the file"
-            )
-        yield from _emit(joined, cut, buffer_line, lines)
-
-
-def _only_comments(buffer: list[str]) -> bool:
-    """Whether the lines read so far hold nothing but a block comment."""
-    from pglast.parser import ParseError
-
-    if not buffer[0].lstrip().startswith("/*"):
-        return False
-    try:
-        return all(tok.name in _COMMENT_TOKENS for tok in sql_tokens("".join(buffer)))
-    except ParseError:
-        return False
-
-
-def _emit(joined: str, cut: _Cut, first_line: int, lines: _Lines) -> Iterator[ScriptItem]:
-    """Yield the statements of a complete buffer; a COPY FROM stdin brings its data."""
-    last = len(cut.spans) - 1
-    line, counted = first_line, 0
-    for number, (start, end) in enumerate(cut.spans):
-        sql = joined[start:end]
-        line += joined.count("\n", counted, start)
-        counted = start
-        if not _is_copy_from_stdin(sql):
-            yield ScriptItem("statement", sql, line)
-            continue
-        if number != last:
-            raise TemplateScriptError(
-                lines.path, line, "COPY ... FROM stdin must be the last statement on its line"
-            )
-        data = _CopyData(lines, line)
-        yield ScriptItem("copy", sql, line, data)
-        data.drain()

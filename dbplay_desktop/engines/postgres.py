@@ -8,25 +8,25 @@ connection from the URI only creates and drops sandboxes.
 
 Sandbox databases carry the comment ``dbplay sandbox``; :meth:`drop_sandbox` refuses any
 database without it, so the app can never drop a user's own database.
+
+The engine decides what runs where; running ``pg_dump`` lives in :mod:`pg_dump`, playing a
+payload script into a sandbox in :mod:`pg_restore`, the safety scan in :mod:`pg_safety`.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import sql
 
 from dbplay_desktop.engines.base import (
-    DumpError,
     DumpInfo,
     Engine,
     EngineError,
@@ -39,13 +39,13 @@ from dbplay_desktop.engines.base import (
     UnsafeContent,
     UnsupportedUri,
 )
+from dbplay_desktop.engines.pg_dump import find_pg_dump, write_dump
 from dbplay_desktop.engines.pg_errors import connection_error, error_message
+from dbplay_desktop.engines.pg_restore import run_payload
 from dbplay_desktop.engines.pg_script import split_sql
 
 SANDBOX_MARK = "dbplay sandbox"
 SANDBOX_ROLE_PREFIX = "dbplay_sbx_"
-PAYLOAD_PATH = "dump.sql"
-IGNORED_META_COMMANDS = ("\\restrict", "\\unrestrict")
 
 
 def _maintenance_databases(uri_database: str) -> list[str]:
@@ -251,49 +251,19 @@ class PostgresEngine(Engine):
     ) -> DumpInfo:
         from dbplay_desktop.engines.pg_catalog import database_stats
 
-        info = self._info(database)
-        with self._admin(database) as conn:
+        # Counting rows can run code of the database's own (row-security policies), so it
+        # runs as the sandbox's role; pg_dump itself keeps the server's view (row_security
+        # off, search_path hardened) with the address's credentials.
+        counting = self._session_info(database)
+        try:
+            conn = psycopg.connect(**counting, autocommit=True, application_name="dbplay dump")
+        except psycopg.Error as exc:
+            raise connection_error(exc, counting) from exc
+        with conn:
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
             server_major = conn.info.server_version // 10000
             stats = database_stats(conn)
-        pg_dump = find_pg_dump(server_major, self.bin_dir)
-        command = [
-            str(pg_dump),
-            "--format=plain",
-            "--no-owner",
-            "--no-privileges",
-            "--no-publications",
-            "--no-subscriptions",
-            "--no-security-labels",
-            "--no-tablespaces",
-            "--encoding=UTF8",
-            "--dbname",
-            _libpq_string({k: v for k, v in info.items() if k != "password"}),
-        ]
-        env = dict(os.environ)
-        if info.get("password"):
-            env["PGPASSWORD"] = str(info["password"])
-        env.pop("PGSERVICE", None)
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        written = 0
-        try:
-            assert process.stdout is not None
-            with sink.open(PAYLOAD_PATH) as out:
-                while chunk := process.stdout.read(1 << 16):
-                    out.write(chunk)
-                    written += len(chunk)
-                    if progress is not None and progress(written, None):
-                        process.kill()
-                        raise DumpError("save cancelled")
-            stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
-            if process.wait() != 0:
-                lines = [line for line in stderr.splitlines() if line.strip()]
-                reason = lines[-1] if lines else f"exit code {process.returncode}"
-                raise DumpError(f"pg_dump failed: {reason.removeprefix('pg_dump: ')}")
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        write_dump(find_pg_dump(server_major, self.bin_dir), self._info(database), sink, progress)
         return DumpInfo(engine_version=version, stats=stats)
 
     # -- restore ---------------------------------------------------------------------
@@ -332,7 +302,7 @@ class PostgresEngine(Engine):
             database = self.create_sandbox(database)
             created = True
         try:
-            self._run_payload(source, database, progress)
+            run_payload(self._session_info(database), source, progress)
         except BaseException:
             if created:
                 try:
@@ -341,95 +311,6 @@ class PostgresEngine(Engine):
                     pass
             raise
         return database
-
-    def _run_payload(
-        self, source: PayloadSource, database: str, progress: ProgressCallback | None
-    ) -> None:
-        from dbplay_desktop.engines.pg_script import read_script
-
-        info = self._session_info(database)
-        try:
-            conn = psycopg.connect(**info, autocommit=False, application_name="dbplay restore")
-        except psycopg.Error as exc:
-            raise connection_error(exc, info) from exc
-        conn.prepare_threshold = None
-        paths = list(source.paths())
-        sizes = [source.size(path) for path in paths]
-        total = sum(s for s in sizes if s is not None) if None not in sizes else None
-        done_before = 0
-        try:
-            with conn.cursor() as cur:
-                for path, size in zip(paths, sizes, strict=False):
-                    with source.open(path) as raw:
-                        stream = _CountingReader(raw)
-                        for item in read_script(stream, path):
-                            try:
-                                _run_item(cur, item)
-                            except psycopg.Error as exc:
-                                raise RestoreError(
-                                    f"{path}:{item.line}: {error_message(exc)}"
-                                ) from exc
-                            if progress is not None and progress(done_before + stream.count, total):
-                                raise RestoreError("restore cancelled")
-                    done_before += size if size is not None else stream.count
-            conn.commit()
-        except BaseException:
-            try:
-                conn.rollback()
-            except psycopg.Error:
-                pass
-            raise
-        finally:
-            conn.close()
-
-
-def _run_item(cur: psycopg.Cursor[Any], item: Any) -> None:
-    """Execute one item of a plain SQL script: a statement, a COPY with its data, or a meta line."""
-    if item.kind == "statement":
-        if not _is_transaction_boundary(item.text):
-            cur.execute(item.text)
-    elif item.kind == "copy":
-        with cur.copy(item.text) as copy:
-            for chunk in item.data:
-                copy.write(chunk)
-    elif item.kind == "meta" and item.text.split(maxsplit=1)[0] not in IGNORED_META_COMMANDS:
-        raise RestoreError(f"line {item.line}: psql command {item.text.split()[0]} is not allowed")
-
-
-def _is_transaction_boundary(text: str) -> bool:
-    """BEGIN/START/COMMIT/END in a payload: skipped, the whole restore is one transaction."""
-    from pglast import parser
-
-    try:
-        tokens = parser.scan(text)
-    except Exception:
-        return False
-    return bool(tokens) and tokens[0].name in ("BEGIN_P", "START", "COMMIT", "END_P")
-
-
-class _CountingReader:
-    """Counts the bytes a reader hands out, for restore progress."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self.count += len(data)
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        data = self._raw.readline(size)
-        self.count += len(data)
-        return data
-
-    def __iter__(self) -> Iterator[bytes]:
-        while line := self.readline():
-            yield line
-
-    def readable(self) -> bool:
-        return True
 
 
 # -- helpers on an admin connection ---------------------------------------------------
@@ -499,60 +380,3 @@ def _seconds(text: str) -> float | None:
             f"DBPLAY_STATEMENT_TIMEOUT must be a number of seconds, not {text!r}"
         ) from exc
     return value or None
-
-
-def _libpq_string(info: dict[str, Any]) -> str:
-    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
-
-
-# -- finding pg_dump ------------------------------------------------------------------
-def _tool_major(path: Path) -> int | None:
-    try:
-        out = subprocess.run(
-            [str(path), "--version"], capture_output=True, text=True, timeout=10
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    words = out.split()
-    for word in reversed(words):
-        head = word.split(".")[0]
-        if head.isdigit():
-            return int(head)
-    return None
-
-
-def find_pg_dump(server_major: int, bin_dir: Path | None = None) -> Path:
-    """A pg_dump whose major version is >= the server's (the closest one wins)."""
-    exe = "pg_dump.exe" if os.name == "nt" else "pg_dump"
-    candidates: list[Path] = []
-    if bin_dir is not None:
-        candidates.append(bin_dir / exe)
-    if os.environ.get("DBPLAY_PG_BIN"):
-        candidates.append(Path(os.environ["DBPLAY_PG_BIN"]) / exe)
-    try:
-        from dbplay_desktop.servers.postgres import find_postgres_bin_dirs
-
-        candidates.extend(directory / exe for directory in find_postgres_bin_dirs())
-    except ImportError:
-        pass
-    on_path = shutil.which(exe)
-    if on_path:
-        candidates.append(Path(on_path))
-    found: list[tuple[int, Path]] = []
-    for path in dict.fromkeys(candidates):
-        if path.is_file():
-            major = _tool_major(path)
-            if major is not None:
-                found.append((major, path))
-    usable = sorted((major, path) for major, path in found if major >= server_major)
-    if usable:
-        return usable[0][1]
-    if found:
-        newest = max(major for major, _ in found)
-        raise DumpError(
-            f"pg_dump {newest} cannot dump a PostgreSQL {server_major} server; install the "
-            f"PostgreSQL {server_major} client tools (or newer) or set DBPLAY_PG_BIN"
-        )
-    raise DumpError(
-        "pg_dump was not found; install the PostgreSQL client tools or set DBPLAY_PG_BIN"
-    )

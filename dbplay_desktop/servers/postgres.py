@@ -5,7 +5,9 @@ runs one from the PostgreSQL programs installed on the machine (see
 :mod:`dbplay_desktop.servers.pg_binaries`): ``initdb`` on first use, a free loopback port
 on every start, a superuser ``dbplay`` whose random password is kept in a file next to
 the data, and recovery after crashes (stale lock files are cleared, a server left running
-by a crashed app is adopted instead of started twice).
+by a crashed app is adopted instead of started twice). What goes into the data directory
+before the first start (initdb, the password file, the settings) is in
+:mod:`dbplay_desktop.servers.pg_cluster`.
 
 PostgreSQL refuses to run as root, so when dbplay runs as root (CI, containers) the server
 programs run as the ``postgres`` account (or ``nobody``) while dbplay itself stays root.
@@ -18,9 +20,7 @@ import contextlib
 import functools
 import logging
 import os
-import secrets
 import shlex
-import shutil
 import subprocess
 import tempfile
 import time
@@ -33,6 +33,16 @@ from dbplay_desktop.servers.pg_binaries import (
     find_client_program,
     find_postgres_bin_dirs,
     select_postgres_binaries,
+)
+from dbplay_desktop.servers.pg_cluster import (
+    ADMIN_USER,
+    PASSWORD_FILE,
+    SETTINGS_FILE,
+    cluster_major,
+    create_cluster,
+    read_password,
+    reset_password,
+    write_settings,
 )
 from dbplay_desktop.servers.pg_process import (
     PidFile,
@@ -47,10 +57,13 @@ from dbplay_desktop.servers.pg_process import (
     running_as_root,
     service_account,
     stop_by_signals,
-    write_private_file,
 )
 
 __all__ = [
+    "ADMIN_USER",
+    "LOG_FILE",
+    "PASSWORD_FILE",
+    "SETTINGS_FILE",
     "EmbeddedPostgres",
     "ServerError",
     "default_data_dir",
@@ -60,13 +73,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ADMIN_USER = "dbplay"
 HOST = "127.0.0.1"
 DATA_DIR_ENV = "DBPLAY_PG_DATA"
 ROOT_DATA_DIR = Path("/var/lib/dbplay/postgresql")
-PASSWORD_FILE = "dbplay-password"
 LOG_FILE = "dbplay-server.log"
-SETTINGS_FILE = "dbplay.conf"
 _LOG_ROTATE_BYTES = 5 * 1024 * 1024
 # A unix socket path is "<dir>/.s.PGSQL.<port>" and must stay below ~100 characters.
 _MAX_SOCKET_DIR_LEN = 100 - len("/.s.PGSQL.65535") - 1
@@ -78,16 +88,6 @@ _RETRYABLE_START_FAILURES = (
     "pre-existing shared memory block",
     "already exists",  # a lock file of a server that is starting or stopping right now
 )
-_SETTINGS = """\
-# Written by dbplay on every start; use ALTER SYSTEM for your own settings.
-max_connections = 50
-shared_buffers = '32MB'
-lc_messages = 'C'
-log_destination = 'stderr'
-logging_collector = off
-log_line_prefix = '%m [%p] '
-ssl = off
-"""
 
 
 def default_data_dir() -> Path:
@@ -172,7 +172,7 @@ class EmbeddedPostgres:
     @property
     def password(self) -> str:
         if self._password is None:
-            self._password = self._read_password()
+            self._password = read_password(self._data_dir)
         return self._password
 
     @property
@@ -280,147 +280,18 @@ class EmbeddedPostgres:
 
     def _cluster_major(self) -> int | None:
         """The major version that created the cluster (``PG_VERSION``), None if none yet."""
-        try:
-            text = (self._data_dir / "PG_VERSION").read_text().strip()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as error:
-            raise ServerError(f"Cannot read {self._data_dir}: {error.strerror}") from None
-        try:
-            return int(text.split(".")[0])
-        except ValueError:
-            raise ServerError(f"{self._data_dir}/PG_VERSION is unreadable ({text!r})") from None
+        return cluster_major(self._data_dir)
 
     def _prepare(self) -> None:
         """Everything before launching: binaries, reachable directories, cluster, password."""
         self._binaries()
         make_reachable(self._data_dir.parent, self._account)
         if self._cluster_major() is None:
-            self._initdb()
+            create_cluster(self._data_dir, self._binaries(), self._account, self._run)
         if not (self._data_dir / PASSWORD_FILE).is_file():
-            self._reset_password()
-        self._password = self._read_password()
-        settings = self._data_dir / SETTINGS_FILE
-        if not settings.is_file() or settings.read_text() != self._settings_text():
-            write_private_file(settings, self._settings_text(), self._account)
-
-    def _settings_text(self) -> str:
-        if os.name == "nt":
-            return _SETTINGS + "unix_socket_directories = ''\n"
-        return _SETTINGS
-
-    def _initdb(self) -> None:
-        """Create the cluster in a scratch directory and move it into place when complete.
-
-        A crash half-way leaves only a scratch directory (removed later), never a data
-        directory without its password file; two apps starting at once cannot collide.
-        """
-        data = self._data_dir
-        if data.exists() and (not data.is_dir() or any(data.iterdir())):
-            raise ServerError(
-                f"{data} exists but is not a PostgreSQL data directory; "
-                "choose an empty or new directory"
-            )
-        self._remove_old_scratch_dirs()
-        staging = data.parent / f".{data.name}.initdb-{secrets.token_hex(4)}"
-        password = secrets.token_urlsafe(24)
-        pw_dir = Path(tempfile.mkdtemp(prefix="dbplay-initdb-"))
-        try:
-            pw_file = pw_dir / "password"
-            pw_file.write_text(password + "\n")
-            if self._account is not None:
-                for path in (pw_dir, pw_file):
-                    os.chown(path, self._account.uid, self._account.gid)
-            self._run_initdb(staging, pw_file)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        finally:
-            shutil.rmtree(pw_dir, ignore_errors=True)
-        conf = staging / "postgresql.conf"
-        with conf.open("a", encoding="utf-8") as handle:
-            handle.write(f"\n# Added by dbplay\ninclude_if_exists = '{SETTINGS_FILE}'\n")
-        write_private_file(staging / PASSWORD_FILE, password + "\n", None)
-        try:
-            if data.is_dir():
-                data.rmdir()  # empty (checked above); Windows cannot rename over a directory
-            staging.rename(data)
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-            if self._cluster_major() is None:
-                raise
-            log.info("another process created %s first; using it", data)
-
-    def _run_initdb(self, staging: Path, pw_file: Path) -> None:
-        initdb = str(self._binaries().program("initdb"))
-        locales = ["C"] if os.name == "nt" else ["C.UTF-8", "C"]
-        error = ""
-        for locale in locales:
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(mode=0o700)
-            if self._account is not None:
-                os.chown(staging, self._account.uid, self._account.gid)
-            completed = self._run(
-                [
-                    initdb,
-                    "-D",
-                    str(staging),
-                    f"--username={ADMIN_USER}",
-                    f"--pwfile={pw_file}",
-                    "--auth=scram-sha-256",
-                    "--encoding=UTF8",
-                    f"--locale={locale}",
-                ],
-                timeout=300,
-            )
-            if completed.returncode == 0:
-                return
-            error = last_lines(completed.stderr or completed.stdout)
-            if "locale" not in error:
-                break
-        raise ServerError(f"initdb failed for {self._data_dir}: {error}")
-
-    def _remove_old_scratch_dirs(self) -> None:
-        """Scratch directories of initdb runs that crashed (older than ten minutes)."""
-        for leftover in self._data_dir.parent.glob(f".{self._data_dir.name}.initdb-*"):
-            with contextlib.suppress(OSError):
-                if time.time() - leftover.stat().st_mtime > 600:
-                    shutil.rmtree(leftover, ignore_errors=True)
-
-    def _read_password(self) -> str:
-        try:
-            password = (self._data_dir / PASSWORD_FILE).read_text().strip()
-        except OSError as error:
-            raise ServerError(f"Cannot read the dbplay password file: {error}") from None
-        if not password:
-            raise ServerError(f"The dbplay password file {self._data_dir / PASSWORD_FILE} is empty")
-        return password
-
-    def _reset_password(self) -> None:
-        """Give ``dbplay`` a new password when the password file was lost (server stopped)."""
-        pid_file = PidFile.read(self._data_dir)
-        if pid_file is not None and is_live_postgres(pid_file.pid):
-            raise ServerError(
-                f"The password file {self._data_dir / PASSWORD_FILE} is missing while the "
-                f"server (PID {pid_file.pid}) runs; stop it and start dbplay again"
-            )
-        password = secrets.token_urlsafe(24)
-        completed = self._run(
-            [
-                str(self._binaries().program("postgres")),
-                "--single",
-                "-D",
-                str(self._data_dir),
-                "postgres",
-            ],
-            timeout=120,
-            stdin_text=f"ALTER ROLE {ADMIN_USER} WITH PASSWORD '{password}';\n",
-        )
-        output = (completed.stdout or "") + (completed.stderr or "")
-        if completed.returncode != 0 or "ERROR" in output:
-            raise ServerError(f"Could not set a new dbplay password: {last_lines(output)}")
-        write_private_file(self._data_dir / PASSWORD_FILE, password + "\n", None)
-        log.warning("the dbplay password file was missing; set a new password")
+            reset_password(self._data_dir, self._binaries(), self._run)
+        self._password = read_password(self._data_dir)
+        write_settings(self._data_dir, self._account)
 
     # ------------------------------------------------------------------ running
 

@@ -1,9 +1,12 @@
 """The catalog dock: the active playground's schemas, tables, columns, indexes, functions.
 
-The tree shows whatever :meth:`Session.catalog` returned for the playground in front; the
-main window feeds it after a playground is ready, after statements that may have changed
-the schema, and when the user presses Refresh. Double-clicking an item inserts its name
-into the editor, which is quicker than typing a long quoted identifier.
+The tree shows whatever :meth:`Session.catalog` returned for the playground in front,
+grouped into folders by kind ("Tables (4)", "Views (1)", a table's "Indexes"; see
+:mod:`.catalog_groups`); the main window feeds it after a playground is ready, after
+statements that may have changed the schema, and when the user presses Refresh.
+Double-clicking an item inserts its name into the editor, which is quicker than typing a
+long quoted identifier. The filter matches object names, never folder names, and shows
+the folders that hold a match.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from PySide6.QtGui import QAction, QBrush, QPalette
 from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
+    QStyle,
     QToolBar,
     QTreeWidget,
     QTreeWidgetItem,
@@ -22,27 +26,38 @@ from PySide6.QtWidgets import (
 
 from dbplay_desktop.engines.base import CatalogItem
 from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.catalog_groups import (
+    CONTAINER_KINDS,
+    DisplayNode,
+    display_tree,
+    opens_by_default,
+)
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+#: A row's stable identity among its siblings (see :attr:`DisplayNode.key`).
+KEY_ROLE = Qt.ItemDataRole.UserRole + 2
+#: The most of the tree's width the name column takes when names are long.
+NAME_COLUMN_SHARE = 0.6
 EMPTY_TEXT = "The database is empty.\nCreate a table to see it here."
 
-# Kinds that open by default: the user wants to see tables right away, not their columns.
-_EXPANDED_KINDS = frozenset({"database", "schema"})
-# Kinds shown with the database icon; the rest go without an icon to keep the tree calm.
-_CONTAINER_KINDS = frozenset({"database", "schema"})
-_KIND_LABELS = {
+#: Icons (files in resources/icons) for kinds; other kinds go without one.
+_KIND_ICONS = {
+    "database": "database",
+    "schema": "database",
     "table": "table",
+    "partitioned table": "table",
+    "foreign table": "table",
+    "collection": "table",
     "view": "view",
-    "materialized view": "mat. view",
-    "partitioned table": "partitioned",
-    "foreign table": "foreign",
+    "materialized view": "view",
     "function": "function",
-    "procedure": "procedure",
-    "sequence": "sequence",
-    "type": "type",
+    "procedure": "function",
     "index": "index",
-    "collection": "collection",
+    "column": "column",
+    "field": "column",
 }
+
+RowPath = tuple[str, ...]
 
 
 class CatalogTree(QWidget):
@@ -77,6 +92,9 @@ class CatalogTree(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setIndentation(14)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
+        # Names sit deeper inside folders: fit the name column to what is open now.
+        self.tree.itemExpanded.connect(self._fit_names)
+        self.tree.itemCollapsed.connect(self._fit_names)
 
         self.placeholder = QLabel("No playground open.", self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -94,18 +112,13 @@ class CatalogTree(QWidget):
 
     # -- feeding -----------------------------------------------------------------------
     def set_items(self, items: list[CatalogItem]) -> None:
-        """Show ``items``, keeping which nodes were open where the names still exist."""
-        expanded = self._expanded_paths()
-        first = not self._items
+        """Show ``items``, keeping rows open or closed where they still exist."""
+        states = self._open_states()
         self._items = list(items)
         self.tree.clear()
-        for item in self._items:
-            self.tree.addTopLevelItem(self._make_item(item))
-        if first or not expanded:
-            self._expand_defaults(self.tree.invisibleRootItem())
-        else:
-            self._restore_expanded(self.tree.invisibleRootItem(), expanded, ())
-        self.tree.resizeColumnToContents(0)
+        for node in display_tree(self._items):
+            self.tree.addTopLevelItem(self._make_row(node))
+        self._set_open_states(self.tree.invisibleRootItem(), None, states, ())
         if self._items:
             self.tree.show()
             self.placeholder.hide()
@@ -126,75 +139,127 @@ class CatalogTree(QWidget):
         return list(self._items)
 
     def names(self) -> list[str]:
-        """Every node's name (for tests and completion)."""
+        """Every object's name, folders not included (for tests and completion)."""
         return [node.name for item in self._items for node in item.walk()]
 
     # -- building ----------------------------------------------------------------------
-    def _make_item(self, item: CatalogItem) -> QTreeWidgetItem:
-        node = QTreeWidgetItem([item.name, item.detail or _KIND_LABELS.get(item.kind, "")])
-        node.setData(0, ITEM_ROLE, item)
-        tooltip = f"{item.kind}: {item.name}" + (f" ({item.detail})" if item.detail else "")
-        node.setToolTip(0, tooltip)
-        node.setForeground(1, QBrush(self.palette().color(QPalette.ColorRole.PlaceholderText)))
-        if item.kind in _CONTAINER_KINDS:
-            node.setIcon(0, icons.icon("database"))
-        for child in item.children:
-            node.addChild(self._make_item(child))
-        return node
+    def _make_row(self, node: DisplayNode) -> QTreeWidgetItem:
+        row = QTreeWidgetItem([node.label, node.detail])
+        row.setData(0, ITEM_ROLE, node)
+        row.setData(0, KEY_ROLE, node.key)
+        row.setForeground(1, QBrush(self.palette().color(QPalette.ColorRole.PlaceholderText)))
+        item = node.item
+        if item is None:
+            row.setIcon(0, self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon))
+            row.setToolTip(0, node.label)
+        else:
+            tooltip = f"{item.kind}: {item.name}" + (f" ({item.detail})" if item.detail else "")
+            row.setToolTip(0, tooltip)
+            if node.detail:
+                row.setToolTip(1, node.detail)
+            icon_name = _KIND_ICONS.get(item.kind)
+            if icon_name:
+                row.setIcon(0, icons.icon(icon_name))
+        for child in node.children:
+            row.addChild(self._make_row(child))
+        return row
 
-    def _expand_defaults(self, parent: QTreeWidgetItem) -> None:
-        for i in range(parent.childCount()):
-            child = parent.child(i)
-            item: CatalogItem = child.data(0, ITEM_ROLE)
-            if item.kind in _EXPANDED_KINDS:
-                child.setExpanded(True)
-                self._expand_defaults(child)
+    def _open_states(self) -> dict[RowPath, bool]:
+        """Which rows are open now, by their key path (folders by name, not by count)."""
+        states: dict[RowPath, bool] = {}
 
-    def _expanded_paths(self) -> set[tuple[str, ...]]:
-        paths: set[tuple[str, ...]] = set()
-
-        def visit(parent: QTreeWidgetItem, prefix: tuple[str, ...]) -> None:
+        def visit(parent: QTreeWidgetItem, prefix: RowPath) -> None:
             for i in range(parent.childCount()):
                 child = parent.child(i)
-                path = (*prefix, child.text(0))
-                if child.isExpanded():
-                    paths.add(path)
+                path = (*prefix, child.data(0, KEY_ROLE))
+                states[path] = child.isExpanded()
                 visit(child, path)
 
         visit(self.tree.invisibleRootItem(), ())
-        return paths
+        return states
 
-    def _restore_expanded(
-        self, parent: QTreeWidgetItem, expanded: set[tuple[str, ...]], prefix: tuple[str, ...]
+    def _set_open_states(
+        self,
+        parent: QTreeWidgetItem,
+        parent_node: DisplayNode | None,
+        states: dict[RowPath, bool],
+        prefix: RowPath,
     ) -> None:
+        """Open rows as they were; rows new to the tree open by the defaults."""
         for i in range(parent.childCount()):
             child = parent.child(i)
-            path = (*prefix, child.text(0))
-            item: CatalogItem = child.data(0, ITEM_ROLE)
-            if path in expanded or (item.kind in _EXPANDED_KINDS and not prefix):
-                child.setExpanded(True)
-            self._restore_expanded(child, expanded, path)
+            node: DisplayNode = child.data(0, ITEM_ROLE)
+            path = (*prefix, node.key)
+            is_open = states.get(path)
+            if is_open is None:
+                is_open = opens_by_default(node, parent_node)
+            child.setExpanded(is_open)
+            self._set_open_states(child, node, states, path)
 
     # -- interaction -------------------------------------------------------------------
     def _apply_filter(self, text: str) -> None:
         words = text.casefold().split()
 
-        def visit(node: QTreeWidgetItem) -> bool:
-            own = all(word in node.text(0).casefold() for word in words)
+        def visit(row: QTreeWidgetItem) -> bool:
+            node: DisplayNode = row.data(0, ITEM_ROLE)
+            own = not node.is_folder and all(word in node.label.casefold() for word in words)
             any_child = False
-            for i in range(node.childCount()):
-                any_child = visit(node.child(i)) or any_child
+            for i in range(row.childCount()):
+                any_child = visit(row.child(i)) or any_child
             visible = not words or own or any_child
-            node.setHidden(not visible)
+            row.setHidden(not visible)
             if words and any_child:
-                node.setExpanded(True)
+                row.setExpanded(True)
             return visible
 
         root = self.tree.invisibleRootItem()
         for i in range(root.childCount()):
             visit(root.child(i))
+        self._fit_names()
 
-    def _on_double_click(self, node: QTreeWidgetItem, _column: int) -> None:
-        item: CatalogItem | None = node.data(0, ITEM_ROLE)
-        if item is not None and item.kind not in _CONTAINER_KINDS:
+    def _fit_names(self, *_args: object) -> None:
+        """Fit the name column to the open rows, leaving room to see the types beside it
+        (a long name is elided; its tooltip has it in full)."""
+        self.tree.resizeColumnToContents(0)
+        room = self.tree.viewport().width()
+        if self.tree.isVisible() and room > 160:
+            limit = int(room * NAME_COLUMN_SHARE)
+            if self.tree.columnWidth(0) > limit:
+                self.tree.setColumnWidth(0, limit)
+
+    def _on_double_click(self, row: QTreeWidgetItem, _column: int) -> None:
+        node: DisplayNode | None = row.data(0, ITEM_ROLE)
+        item = node.item if node is not None else None
+        if item is not None and item.kind not in CONTAINER_KINDS:
             self.insert_requested.emit(item.insert_text or item.name)
+
+    # -- for tests and screenshots -------------------------------------------------------
+    def row_labels(self, *, visible_only: bool = False) -> list[tuple[str, ...]]:
+        """Every row as its path of labels ("public", "Tables (2)", "orders"), in order."""
+        rows: list[tuple[str, ...]] = []
+
+        def visit(parent: QTreeWidgetItem, prefix: tuple[str, ...]) -> None:
+            for i in range(parent.childCount()):
+                child = parent.child(i)
+                if visible_only and child.isHidden():
+                    continue
+                path = (*prefix, child.text(0))
+                rows.append(path)
+                visit(child, path)
+
+        visit(self.tree.invisibleRootItem(), ())
+        return rows
+
+    def find_row(self, *labels: str) -> QTreeWidgetItem | None:
+        """The row at a path of labels, e.g. ``find_row("public", "Tables (2)", "orders")``."""
+        parent = self.tree.invisibleRootItem()
+        for label in labels:
+            match = next(
+                (parent.child(i) for i in range(parent.childCount())
+                 if parent.child(i).text(0) == label),
+                None,
+            )
+            if match is None:
+                return None
+            parent = match
+        return parent if labels else None

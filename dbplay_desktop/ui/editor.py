@@ -9,6 +9,10 @@ The editor never talks to an engine. It emits ``run_current_requested``,
 ``run_all_requested`` and ``cancel_requested``; the main window asks it for
 :meth:`CodeEditor.selected_text_or_statement` and runs that on a worker.
 
+The pieces live next door: :mod:`.editor_commands` (key bindings, comment / indent /
+format), :mod:`.editor_decorations` (line numbers, current line, brackets, find matches,
+error underlines) and :mod:`.editor_text` (pure text helpers).
+
 Offsets: Qt counts positions in UTF-16 units, Python strings in code points. Every public
 method here speaks Python offsets into :meth:`CodeEditor.all_text` (the same offsets as
 :class:`~dbplay_desktop.engines.base.Statement`); conversions happen inside.
@@ -18,28 +22,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
     QKeyEvent,
-    QPainter,
-    QPaintEvent,
-    QPalette,
     QResizeEvent,
     QTextCharFormat,
     QTextCursor,
-    QTextFormat,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 from dbplay_desktop.engines.base import Statement
+from dbplay_desktop.ui import editor_commands
 from dbplay_desktop.ui.completer import Completer, is_identifier_char
+from dbplay_desktop.ui.editor_commands import TAB_WIDTH, key_command
+from dbplay_desktop.ui.editor_decorations import (
+    LineNumberGutter,
+    bracket_selections,
+    current_line_selection,
+    editor_colors,
+    error_selection,
+    range_selection,
+)
 from dbplay_desktop.ui.editor_text import (
-    BRACKETS,
-    CLOSERS,
-    matching_bracket,
-    mix,
     py_to_qt,
     qt_to_py,
     sqlparse_split,
@@ -60,29 +66,11 @@ __all__ = [
 
 Splitter = Callable[[str], list[Statement]]
 
-TAB_WIDTH = 4
 _SQL_LEXERS = {"sql", "postgresql", "postgres", "sqlite", "sqlite3", "mysql", "plpgsql", "pg"}
 _SLASH_COMMENT_LEXERS = {"javascript", "js", "mongosh", "mongodb", "typescript", "ts", "json5"}
 _HASH_COMMENT_LEXERS = {"python", "py", "toml", "yaml"}
 _COMPLETION_DELAY_MS = 150
 _MIN_AUTO_PREFIX = 2
-
-
-# --------------------------------------------------------------------------- gutter
-
-
-class _LineNumberArea(QWidget):
-    """The gutter left of the text; the editor paints it."""
-
-    def __init__(self, editor: CodeEditor) -> None:
-        super().__init__(editor)
-        self._editor = editor
-
-    def sizeHint(self) -> QSize:
-        return QSize(self._editor.line_number_area_width(), 0)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        self._editor._paint_line_numbers(event)
 
 
 # --------------------------------------------------------------------------- editor
@@ -109,7 +97,7 @@ class CodeEditor(QPlainTextEdit):
 
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self._line_numbers = _LineNumberArea(self)
+        self._gutter = LineNumberGutter(self)
         self.highlighter = PygmentsHighlighter(self.document(), language)
         self.highlighter.visible_blocks = self._visible_block_range
 
@@ -124,12 +112,12 @@ class CodeEditor(QPlainTextEdit):
         self._completion_timer.setInterval(_COMPLETION_DELAY_MS)
         self._completion_timer.timeout.connect(lambda: self._open_completion(force=False))
 
-        self.blockCountChanged.connect(self._update_gutter_width)
-        self.updateRequest.connect(self._update_gutter)
+        self.blockCountChanged.connect(self._gutter.update_width)
+        self.updateRequest.connect(self._gutter.follow)
         self.cursorPositionChanged.connect(self._refresh_extra_selections)
         self.document().contentsChange.connect(self._on_contents_change)
         self._apply_theme()
-        self._update_gutter_width()
+        self._gutter.update_width()
 
     # -- language ------------------------------------------------------------
     def set_language(self, lexer_name: str) -> bool:
@@ -212,126 +200,29 @@ class CodeEditor(QPlainTextEdit):
         if not self.is_sql():
             self.status_message.emit("Formatting works for SQL only.")
             return False
-        import sqlparse
-
-        cursor = self.textCursor()
-        had_selection = cursor.hasSelection()
-        edit = QTextCursor(self.document())
-        if had_selection:
-            edit.setPosition(cursor.selectionStart())
-            edit.setPosition(cursor.selectionEnd(), QTextCursor.MoveMode.KeepAnchor)
-        else:
-            edit.select(QTextCursor.SelectionType.Document)
-        original = edit.selection().toPlainText()
-        formatted = sqlparse.format(original, reindent=True, keyword_case="upper")
-        if original.endswith("\n") and not formatted.endswith("\n"):
-            formatted += "\n"
-        if formatted == original:
-            return True
-        start = edit.selectionStart()
-        edit.beginEditBlock()
-        edit.insertText(formatted)
-        edit.endEditBlock()
-        if had_selection:
-            edit.setPosition(start)
-            edit.setPosition(start + len(qt_units(formatted)), QTextCursor.MoveMode.KeepAnchor)
-            self.setTextCursor(edit)
+        selection = editor_commands.format_sql(self.textCursor())
+        if selection is not None:
+            self.setTextCursor(selection)
         return True
 
     def toggle_comment(self) -> None:
         """Comment or uncomment the selected lines (or the current line) as one undo step."""
-        prefix = self.comment_prefix()
-        blocks = self._selected_blocks()
-        code = [b for b in blocks if b.text().strip()] or blocks[:1]
-        commented = all(b.text().lstrip().startswith(prefix) for b in code if b.text().strip())
-        commented = commented and any(b.text().strip() for b in code)
-        edit = QTextCursor(self.document())
-        edit.beginEditBlock()
-        if commented:
-            for block in code:
-                line = block.text()
-                indent = len(line) - len(line.lstrip())
-                after = indent + len(prefix)
-                width = len(prefix) + (1 if line[after : after + 1] == " " else 0)
-                edit.setPosition(block.position() + indent)
-                edit.setPosition(block.position() + indent + width, QTextCursor.MoveMode.KeepAnchor)
-                edit.removeSelectedText()
-        else:
-            column = min(len(b.text()) - len(b.text().lstrip()) for b in code)
-            for block in code:
-                edit.setPosition(block.position() + column)
-                edit.insertText(prefix + " ")
-        edit.endEditBlock()
-
-    def _selected_blocks(self) -> list:
-        cursor = self.textCursor()
-        doc = self.document()
-        first = doc.findBlock(cursor.selectionStart())
-        last = doc.findBlock(cursor.selectionEnd())
-        if cursor.hasSelection() and last != first and cursor.selectionEnd() == last.position():
-            last = last.previous()
-        blocks = [first]
-        while blocks[-1] != last and blocks[-1].next().isValid():
-            blocks.append(blocks[-1].next())
-        return blocks
+        editor_commands.toggle_comment(self.textCursor(), self.comment_prefix())
 
     def _indent(self, outdent: bool) -> None:
-        cursor = self.textCursor()
-        blocks = self._selected_blocks()
-        if not outdent and (not cursor.hasSelection() or len(blocks) == 1):
-            column = cursor.positionInBlock()
-            cursor.insertText(" " * (TAB_WIDTH - column % TAB_WIDTH))
-            return
-        edit = QTextCursor(self.document())
-        edit.beginEditBlock()
-        for block in blocks:
-            if outdent:
-                line = block.text()
-                width = min(TAB_WIDTH, len(line) - len(line.lstrip(" ")))
-                if width:
-                    edit.setPosition(block.position())
-                    edit.setPosition(block.position() + width, QTextCursor.MoveMode.KeepAnchor)
-                    edit.removeSelectedText()
-            elif block.text().strip():
-                edit.setPosition(block.position())
-                edit.insertText(" " * TAB_WIDTH)
-        edit.endEditBlock()
+        editor_commands.indent(self.textCursor(), outdent)
 
     def _new_line_with_indent(self) -> None:
-        cursor = self.textCursor()
-        line = cursor.block().text()[: cursor.positionInBlock()]
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        cursor.insertText("\n" + indent)
+        editor_commands.new_line_with_indent(self.textCursor())
         self.ensureCursorVisible()
 
     # -- keys ------------------------------------------------------------------
-    def _command_for(self, event: QKeyEvent) -> str | None:
-        """The editor command bound to a key press, if any."""
-        key = event.key()
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
-        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        alt = bool(mods & Qt.KeyboardModifier.AltModifier)
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and ctrl and not alt:
-            return "run_all" if shift else "run_current"
-        if key == Qt.Key.Key_Escape and not mods:
-            return "escape"
-        if ctrl and not alt and key in (Qt.Key.Key_Slash, Qt.Key.Key_Question):
-            return "comment"
-        if ctrl and not alt and not shift and key == Qt.Key.Key_Space:
-            return "complete"
-        if ctrl and not alt and not shift and key == Qt.Key.Key_F:
-            return "find"
-        if ctrl and not alt and not shift and key == Qt.Key.Key_H:
-            return "replace"
-        return None
-
     def event(self, event: QEvent) -> bool:
         # Claim our keys before window-level shortcuts can take them.
         if (
             event.type() == QEvent.Type.ShortcutOverride
             and isinstance(event, QKeyEvent)
-            and self._command_for(event) is not None
+            and key_command(event) is not None
         ):
             event.accept()
             return True
@@ -350,7 +241,7 @@ class CodeEditor(QPlainTextEdit):
                 self.completer.hide_popup()
                 event.accept()
                 return
-        command = self._command_for(event)
+        command = key_command(event)
         if command is not None:
             event.accept()
             self._run_command(command)
@@ -498,112 +389,28 @@ class CodeEditor(QPlainTextEdit):
         """Highlight find matches, given as Qt document positions ``(start, end)``."""
         fmt = QTextCharFormat()
         fmt.setBackground(self._colors["search"])
-        selections = []
-        for start, end in ranges:
-            selection = QTextEdit.ExtraSelection()
-            selection.cursor = QTextCursor(self.document())
-            selection.cursor.setPosition(start)
-            selection.cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-            selection.format = fmt
-            selections.append(selection)
-        self._search_selections = selections
+        cursor = QTextCursor(self.document())
+        self._search_selections = [
+            range_selection(cursor, start, end, fmt) for start, end in ranges
+        ]
         self._refresh_extra_selections()
 
     def _refresh_extra_selections(self) -> None:
-        selections: list[QTextEdit.ExtraSelection] = []
-        line = QTextEdit.ExtraSelection()
-        line.format.setBackground(self._colors["current_line"])
-        line.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        line.cursor = self.textCursor()
-        line.cursor.clearSelection()
-        selections.append(line)
-        selections.extend(self._search_selections)
-        selections.extend(self._bracket_selections())
-        for cursor, _message in self._error_marks:
-            mark = QTextEdit.ExtraSelection()
-            mark.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-            mark.format.setUnderlineColor(self._colors["error"])
-            mark.format.setBackground(self._colors["error_background"])
-            mark.cursor = cursor
-            selections.append(mark)
-        self.setExtraSelections(selections)
-
-    def _bracket_selections(self) -> list[QTextEdit.ExtraSelection]:
         cursor = self.textCursor()
-        if cursor.hasSelection():
-            return []
-        block = cursor.block()
-        line = qt_units(block.text())
-        column = cursor.positionInBlock()
-        for at in (column, column - 1):
-            if 0 <= at < len(line) and (line[at] in BRACKETS or line[at] in CLOSERS):
-                if literal_kind_at(block, at):
-                    continue
-                here = block.position() + at
-                match = matching_bracket(block, at)
-                found = match is not None
-                positions = [here, match] if match is not None else [here]
-                fmt = QTextCharFormat()
-                fmt.setBackground(self._colors["bracket" if found else "bracket_bad"])
-                result = []
-                for position in positions:
-                    selection = QTextEdit.ExtraSelection()
-                    selection.cursor = QTextCursor(self.document())
-                    selection.cursor.setPosition(position)
-                    selection.cursor.setPosition(position + 1, QTextCursor.MoveMode.KeepAnchor)
-                    selection.format = fmt
-                    result.append(selection)
-                return result
-        return []
+        selections = [current_line_selection(cursor, self._colors)]
+        selections.extend(self._search_selections)
+        selections.extend(bracket_selections(cursor, self._colors))
+        selections.extend(error_selection(mark, self._colors) for mark, _ in self._error_marks)
+        self.setExtraSelections(selections)
 
     # -- gutter -------------------------------------------------------------------
     def line_number_area_width(self) -> int:
-        digits = max(2, len(str(max(1, self.blockCount()))))
-        return 14 + self.fontMetrics().horizontalAdvance("9") * digits
-
-    def _update_gutter_width(self, *_args: object) -> None:
-        self.setViewportMargins(self.line_number_area_width(), 0, 0, 0)
-
-    def _update_gutter(self, rect: QRect, dy: int) -> None:
-        if dy:
-            self._line_numbers.scroll(0, dy)
-        else:
-            self._line_numbers.update(0, rect.y(), self._line_numbers.width(), rect.height())
-        if rect.contains(self.viewport().rect()):
-            self._update_gutter_width()
+        """The gutter's width in pixels (it grows with the number of digits)."""
+        return self._gutter.width_needed()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        contents = self.contentsRect()
-        self._line_numbers.setGeometry(
-            QRect(contents.left(), contents.top(), self.line_number_area_width(), contents.height())
-        )
-
-    def _paint_line_numbers(self, event: QPaintEvent) -> None:
-        painter = QPainter(self._line_numbers)
-        painter.fillRect(event.rect(), self._colors["gutter"])
-        painter.setFont(self.font())
-        current = self.textCursor().blockNumber()
-        block = self.firstVisibleBlock()
-        number = block.blockNumber()
-        offset = self.contentOffset()
-        top = round(self.blockBoundingGeometry(block).translated(offset).top())
-        bottom = top + round(self.blockBoundingRect(block).height())
-        width = self._line_numbers.width() - 8
-        line_height = self.fontMetrics().height()
-        while block.isValid() and top <= event.rect().bottom():
-            if block.isVisible() and bottom >= event.rect().top():
-                painter.setPen(
-                    self._colors["gutter_current" if number == current else "gutter_text"]
-                )
-                painter.drawText(
-                    0, top, width, line_height, Qt.AlignmentFlag.AlignRight, str(number + 1)
-                )
-            block = block.next()
-            top = bottom
-            bottom = top + round(self.blockBoundingRect(block).height())
-            number += 1
-        painter.end()
+        self._gutter.place()
 
     def _visible_block_range(self) -> tuple[int, int]:
         first = self.firstVisibleBlock().blockNumber()
@@ -616,23 +423,15 @@ class CodeEditor(QPlainTextEdit):
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self._apply_theme()
 
+    @property
+    def colors(self) -> dict[str, QColor]:
+        """The decoration colours of the current theme (see ``editor_colors``)."""
+        return self._colors
+
     def _apply_theme(self) -> None:
         palette = self.palette()
         dark = is_dark(palette)
-        base = palette.color(QPalette.ColorRole.Base)
-        text = palette.color(QPalette.ColorRole.Text)
-        accent = palette.color(QPalette.ColorRole.Highlight)
-        self._colors = {
-            "current_line": mix(base, accent, 0.10 if dark else 0.07),
-            "gutter": mix(base, text, 0.06),
-            "gutter_text": mix(base, text, 0.45),
-            "gutter_current": text,
-            "bracket": mix(base, QColor("#3fb950" if dark else "#8fd18f"), 0.55),
-            "bracket_bad": mix(base, QColor("#f85149"), 0.45),
-            "search": mix(base, QColor("#d29922" if dark else "#ffd33d"), 0.55),
-            "error": QColor("#ff6b6b" if dark else "#d70000"),
-            "error_background": mix(base, QColor("#f85149"), 0.16 if dark else 0.10),
-        }
+        self._colors = editor_colors(palette)
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * TAB_WIDTH)
         if getattr(self, "_theme_dark", None) != dark:
             self._theme_dark = dark
@@ -640,4 +439,4 @@ class CodeEditor(QPlainTextEdit):
         for selection in self._search_selections:
             selection.format.setBackground(self._colors["search"])
         self._refresh_extra_selections()
-        self._line_numbers.update()
+        self._gutter.update()

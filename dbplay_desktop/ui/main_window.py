@@ -4,28 +4,17 @@ The window is shown before anything slow happens: the database server starts (or
 reached) on a worker while the user can already look at the template library; files
 asked for meanwhile open as tabs that wait for the server. Every engine call happens on
 a worker (see :mod:`.playground`); the window only routes signals and keeps the chrome
-(title, top bar, status bar, menus) in step with the playground in front.
+(title, top bar, status bar, menus; see :mod:`.window_chrome`) in step with the playground
+in front. Saving and closing live in :mod:`.window_closing`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressDialog,
-    QSizePolicy,
-    QStackedWidget,
-    QTabWidget,
-    QToolBar,
-    QWidget,
-)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from dbplay_desktop.connections import ConnectionStore
 from dbplay_desktop.engines.base import Engine
@@ -33,35 +22,25 @@ from dbplay_desktop.history import QueryHistory
 from dbplay_desktop.servers.manager import EMBEDDED_LABEL, ServerManager
 from dbplay_desktop.templates.library import TEMPLATE_SUFFIX, TemplateLibrary
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.catalog_tree import CatalogTree
-from dbplay_desktop.ui.history_panel import HistoryPanel
-from dbplay_desktop.ui.playground import (
-    FAILED,
-    PREPARING,
-    READY,
-    UNTITLED,
-    Playground,
-    ProgressRelay,
-    RunSummary,
-    one_line,
-)
-from dbplay_desktop.ui.save_template_dialog import SaveChoice, SaveTemplateDialog
-from dbplay_desktop.ui.settings import AppSettings, open_settings
-from dbplay_desktop.ui.template_browser import TemplateBrowser
-from dbplay_desktop.ui.welcome import WelcomePage
-from dbplay_desktop.ui.window_support import (
-    connect_to_server,
-    save_template_job,
-    template_paths_from_mime,
-)
+from dbplay_desktop.ui.playground import PREPARING, READY, UNTITLED, Playground
+from dbplay_desktop.ui.run_results import RunSummary
+from dbplay_desktop.ui.sandbox_jobs import one_line
+from dbplay_desktop.ui.settings import AppSettings
+from dbplay_desktop.ui.window_chrome import APP_TITLE, WindowChromeMixin
+from dbplay_desktop.ui.window_closing import SaveAndCloseMixin
+from dbplay_desktop.ui.window_support import connect_to_server, template_paths_from_mime
 from dbplay_desktop.ui.workers import Worker, start_worker
 
-APP_TITLE = "Database Playground"
-SHUTDOWN_TIMEOUT_MS = 15_000
+__all__ = ["APP_TITLE", "MainWindow"]
 
 
-class MainWindow(QMainWindow):
-    """The one dbplay window. ``server_uri`` skips the embedded server (tests, connections)."""
+class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
+    """The one dbplay window. ``server_uri`` skips the embedded server (tests, connections).
+
+    Chrome (actions, menus, docks) comes from :class:`WindowChromeMixin`; saving and
+    closing from :class:`SaveAndCloseMixin`; this class holds the server, the playground
+    tabs and the routing of their signals.
+    """
 
     #: The server is reachable and playgrounds can be made.
     engine_ready = Signal()
@@ -107,166 +86,6 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self._update_chrome()
 
-    # ================================================================== construction
-    def _action(
-        self, icon: str | None, text: str, slot, shortcut: QKeySequence | str | None = None
-    ) -> QAction:
-        action = QAction(text, self)
-        if icon:
-            action.setIcon(icons.icon(icon))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(text.rstrip("…") + (f" ({action.shortcut().toString()})"
-                                               if shortcut is not None else ""))
-        action.triggered.connect(slot)
-        return action
-
-    def _make_actions(self) -> None:
-        std = QKeySequence.StandardKey
-        self.new_action = self._action("new-playground", "New playground", self.new_playground,
-                                       std.New)
-        self.open_action = self._action("open", "Open template…", self.open_dialog, std.Open)
-        self.save_action = self._action("save-template", "Save state as template…",
-                                        self.save_current, std.Save)
-        self.reset_action = self._action("reset", "Reset playground", self.reset_current,
-                                         "Ctrl+Shift+R")
-        self.close_tab_action = self._action(None, "Close playground", self.close_current,
-                                             std.Close)
-        self.quit_action = self._action(None, "Quit", self.close, std.Quit)
-        self.run_action = self._action("run", "Run statement", self.run_current, "Ctrl+Return")
-        self.run_all_action = self._action("run-all", "Run all", self.run_all,
-                                           "Ctrl+Shift+Return")
-        self.stop_action = self._action("stop", "Stop", self.cancel_current)
-        self.format_action = self._action("format", "Format SQL", self.format_current,
-                                          "Ctrl+Shift+F")
-        self.find_action = self._action("search", "Find / Replace…", self.find_current, std.Find)
-        self.refresh_catalog_action = self._action("refresh", "Refresh catalog",
-                                                   self.refresh_catalog, "F5")
-        self.connections_action = self._action("connect", "Connections…", self.open_connections)
-        self.preferences_action = self._action(None, "Preferences…", self.open_preferences,
-                                               QKeySequence.StandardKey.Preferences)
-        self.retry_server_action = self._action("connect", "Start the embedded server again",
-                                                self.start_server)
-        # The editor handles these keys itself while it has focus; window shortcuts would
-        # fire twice, so they are application-wide only when the editor is not focused.
-        for action in (self.run_action, self.run_all_action):
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-
-    def _make_central(self) -> None:
-        self.tabs = QTabWidget(self)
-        self.tabs.setObjectName("playgroundTabs")
-        self.tabs.setTabsClosable(True)
-        self.tabs.setMovable(True)
-        self.tabs.setDocumentMode(True)
-        self.tabs.tabCloseRequested.connect(lambda i: self.close_playground(self.tabs.widget(i)))
-        self.tabs.currentChanged.connect(self._on_current_changed)
-        self.welcome = WelcomePage(self)
-        self.welcome.new_requested.connect(self.new_playground)
-        self.welcome.open_requested.connect(self.open_dialog)
-        self.stack = QStackedWidget(self)
-        self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.tabs)
-        self.setCentralWidget(self.stack)
-
-    def _make_docks(self) -> None:
-        self.template_browser = TemplateBrowser(self.library, self)
-        self.template_browser.open_requested.connect(self.open_template)
-        self.templates_dock = self._dock("templatesDock", "Templates", self.template_browser)
-        self.catalog_tree = CatalogTree(self)
-        self.catalog_tree.refresh_requested.connect(self.refresh_catalog)
-        self.catalog_tree.insert_requested.connect(self._insert_into_editor)
-        self.catalog_dock = self._dock("catalogDock", "Catalog", self.catalog_tree)
-        self.history_panel = HistoryPanel(self.history, self)
-        self.history_panel.set_connection(self.server_label_text)
-        self.history_panel.rerun_requested.connect(self._rerun_from_history)
-        self.history_panel.open_requested.connect(self._open_from_history)
-        self.history_dock = self._dock("historyDock", "History", self.history_panel)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.history_dock)
-        self.history_dock.hide()  # opened from View > History; the results need the room
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.templates_dock)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.catalog_dock)
-        self.splitDockWidget(self.templates_dock, self.catalog_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.templates_dock], [300], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.templates_dock, self.catalog_dock], [1, 1], Qt.Orientation.Vertical)
-
-    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-        )
-        return dock
-
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.new_action)
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(self.save_action)
-        file_menu.addAction(self.reset_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.preferences_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.close_tab_action)
-        file_menu.addAction(self.quit_action)
-        query_menu = bar.addMenu("&Query")
-        for action in (self.run_action, self.run_all_action, self.stop_action, None,
-                       self.format_action, self.find_action):
-            query_menu.addSeparator() if action is None else query_menu.addAction(action)
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.templates_dock.toggleViewAction())
-        view_menu.addAction(self.catalog_dock.toggleViewAction())
-        history_toggle = self.history_dock.toggleViewAction()
-        history_toggle.setShortcut(QKeySequence("Ctrl+Shift+H"))
-        view_menu.addAction(history_toggle)
-        view_menu.addAction(self.refresh_catalog_action)
-        server_menu = bar.addMenu("&Server")
-        server_menu.addAction(self.connections_action)
-        server_menu.addAction(self.retry_server_action)
-        self.server_menu = server_menu
-
-    def _make_top_bar(self) -> None:
-        bar = QToolBar("Playground", self)
-        bar.setObjectName("topBar")
-        bar.setMovable(False)
-        bar.setIconSize(QSize(20, 20))
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.new_action, self.open_action, self.save_action, self.reset_action,
-                       None, self.run_action, self.run_all_action, self.stop_action, None,
-                       self.format_action):
-            bar.addSeparator() if action is None else bar.addAction(action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.top_bar = bar
-        # Where the playground lives, on its own row so it never hides behind "»".
-        info = QToolBar("Connection", self)
-        info.setObjectName("connectionBar")
-        info.setMovable(False)
-        info.setIconSize(QSize(16, 16))
-        self.engine_icon_label = QLabel(info)
-        self.engine_label = QLabel(info)
-        self.server_label = QLabel(info)
-        self.database_label = QLabel(info)
-        self.status_label = QLabel(info)
-        info.addWidget(self.engine_icon_label)
-        for label in (self.engine_label, self.server_label, self.database_label):
-            label.setContentsMargins(4, 0, 12, 0)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            info.addWidget(label)
-        spacer = QWidget(info)
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        info.addWidget(spacer)
-        self.status_label.setContentsMargins(12, 0, 8, 0)
-        info.addWidget(self.status_label)
-        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, info)
-        self.connection_bar = info
-
     # ================================================================== the server
     def start_server(self) -> None:
         """Start (or reach) the database server on a worker; the window stays usable."""
@@ -302,7 +121,7 @@ class MainWindow(QMainWindow):
         for playground in self.playgrounds():
             if playground.state == PREPARING and playground.engine is None:
                 playground.status = "No database server"
-                playground._show_banner(
+                playground.show_banner(
                     f"No database server: {message}", busy=False, error=True
                 )
         self._update_chrome()
@@ -360,7 +179,7 @@ class MainWindow(QMainWindow):
         if self.engine is not None:
             playground.attach_engine(self.engine)
         elif self.engine_error is not None:
-            playground._show_banner(f"No database server: {self.engine_error}", busy=False,
+            playground.show_banner(f"No database server: {self.engine_error}", busy=False,
                                     error=True)
         playground.editor.setFocus()
         self._update_chrome()
@@ -393,48 +212,6 @@ class MainWindow(QMainWindow):
         else:
             self.catalog_tree.set_message(playground.status)
         self._update_chrome()
-
-    def _update_chrome(self) -> None:
-        playground = self.current_playground()
-        if playground is None:
-            self.setWindowTitle(APP_TITLE)
-            if self.tabs.count() == 0:
-                self.stack.setCurrentWidget(self.welcome)
-        else:
-            self.setWindowTitle(f"{playground.title} — {APP_TITLE}")
-        ready = playground is not None and playground.state == READY
-        running = ready and playground.is_running  # type: ignore[union-attr]
-        for action in (self.run_action, self.run_all_action):
-            action.setEnabled(ready and not running)
-        self.stop_action.setEnabled(
-            running or (playground is not None and playground.state == PREPARING)
-        )
-        self.save_action.setEnabled(ready and not running)
-        self.reset_action.setEnabled(
-            playground is not None and playground.state in (READY, FAILED)
-            and self.engine is not None
-        )
-        has_tab = playground is not None
-        for action in (self.close_tab_action, self.format_action, self.find_action):
-            action.setEnabled(has_tab)
-        self.refresh_catalog_action.setEnabled(ready)
-        self.retry_server_action.setVisible(self.server_uri is None)
-        self.retry_server_action.setEnabled(self.engine is None)
-        self.server_label.setText(
-            getattr(playground, "server_name", None) or self.server_label_text
-        )
-        self.database_label.setText(
-            f"Sandbox: {playground.database}" if playground and playground.database else ""
-        )
-        if self.engine is None:
-            status = "Server failed" if self.engine_error else "Starting…"
-        elif playground is None:
-            status = "Ready"
-        else:
-            status = playground.status
-        self.status_label.setText(status)
-        if self.engine_error and self.engine is None:
-            self.status_label.setToolTip(self.engine_error)
 
     # ================================================================== editor commands
     def run_current(self) -> None:
@@ -472,7 +249,7 @@ class MainWindow(QMainWindow):
             playground.editor.insertPlainText(text)
             playground.editor.setFocus()
 
-    # ================================================================== open / save
+    # ================================================================== opening
     def open_dialog(self) -> None:
         start = str(self.library.root if self.library.root.is_dir() else Path.home())
         paths, _ = QFileDialog.getOpenFileNames(
@@ -480,164 +257,6 @@ class MainWindow(QMainWindow):
         )
         for path in paths:
             self.open_template(path)
-
-    def save_current(self) -> Path | None:
-        playground = self.current_playground()
-        return self.save_playground(playground) if playground is not None else None
-
-    def save_playground(
-        self, playground: Playground, choice: SaveChoice | None = None
-    ) -> Path | None:
-        """Save the playground's state as a template; returns the file, or None.
-
-        Asks with :class:`SaveTemplateDialog` unless ``choice`` is given. The dump runs on
-        a worker behind a window-modal progress dialog with Cancel; events keep flowing.
-        """
-        if playground.state != READY or playground.database is None or self.engine is None:
-            self.show_error("Cannot save", f"{playground.title} is not ready: {playground.status}")
-            return None
-        if choice is None:
-            dialog = SaveTemplateDialog(
-                playground.template_name or "", playground.template_description,
-                library=self.library, parent=self,
-            )
-            if not dialog.exec():
-                return None
-            choice = dialog.choice()
-        relay = ProgressRelay(self)
-        progress = QProgressDialog(f"Saving “{choice.name}”…", "Cancel", 0, 0, self)
-        progress.setWindowTitle("Save state as template")
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(400)
-        progress.canceled.connect(relay.cancelled.set)
-        relay.progress.connect(
-            lambda done, _total: progress.setLabelText(
-                f"Saving “{choice.name}”… {done / 1_048_576:.1f} MB"
-            )
-        )
-        outcome: dict[str, object] = {}
-        worker = Worker(save_template_job, self.engine, playground.database, choice, relay)
-        loop = QEventLoop(self)
-        worker.signals.returned.connect(lambda path: outcome.setdefault("path", path))
-        worker.signals.errored.connect(lambda exc: outcome.setdefault("error", exc))
-        worker.signals.finished.connect(loop.quit)
-        start_worker(worker)
-        if not worker.is_done:
-            loop.exec()
-        progress.reset()
-        progress.deleteLater()
-        relay.deleteLater()
-        if "error" in outcome:
-            error = outcome["error"]
-            if relay.cancelled.is_set():
-                self.statusBar().showMessage("Save cancelled; no file was written.", 8000)
-            else:
-                self.show_error("Save failed", one_line(error))  # type: ignore[arg-type]
-            return None
-        path = Path(outcome["path"])  # type: ignore[arg-type]
-        playground.mark_saved(path, choice.name, choice.description)
-        self.add_recent_file(path)
-        self.template_browser.refresh()
-        self.template_browser.select_path(path)
-        self.statusBar().showMessage(f"Saved “{choice.name}” to {path}", 8000)
-        return path
-
-    # ================================================================== closing
-    def ask_save(self, playground: Playground) -> str:
-        """Ask whether to save a changed playground: "save", "discard" or "cancel"."""
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Save changes?")
-        box.setText(f"“{playground.title}” has changed since it was opened.")
-        box.setInformativeText(
-            "Closing it deletes its database. Save its state as a template first?"
-        )
-        buttons = QMessageBox.StandardButton
-        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
-        box.setDefaultButton(buttons.Save)
-        answer = box.exec()
-        if answer == buttons.Save:
-            return "save"
-        if answer == buttons.Discard:
-            return "discard"
-        return "cancel"
-
-    def _confirm_close(self, playground: Playground) -> bool:
-        """Offer to save a changed playground; False when the user cancelled."""
-        if not playground.modified or playground.state != READY:
-            return True
-        self.tabs.setCurrentWidget(playground)
-        answer = self.ask_save(playground)
-        if answer == "cancel":
-            return False
-        if answer == "save":
-            return self.save_playground(playground) is not None
-        return True
-
-    def close_current(self) -> None:
-        if (playground := self.current_playground()) is not None:
-            self.close_playground(playground)
-
-    def close_playground(self, playground: Playground, *, ask: bool = True) -> bool:
-        """Close a tab: offer to save, then cancel its work and drop its database."""
-        if not isinstance(playground, Playground):
-            return False
-        if ask and not self._confirm_close(playground):
-            return False
-        self._retire(playground)
-        return True
-
-    def _retire(self, playground: Playground) -> None:
-        index = self.tabs.indexOf(playground)
-        if index >= 0:
-            self.tabs.removeTab(index)
-        playground.hide()
-        playground.setParent(None)  # type: ignore[call-overload]
-        self._closing.append(playground)
-        playground.closed.connect(self._on_playground_closed)
-        playground.shutdown()
-        self._update_chrome()
-
-    def _on_playground_closed(self) -> None:
-        playground = self.sender()
-        if playground in self._closing:
-            self._closing.remove(playground)  # type: ignore[arg-type]
-            playground.deleteLater()
-        if self._shutting_down and not self._closing:
-            self._finish_shutdown()
-
-    @property
-    def closing_playgrounds(self) -> int:
-        """Playgrounds whose databases are still being dropped."""
-        return len(self._closing)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self._shutdown_done:
-            self._save_geometry()
-            event.accept()
-            return
-        event.ignore()
-        if self._shutting_down:
-            return
-        for playground in self.playgrounds():
-            if not self._confirm_close(playground):
-                return
-        self._shutting_down = True
-        self._save_geometry()
-        self.statusBar().showMessage("Closing playgrounds…")
-        for playground in self.playgrounds():
-            self._retire(playground)
-        if not self._closing:
-            self._finish_shutdown()
-        else:
-            QTimer.singleShot(SHUTDOWN_TIMEOUT_MS, self._finish_shutdown)
-
-    def _finish_shutdown(self) -> None:
-        if self._shutdown_done:
-            return
-        self._shutdown_done = True
-        self.shutdown_finished.emit()
-        self.close()
 
     # ================================================================== drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -654,47 +273,6 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         for path in paths:
             self.open_template(path)
-
-    # ================================================================== settings
-    def recent_files(self) -> list[str]:
-        return self.app_settings.recent_files
-
-    def add_recent_file(self, path: Path) -> None:
-        self.app_settings.add_recent_file(Path(path).resolve())
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        files = [f for f in self.recent_files() if Path(f).is_file()]
-        if not files:
-            self.recent_menu.addAction("No recent templates").setEnabled(False)
-            return
-        for name in files:
-            action = self.recent_menu.addAction(Path(name).name)
-            action.setToolTip(name)
-            action.triggered.connect(lambda _checked=False, n=name: self.open_template(n))
-
-    def _save_geometry(self) -> None:
-        self.app_settings.window_geometry = self.saveGeometry()
-        self.app_settings.window_state = self.saveState()
-        self.app_settings.sync()
-
-    def _restore_geometry(self) -> None:
-        geometry = self.app_settings.window_geometry
-        if not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
-        state = self.app_settings.window_state
-        if not state.isEmpty():
-            self.restoreState(state)
-
-    def open_preferences(self) -> None:
-        open_settings(self.app_settings, self)
-
-    def _on_setting_changed(self, name: str) -> None:
-        if name == "editor_font_size":
-            for playground in self.playgrounds():
-                playground.set_font_size(self.app_settings.editor_font_size)
 
     # ================================================================== history
     def _record_run(self, summary: RunSummary) -> None:

@@ -1,180 +1,70 @@
 """One playground tab: a private sandbox database, an editor, result tabs and messages.
 
 A playground owns its sandbox database from birth to death. It is created on a worker
-(a blank sandbox, or a template restored into a new one), every statement runs on one
-worker through :class:`~.results_model.QueryRunner`, and closing the tab cancels what
-runs, disconnects and drops the database -- so a template opened ten times leaves no
+(a blank sandbox, or a template restored into a new one, see :mod:`.sandbox_jobs`),
+every statement runs on one worker through :class:`~.results_model.QueryRunner` and is
+shown by :class:`~.run_results.RunResults`, and closing the tab cancels what runs,
+disconnects and drops the database -- so a template opened ten times leaves no
 databases behind.
 
 The tab tracks whether its state changed since it was opened or saved: any statement
 that ran without error and was not a plain ``SELECT`` (or ``SHOW``) marks it modified,
 and the main window then offers to save before the database is dropped. The same test
-decides when the catalog is refreshed after a run.
+decides when the catalog is refreshed after a run. What the editor holds does not count:
+a template's comment header, or text the user typed, is not database state.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QPalette
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QSplitter,
     QTabWidget,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from dbplay_desktop.engines.base import (
-    CatalogItem,
-    Engine,
-    EngineError,
-    QueryCancelled,
-    Session,
-    Statement,
-    StatementResult,
-)
+from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Session
 from dbplay_desktop.progress import human_size
-from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.messages_pane import MessagesPane
 from dbplay_desktop.ui.results_model import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_ROW_CAP,
     QueryRunner,
     ResultsModel,
 )
-from dbplay_desktop.ui.results_view import ResultsView, format_elapsed
+from dbplay_desktop.ui.run_results import RunResults
+from dbplay_desktop.ui.sandbox_jobs import (
+    ProgressRelay,
+    close_and_drop,
+    one_line,
+    prepare_sandbox,
+)
 from dbplay_desktop.ui.workers import Worker, start_worker
 
 UNTITLED = "Untitled playground"
-POSITION_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Description lines longer than this are wrapped in the editor's comment header.
+HEADER_WIDTH = 100
 
 PREPARING, READY, FAILED, CLOSING, CLOSED = "preparing", "ready", "failed", "closing", "closed"
 
 
-# --------------------------------------------------------------------------- helpers
+def template_header(name: str, description: str, prefix: str = "--") -> str:
+    """The comment block a playground opened from a template starts with: the name and
+    the description as ``prefix`` lines, then an empty line (so typing starts below it)."""
+    import textwrap
 
-
-def one_line(exc: BaseException) -> str:
-    """A user-readable single line for any failure (engine errors already are one)."""
-    if isinstance(exc, EngineError):
-        return str(exc)
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def is_plain_read(statement_text: str, language: str) -> bool:
-    """Whether a statement only reads (a plain ``SELECT``/``SHOW``), so state is unchanged.
-
-    Only SQL is understood (with pglast, the parser the engine uses); for other languages
-    every statement counts as a change, which errs on the side of offering to save.
-    """
-    if language.lower() not in ("postgresql", "postgres", "sql"):
-        return False
-    from pglast import ast, parse_sql
-
-    try:
-        parsed = parse_sql(statement_text)
-    except Exception:  # not valid SQL: the server rejected it, nothing changed either way
-        return False
-    for raw in parsed:
-        node = raw.stmt
-        if isinstance(node, ast.VariableShowStmt):
-            continue
-        if not isinstance(node, ast.SelectStmt) or node.intoClause is not None:
-            return False
-        if node.lockingClause:
-            return False
-    return bool(parsed)
-
-
-class ProgressRelay(QObject):
-    """Carries progress from a worker thread to the UI (emits are queued across threads)
-    and carries a cancel request back (the engine's progress callback returns it)."""
-
-    progress = Signal(int, object)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.cancelled = threading.Event()
-
-    def report(self, done: int, total: int | None) -> bool:
-        self.progress.emit(int(done), total)
-        return self.cancelled.is_set()
-
-
-def prepare_sandbox(
-    engine: Engine,
-    template: Path | None,
-    relay: ProgressRelay | None,
-    batch_size: int,
-    timeout: float | None,
-) -> tuple[str, Session, list[CatalogItem]]:
-    """Worker body: make the sandbox (restored from ``template`` or blank), connect to it
-    and read its catalog. Nothing is left behind when any step fails."""
-    report = relay.report if relay is not None else None
-    if template is not None:
-        from dbplay_desktop.templates.container import TemplateReader
-
-        with TemplateReader(template) as reader:
-            if reader.manifest.engine != engine.name:
-                from dbplay_desktop.engines.registry import display_name
-
-                raise EngineError(
-                    f"{template.name} is a {display_name(reader.manifest.engine)} template; "
-                    f"connect to a {display_name(reader.manifest.engine)} server to open it"
-                )
-            database = engine.restore(reader, progress=report)
-    else:
-        database = engine.create_sandbox()
-    try:
-        session = engine.connect(database)
-        try:
-            session.batch_size = batch_size
-            if timeout:
-                session.set_timeout(timeout)
-            catalog = session.catalog()
-        except BaseException:
-            session.close()
-            raise
-    except BaseException:
-        with contextlib.suppress(EngineError):
-            engine.drop_sandbox(database)
-        raise
-    return database, session, catalog
-
-
-def close_and_drop(engine: Engine, database: str, session: Session | None) -> str:
-    """Worker body: disconnect and drop a sandbox; returns its name."""
-    if session is not None:
-        with contextlib.suppress(Exception):  # a dead connection is as good as closed
-            session.close()
-    engine.drop_sandbox(database)
-    return database
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What the history keeps of one run."""
-
-    text: str
-    database: str
-    elapsed: float
-    ok: bool
-    rows: int
-    error: str
-
-
-# --------------------------------------------------------------------------- the tab
+    lines = [name.strip()]
+    for paragraph in description.strip().splitlines():
+        lines.extend(textwrap.wrap(paragraph, HEADER_WIDTH) or [""])
+    commented = [f"{prefix} {line}".rstrip() for line in lines]
+    return "\n".join(commented) + "\n\n"
 
 
 class Playground(QWidget):
@@ -204,8 +94,7 @@ class Playground(QWidget):
     ) -> None:
         super().__init__(parent)
         self.template_path = Path(template) if template is not None else None
-        self.template_name = self._manifest_name(self.template_path)
-        self.template_description = ""
+        self.template_name, self.template_description = self._read_identity(self.template_path)
         #: The server's name as the top bar shows it (set by the window).
         self.server_name = ""
         self.engine: Engine | None = None
@@ -222,31 +111,17 @@ class Playground(QWidget):
         self.catalog: list[CatalogItem] = []
         self._relay: ProgressRelay | None = None
         self._prepare_worker: Worker | None = None
-        self._run_text = ""
-        self._run_document = ""
-        self._run_offset = 0
-        self._run_in_editor = True
-        self._run_elapsed = 0.0
-        self._run_rows = 0
-        self._run_error_text = ""
-        self._run_changed_state = False
-        self._run_error = False
-        self._models: dict[int, ResultsModel] = {}
         self._pending_drops = 0
+        self._header = ""
         self._build()
+        self._show_template_header()
 
     # -- layout ------------------------------------------------------------------------
     def _build(self) -> None:
-        from dbplay_desktop.ui.editor import CodeEditor
+        from dbplay_desktop.ui.find_replace import EditorPane
 
-        try:
-            from dbplay_desktop.ui.editor import EditorPane
-
-            self.editor_pane: QWidget = EditorPane(self, "sql")
-            self.editor: CodeEditor = self.editor_pane.editor  # type: ignore[attr-defined]
-        except ImportError:  # the find bar is optional; the editor is not
-            self.editor = CodeEditor(self, "sql")
-            self.editor_pane = self.editor
+        self.editor_pane = EditorPane(self, "sql")
+        self.editor = self.editor_pane.editor
         self.editor.run_current_requested.connect(self.run_current)
         self.editor.run_all_requested.connect(self.run_all)
         self.editor.cancel_requested.connect(self.cancel)
@@ -266,25 +141,16 @@ class Playground(QWidget):
         row.addWidget(self.progress_bar)
         self.banner_row = banner_row
 
-        self.messages = QTreeWidget(self)
-        self.messages.setObjectName("messages")
-        self.messages.setColumnCount(4)
-        self.messages.setHeaderLabels(["#", "Line", "Message", "Time"])
-        self.messages.setRootIsDecorated(False)
-        self.messages.setUniformRowHeights(True)
-        self.messages.setWordWrap(False)
-        header = self.messages.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.messages.itemActivated.connect(self._on_message_activated)
-
+        self.messages = MessagesPane(self)
+        self.messages.position_activated.connect(self._go_to_position)
         self.results_tabs = QTabWidget(self)
         self.results_tabs.setObjectName("resultsTabs")
         self.results_tabs.setDocumentMode(True)
         self.results_tabs.addTab(self.messages, "Messages")
+        self.results = RunResults(
+            self.editor, self.results_tabs, self.messages,
+            batch_size=self.batch_size, row_cap=self.row_cap, parent=self,
+        )
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.editor_pane)
@@ -298,7 +164,7 @@ class Playground(QWidget):
         layout.setSpacing(0)
         layout.addWidget(banner_row)
         layout.addWidget(self.splitter, 1)
-        self._show_banner(self.status, busy=True)
+        self.show_banner(self.status, busy=True)
 
     def set_font_size(self, points: int) -> None:
         """The editor's font size (from the preferences)."""
@@ -306,17 +172,48 @@ class Playground(QWidget):
         font.setPointSize(max(6, int(points)))
         self.editor.setFont(font)
 
+    def show_banner(self, text: str, *, busy: bool, error: bool = False) -> None:
+        """The line above the editor: what is being prepared, or why it failed."""
+        self.banner.setText(text)
+        if error:
+            self.banner.setStyleSheet("color: #d1242f;")
+        else:
+            self.banner.setStyleSheet("")
+        self.progress_bar.setVisible(busy)
+        self.progress_bar.setRange(0, 0)
+        self.banner_row.show()
+
     # -- identity ----------------------------------------------------------------------
     @staticmethod
-    def _manifest_name(path: Path | None) -> str | None:
+    def _read_identity(path: Path | None) -> tuple[str | None, str]:
+        """The template's name and description from its manifest (the file name when the
+        manifest cannot be read; restoring will then say what is wrong with it)."""
         if path is None:
-            return None
+            return None, ""
         try:
             from dbplay_desktop.templates.container import read_manifest
 
-            return read_manifest(path).name
+            manifest = read_manifest(path)
         except (EngineError, OSError):
-            return path.stem
+            return path.stem, ""
+        return manifest.name, manifest.description or ""
+
+    def _show_template_header(self) -> None:
+        """Start the editor with the template's name and description as comments, in the
+        editor's comment syntax; text the user typed meanwhile is never replaced."""
+        if self.template_path is None or not self.template_name:
+            return
+        current = self.editor.toPlainText()
+        if current and current != self._header:
+            return
+        header = template_header(
+            self.template_name, self.template_description, self.editor.comment_prefix()
+        )
+        if header != current:
+            self.editor.setPlainText(header)
+            self.editor.moveCursor(QTextCursor.MoveOperation.End)
+        self.editor.document().setModified(False)
+        self._header = header
 
     @property
     def title(self) -> str:
@@ -339,6 +236,7 @@ class Playground(QWidget):
         self.engine = engine
         self.editor.set_language(engine.language)
         self.editor.set_splitter(type(engine).split)
+        self._show_template_header()  # again: the engine's language may comment differently
         self._prepare(resetting=False)
 
     def _prepare(self, *, resetting: bool) -> None:
@@ -350,7 +248,7 @@ class Playground(QWidget):
             self.status = f"{verb} “{self.title}”…"
         else:
             self.status = "Creating a sandbox database…"
-        self._show_banner(self.status, busy=True)
+        self.show_banner(self.status, busy=True)
         relay = ProgressRelay(self)
         relay.progress.connect(self._on_prepare_progress)
         self._relay = relay
@@ -379,11 +277,8 @@ class Playground(QWidget):
         database, session, catalog = prepared
         self.database, self.session = database, session
         runner = QueryRunner(session, cap=self.row_cap, parent=self)
-        runner.statement_started.connect(self._on_statement_started)
-        runner.batch.connect(self._on_batch)
-        runner.statement_finished.connect(self._on_statement_finished)
+        self.results.attach(runner)
         runner.all_done.connect(self._on_all_done)
-        runner.failed.connect(self._on_run_failed)
         self.runner = runner
         self.state = READY
         self.status = "Ready"
@@ -411,7 +306,7 @@ class Playground(QWidget):
         if old_database is not None:
             self._drop_later(old_database, old_session)
         self.modified = False
-        self._clear_results()
+        self.results.clear()
         self._adopt(prepared)
         self.status_message.emit(f"{self.title}: reset; fresh database {self.database}")
 
@@ -425,26 +320,16 @@ class Playground(QWidget):
             # A reset failed: the old database is still there and still usable.
             self.state = READY
             self.status = "Ready"
-            self._show_banner(f"Reset failed: {message}", busy=False, error=True)
+            self.show_banner(f"Reset failed: {message}", busy=False, error=True)
         else:
             self.state = FAILED
             self.error = message
             self.status = "Failed"
-            self._show_banner(
+            self.show_banner(
                 f"Could not prepare the playground: {message}", busy=False, error=True
             )
         self.status_message.emit(message)
         self.state_changed.emit()
-
-    def _show_banner(self, text: str, *, busy: bool, error: bool = False) -> None:
-        self.banner.setText(text)
-        if error:
-            self.banner.setStyleSheet("color: #d1242f;")
-        else:
-            self.banner.setStyleSheet("")
-        self.progress_bar.setVisible(busy)
-        self.progress_bar.setRange(0, 0)
-        self.banner_row.show()
 
     # -- running -----------------------------------------------------------------------
     def run_current(self) -> bool:
@@ -467,17 +352,11 @@ class Playground(QWidget):
         if self.runner.is_running:
             self.status_message.emit("A query is still running; stop it first (Esc).")
             return False
-        self._run_text = text
-        self._run_in_editor = offset is not None
-        self._run_document = self.editor.all_text() if offset is not None else text
-        self._run_offset = offset or 0
-        self._run_changed_state = False
-        self._run_error = False
-        self._run_elapsed = 0.0
-        self._run_rows = 0
-        self._run_error_text = ""
-        self.editor.clear_error_marks()
-        self._clear_results()
+        if self.engine is not None and not type(self.engine).split(text):
+            # E.g. Run all on a template's comment header alone.
+            self.status_message.emit("Nothing to run: there are only comments here.")
+            return False
+        self.results.begin(text, offset)
         self.status = "Running…"
         self.runner.run(text)
         self.state_changed.emit()
@@ -493,149 +372,27 @@ class Playground(QWidget):
             self.runner.cancel()
             self.state_changed.emit()
 
-    def _clear_results(self) -> None:
-        while self.results_tabs.count() > 1:
-            widget = self.results_tabs.widget(1)
-            self.results_tabs.removeTab(1)
-            widget.deleteLater()
-        self._models.clear()
-        self.messages.clear()
-
-    def _on_statement_started(self, index: int, result: StatementResult) -> None:
-        if not result.returns_rows:
-            return
-        model = ResultsModel(self, batch_size=self.batch_size, cap=self.row_cap)
-        model.set_columns(result.columns)
-        view = ResultsView(model, self.results_tabs)
-        self._models[index] = model
-        number = len(self._models)
-        tab = self.results_tabs.addTab(view, icons.icon("database"), f"Result {number}")
-        self.results_tabs.setTabToolTip(tab, " ".join(result.statement.text.split())[:200])
-        if number == 1:
-            self.results_tabs.setCurrentIndex(tab)
-
-    def _on_batch(self, index: int, rows: list[tuple[Any, ...]]) -> None:
-        model = self._models.get(index)
-        if model is not None:
-            model.append_rows(rows)
-
-    def _on_statement_finished(self, index: int, result: StatementResult, more: bool) -> None:
-        model = self._models.get(index)
-        if model is not None:
-            model.finish(result.error is None, more, elapsed=result.elapsed)
-        start = self._run_offset + result.statement.start
-        located = Statement.at(self._run_document, start, start)
-        for notice in result.notices:
-            self._add_message(index, located.line, notice, None, start, kind="notice")
-        if result.error is not None:
-            self._report_error(index, result)
-        else:
-            if model is not None:
-                summary = model.summary()
-                text = f"{summary} returned"
-            else:
-                text = result.status or "OK"
-                if result.rowcount >= 0 and _changes_rows(result.status):
-                    noun = "row" if result.rowcount == 1 else "rows"
-                    text += f" — {result.rowcount:,} {noun} affected"
-            self._add_message(index, located.line, text, result.elapsed, start)
-            if not is_plain_read(result.statement.text, self.editor.language()):
-                self._run_changed_state = True
-        self._run_elapsed += result.elapsed
-        if model is not None:
-            self._run_rows += model.received_count
-        elif result.rowcount > 0:
-            self._run_rows += result.rowcount
-        if result.error is not None and not self._run_error_text:
-            self._run_error_text = result.error.message
-
-    def _report_error(self, index: int, result: StatementResult) -> None:
-        error = result.error
-        assert error is not None
-        if error.position is not None:
-            position = self._run_offset + error.position
-        else:
-            position = self._run_offset + result.statement.start
-        located = Statement.at(self._run_document, position, position)
-        cancelled = isinstance(error, QueryCancelled)
-        where = f"line {located.line}, column {located.column}"
-        text = error.message if cancelled else f"{error.title} at {where}: {error.message}"
-        self._add_message(index, located.line, text, result.elapsed, position, kind="error")
-        self._run_error = True
-        if not cancelled and self._run_in_editor:
-            if error.position is None:  # no position: underline the whole statement
-                start = self._run_offset + result.statement.start
-                end = self._run_offset + result.statement.end
-            else:
-                start, end = position, _token_end(self._run_document, position)
-            self.editor.mark_error(start, max(end, start + 1), f"{error.title}: {error.message}")
-        self.results_tabs.setCurrentWidget(self.messages)
-
-    def _on_run_failed(self, exc: object) -> None:
-        message = one_line(exc) if isinstance(exc, BaseException) else str(exc)
-        self._add_message(-1, 0, message, None, None, kind="error")
-        self._run_error = True
-        self._run_error_text = self._run_error_text or message
-        self.results_tabs.setCurrentWidget(self.messages)
-
     def _on_all_done(self) -> None:
-        self.run_recorded.emit(RunSummary(
-            self._run_text, self.database or "", self._run_elapsed, not self._run_error,
-            self._run_rows, self._run_error_text,
-        ))
-        if self._run_changed_state:
+        self.run_recorded.emit(self.results.summary(self.database or ""))
+        if self.results.changed_state:
             self.modified = True
             self.refresh_catalog()
         self.status = "Ready"
-        if self._run_error or not self._models:
-            self.results_tabs.setCurrentWidget(self.messages)
+        self.results.show_outcome()
         self.state_changed.emit()
         self.run_finished.emit()
 
-    def _add_message(
-        self,
-        index: int,
-        line: int,
-        text: str,
-        elapsed: float | None,
-        position: int | None,
-        *,
-        kind: str = "ok",
-    ) -> None:
-        item = QTreeWidgetItem(
-            [str(index + 1) if index >= 0 else "", str(line) if line else "", text,
-             format_elapsed(elapsed)]
-        )
-        item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setToolTip(2, text)
-        item.setData(0, POSITION_ROLE, position)
-        item.setData(1, POSITION_ROLE, kind)
-        if kind == "error":
-            item.setIcon(2, icons.icon("warning"))
-            item.setForeground(2, QBrush(Qt.GlobalColor.red))
-        elif kind == "notice":
-            color = self.palette().color(QPalette.ColorRole.PlaceholderText)
-            item.setForeground(2, QBrush(color))
-        self.messages.addTopLevelItem(item)
-        self.messages.scrollToItem(item)
-
     def message_texts(self) -> list[str]:
         """The Messages pane's lines, for tests and copying."""
-        return [
-            self.messages.topLevelItem(i).text(2) for i in range(self.messages.topLevelItemCount())
-        ]
+        return self.messages.texts()
 
     def result_models(self) -> list[ResultsModel]:
         """The result tabs' models in order."""
-        return [self._models[key] for key in sorted(self._models)]
+        return self.results.models()
 
-    def _on_message_activated(self, item: QTreeWidgetItem, _column: int) -> None:
-        position = item.data(0, POSITION_ROLE)
-        if isinstance(position, int):
-            self.editor.select_range(position, position)
-            self.editor.setFocus()
+    def _go_to_position(self, position: int) -> None:
+        self.editor.select_range(position, position)
+        self.editor.setFocus()
 
     # -- catalog -----------------------------------------------------------------------
     def refresh_catalog(self) -> None:
@@ -724,18 +481,3 @@ class Playground(QWidget):
         if self.state == CLOSING and self._pending_drops <= 0 and self._prepare_worker is None:
             self.state = CLOSED
             self.closed.emit()
-
-
-def _changes_rows(status: str) -> bool:
-    """Whether a command tag reports rows written ("INSERT 0 3", "UPDATE 2", ...)."""
-    words = status.split()
-    return bool(words) and words[0].upper() in {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"}
-
-
-def _token_end(text: str, start: int) -> int:
-    """The end of the word at ``start`` (to underline the token an error points at)."""
-    end = start
-    while end < len(text) and not text[end].isspace() and text[end] not in ";,()":
-        end += 1
-    return end if end > start else start + 1
-

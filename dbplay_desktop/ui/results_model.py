@@ -1,4 +1,4 @@
-"""The results grid's model, and the code that streams engine results into it.
+"""The results grid's model: the rows of one statement's result, streamed in.
 
 :class:`ResultsModel` holds the rows of one statement's result. Rows arrive from a worker
 in batches into a buffer and are exposed to the view through ``canFetchMore`` /
@@ -7,18 +7,19 @@ still coming and the view never has to lay out a million rows at once.
 
 Two ways to feed it (both keep every engine call on a worker thread):
 
-* :func:`stream_result` -- one :class:`~dbplay_desktop.engines.base.StatementResult`
-  into one model;
-* :class:`QueryRunner` -- run a whole text on a session on ONE worker, one result per
-  statement, for the main window's result tabs.
+* :func:`~.result_stream.stream_result` -- one
+  :class:`~dbplay_desktop.engines.base.StatementResult` into one model;
+* :class:`~.query_runner.QueryRunner` -- run a whole text on a session on ONE worker,
+  one result per statement, for the main window's result tabs.
+
+Both are importable from here too, as the grid's callers always have.
 
 Cells keep their raw Python values; :mod:`.values` decides how they look.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -27,14 +28,35 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QBrush, QFont, QGuiApplication, QPalette
 
-from ..engines.base import Column, EngineError, QueryCancelled, Session, StatementResult
+from ..engines.base import Column
+from .query_runner import QueryRunner
+from .result_stream import (
+    BATCHES_IN_FLIGHT,
+    DEFAULT_ROW_CAP,
+    ResultFeeder,
+    Row,
+    capped_batches,
+    stream_result,
+)
 from .values import display_text, is_number, is_numeric_type, tooltip_text
-from .workers import Worker, start_worker
+
+__all__ = [
+    "BATCHES_IN_FLIGHT",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_ROW_CAP",
+    "IsNullRole",
+    "QueryRunner",
+    "RawValueRole",
+    "ResultFeeder",
+    "ResultsModel",
+    "Row",
+    "capped_batches",
+    "stream_result",
+]
 
 #: Role that returns the cell's raw Python value (prefer :meth:`ResultsModel.value`).
 RawValueRole = int(Qt.ItemDataRole.UserRole) + 1
@@ -43,12 +65,12 @@ IsNullRole = int(Qt.ItemDataRole.UserRole) + 2
 
 #: Rows the view is given per ``fetchMore`` (DBeaver uses 200; a screenful is ~40).
 DEFAULT_BATCH_SIZE = 500
-#: Rows kept per result before the feeder stops and reports "N of >N rows".
-DEFAULT_ROW_CAP = 100_000
 
-Row = Sequence[Any]
 _ROOT = QModelIndex()  # the invisible root: a table has no child rows
 _ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_ALIGN_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
 _ALIGN_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -287,352 +309,3 @@ class ResultsModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-
-# --------------------------------------------------------------------------- feeding
-
-
-def capped_batches(batches: Iterator[list[Row]], cap: int | None) -> Iterator[list[Row]]:
-    """Yield batches until ``cap`` rows; the generator's return value says whether more
-    rows existed past the cap (the batch after the cap serves as the probe row)."""
-    taken = 0
-    for batch in batches:
-        if not batch:
-            continue
-        if cap is not None and taken + len(batch) > cap:
-            head = batch[: cap - taken]
-            if head:
-                yield head
-            return True
-        taken += len(batch)
-        yield batch
-    return False
-
-
-#: Batches that may wait in the UI thread's queue per stream. The worker pauses beyond
-#: this, so a fast producer cannot bury the event loop (timers, paints) under a backlog.
-BATCHES_IN_FLIGHT = 4
-
-
-class _StreamFlags:
-    """What the UI thread and one streaming worker share: a stop flag, the credits
-    that bound the batches in flight, and the session hand-over for closing."""
-
-    def __init__(self, in_flight: int = BATCHES_IN_FLIGHT) -> None:
-        self.stop = False
-        self._credits = threading.Semaphore(in_flight)
-        self.lock = threading.Lock()
-        self.close_session = False  # guarded by lock, with ended
-        self.ended = False
-
-    def halt(self, *_args: object) -> None:
-        """Stop the worker at its next batch (also connected to its owner's ``destroyed``)."""
-        self.stop = True
-
-    def take_credit(self) -> bool:
-        """Worker side: wait until the UI has room for another batch; False when stopped."""
-        while not self._credits.acquire(timeout=0.05):
-            if self.stop:
-                return False
-        return not self.stop
-
-    def give_credit(self) -> None:
-        """UI side: one batch has been handled."""
-        self._credits.release()
-
-    def end(self) -> bool:
-        """Called by the worker as it ends; whether it must close the session."""
-        with self.lock:
-            self.ended = True
-            return self.close_session
-
-    def ask_close(self) -> bool:
-        """Ask the worker to close the session; False when it has already ended."""
-        with self.lock:
-            self.close_session = True
-            return not self.ended
-
-
-def _feed(
-    result: StatementResult, cap: int | None, generation: int, flags: _StreamFlags
-) -> Iterator[Any]:
-    """Worker body of :class:`ResultFeeder`: yields ``(generation, rows)``."""
-    capped = capped_batches(result.batches(), cap)
-    try:
-        while flags.take_credit():
-            try:
-                rows = next(capped)
-            except StopIteration as stop:
-                flags.give_credit()  # taken for a batch that never came
-                return generation, bool(stop.value)
-            yield generation, rows
-        return None
-    finally:
-        capped.close()
-        result.close()  # frees the cursor even when quit() stopped us mid-stream
-
-
-class ResultFeeder(QObject):
-    """Streams one result into one model on a worker; a child of the model, so the
-    connections die with the model (closing its tab stops deliveries)."""
-
-    #: The model has been finished (normally, at the cap, stopped or failed).
-    done = Signal()
-    #: The stream raised; the argument is the exception.
-    failed = Signal(object)
-
-    def __init__(self, result: StatementResult, model: ResultsModel, cap: int | None) -> None:
-        super().__init__(model)
-        self.result = result
-        self.model = model
-        self.cap = cap
-        self.generation = model.generation
-        self.worker: Worker | None = None
-        self._finished = False
-        self._flags = _StreamFlags()
-        # Destroying the model (closing its tab) stops the worker even if nobody calls stop().
-        self.destroyed.connect(self._flags.halt)
-
-    def start(self, pool: QThreadPool | None = None) -> Worker:
-        worker = Worker(_feed, self.result, self.cap, self.generation, self._flags)
-        worker.generation = self.generation
-        worker.signals.yielded.connect(self._on_rows)
-        worker.signals.returned.connect(self._on_returned)
-        worker.signals.errored.connect(self._on_errored)
-        worker.signals.finished.connect(self._on_finished)
-        self.worker = worker
-        return start_worker(worker, _pool=pool)
-
-    def stop(self) -> None:
-        """Stop at the next batch; the model is finished as "stopped"."""
-        self._flags.halt()
-        if self.worker is not None:
-            self.worker.quit()
-
-    def _on_rows(self, payload: tuple[int, list[Row]]) -> None:
-        generation, rows = payload
-        self._flags.give_credit()
-        self.model.append_rows(rows, generation=generation)
-
-    def _on_returned(self, payload: tuple[int, bool] | None) -> None:
-        if payload is None:  # stopped while waiting for room
-            return
-        generation, more = payload
-        self._finished = True
-        self.model.finish(True, more, generation=generation, elapsed=self.result.elapsed)
-
-    def _on_errored(self, error: object) -> None:
-        self._finished = True
-        self.model.finish(False, False, generation=self.generation)
-        self.failed.emit(error)
-
-    def _on_finished(self) -> None:
-        if not self._finished:  # quit() before the end
-            self.model.finish(False, False, generation=self.generation)
-        self._finished = True
-        self.result = None  # type: ignore[assignment]
-        self.worker = None
-        self.done.emit()
-
-    @property
-    def is_done(self) -> bool:
-        return self._finished and self.worker is None
-
-
-def stream_result(
-    result: StatementResult,
-    model: ResultsModel,
-    cap: int | None = None,
-    batch_size: int | None = None,
-    *,
-    pool: QThreadPool | None = None,
-) -> Worker:
-    """Reset ``model`` to ``result``'s columns and stream its rows in on a worker.
-
-    ``cap`` defaults to ``model.cap``; ``batch_size`` (rows per ``fetchMore``) to
-    ``model.batch_size``. Call ``worker.quit()`` to stop; the result's cursor is closed
-    on the worker thread either way.
-    """
-    if batch_size is not None:
-        model.batch_size = max(1, batch_size)
-    for old in model.findChildren(ResultFeeder):
-        old.stop()
-        if old.is_done:
-            # Not deleteLater(): a pending deferred delete of a child crashes PySide 6.12
-            # when the parent model is then deleted directly. Unparented, Python frees it.
-            old.setParent(None)
-    generation = model.reset()
-    model.set_columns(result.columns or [], generation=generation)
-    feeder = ResultFeeder(result, model, model.cap if cap is None else cap)
-    return feeder.start(pool)
-
-
-# --------------------------------------------------------------------------- runner
-
-
-def _run(
-    session: Session, text: str, cap: int | None, generation: int, flags: _StreamFlags
-) -> Iterator[tuple[Any, ...]]:
-    """Worker body of :class:`QueryRunner`: yields ``(generation, event, index, ...)``.
-
-    One statement at a time on the one connection: a result is streamed up to the cap
-    (plus the probe batch) and closed before the next statement may run.
-    """
-    try:
-        if flags.stop:  # discarded before the worker got a thread
-            return
-        for result in session.execute(text):
-            yield generation, "started", result.index, result
-            more = False
-            try:
-                if result.error is None and result.returns_rows:
-                    capped = capped_batches(result.batches(), cap)
-                    try:
-                        while flags.take_credit():
-                            try:
-                                rows = next(capped)
-                            except StopIteration as stop:
-                                more = bool(stop.value)
-                                flags.give_credit()  # taken for a batch that never came
-                                break
-                            yield generation, "batch", result.index, rows
-                    finally:
-                        capped.close()
-            except EngineError as exc:  # a failure while streaming (e.g. cancelled)
-                if result.error is None:
-                    result.error = exc
-            finally:
-                result.close()
-            if flags.stop and result.error is None and result.returns_rows and not more:
-                # Stopped while rows were still coming: say so rather than look complete.
-                result.error = QueryCancelled("Query cancelled by the user")
-            yield generation, "finished", result.index, result, more
-            if result.error is not None or flags.stop:
-                break
-    except Exception as exc:  # reported as an event so it carries the generation
-        yield generation, "failed", -1, exc
-    finally:
-        if flags.end():
-            session.close()
-
-
-class QueryRunner(QObject):
-    """Runs the user's text on one session, on ONE worker, statement after statement.
-
-    The main window typically keeps one runner per playground (a child of the tab, so
-    its connections go with it) and makes a result tab per statement::
-
-        runner = QueryRunner(session, cap=settings.row_cap, parent=tab)
-        runner.statement_started.connect(tab.on_statement_started)   # (index, result)
-        runner.batch.connect(tab.on_batch)                           # (index, rows)
-        runner.statement_finished.connect(tab.on_statement_finished) # (index, result, more)
-        runner.all_done.connect(tab.on_all_done)
-        runner.failed.connect(tab.on_failed)                         # (exception)
-        runner.run(editor_text)
-
-    where ``on_statement_started`` creates a :class:`ResultsModel` when
-    ``result.returns_rows`` and calls ``model.set_columns(result.columns)``,
-    ``on_batch`` calls ``model.append_rows(rows)``, and ``on_statement_finished`` calls
-    ``model.finish(True, more, elapsed=result.elapsed)`` (``finish(False)`` if
-    ``result.error``) and shows ``result.status``, ``rowcount``, ``elapsed``,
-    ``notices`` and ``error`` (with ``error.position``) in the messages pane.
-
-    Only ``columns`` and ``statement`` of a result are final at ``statement_started``;
-    read the rest at ``statement_finished``. After an error nothing more runs.
-    """
-
-    #: (index, StatementResult): the statement began returning.
-    statement_started = Signal(int, object)
-    #: (index, list of row tuples)
-    batch = Signal(int, object)
-    #: (index, StatementResult with status/rowcount/elapsed/notices/error, more_available)
-    statement_finished = Signal(int, object, bool)
-    #: The run ended (after everything else, also after a failure or a cancel).
-    all_done = Signal()
-    #: The run broke outside any statement (e.g. the connection was lost): the exception.
-    failed = Signal(object)
-
-    def __init__(
-        self,
-        session: Session,
-        *,
-        cap: int | None = DEFAULT_ROW_CAP,
-        parent: QObject | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.cap = cap
-        self.generation = 0
-        self._worker: Worker | None = None
-        self._flags = _StreamFlags()
-
-    @property
-    def is_running(self) -> bool:
-        """Whether a worker is still using the session (also after :meth:`discard`)."""
-        return self._worker is not None and not self._worker.is_done
-
-    def run(self, text: str, pool: QThreadPool | None = None) -> Worker:
-        """Start running ``text``; one run at a time per session."""
-        if self.is_running:
-            raise RuntimeError("a query is already running on this connection")
-        self.generation += 1
-        self._flags = _StreamFlags()
-        worker = Worker(_run, self.session, text, self.cap, self.generation, self._flags)
-        worker.generation = self.generation
-        self.destroyed.connect(self._flags.halt)  # a closed tab stops its run
-        worker.signals.yielded.connect(self._on_event)
-        worker.signals.finished.connect(self._on_finished)
-        self._worker = worker
-        return start_worker(worker, _pool=pool)
-
-    def cancel(self) -> None:
-        """Stop the running statement (server-side cancel) and run nothing after it.
-
-        The cancelled statement still reports ``statement_finished`` with its error, then
-        ``all_done`` follows.
-        """
-        if self.is_running:
-            self._flags.stop = True
-            self.session.cancel()
-
-    def discard(self, close_session: bool = False) -> None:
-        """Stop and forget the current run (closing a tab): no further signals from it.
-
-        With ``close_session`` the session is closed on a worker thread once the run has
-        stopped (by the run's own worker, or a new one if nothing is running).
-        """
-        self.generation += 1
-        worker, flags = self._worker, self._flags
-        running = worker is not None and not worker.is_done
-        if running:
-            # Not worker.quit(): the run must reach its own clean-up (closing the result
-            # and, if asked, the session), which a generator stopped before it started
-            # would skip. The stop flag and the server-side cancel end it just as soon.
-            flags.stop = True
-            self.session.cancel()
-        if close_session and not (running and flags.ask_close()):
-            start_worker(self.session.close)
-
-    def _current(self, generation: int) -> bool:
-        return generation == self.generation
-
-    def _on_event(self, payload: tuple[Any, ...]) -> None:
-        generation, kind, index, *rest = payload
-        if not self._current(generation):
-            return  # an old run: it was stopped, its credits no longer matter
-        if kind == "batch":
-            self._flags.give_credit()
-            self.batch.emit(index, rest[0])
-        elif kind == "started":
-            self.statement_started.emit(index, rest[0])
-        elif kind == "finished":
-            self.statement_finished.emit(index, rest[0], rest[1])
-        else:
-            self.failed.emit(rest[0])
-
-    def _on_finished(self) -> None:
-        worker = self._worker
-        if worker is None or not worker.is_done:
-            return
-        self._worker = None
-        if self._current(worker.generation):
-            self.all_done.emit()

@@ -4,40 +4,26 @@ It shows what a template holds before it is opened (engine, description, size, o
 counts, date), filters as the user types, and offers the few file operations a library
 needs. Everything it changes goes through :class:`TemplateLibrary`; the folder is watched,
 so files copied in with a file manager (or saved by the main window) appear by themselves.
-Reading manifests is cheap and cached, so the list is rebuilt synchronously.
+Reading manifests is cheap and cached, so the list is rebuilt synchronously. How a row
+looks (painting, texts, tooltip) is :mod:`.template_delegate`'s business.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QDateTime,
     QEvent,
     QFileSystemWatcher,
-    QModelIndex,
     QObject,
     QPoint,
-    QRect,
     QSize,
     Qt,
     QTimer,
     QUrl,
     Signal,
 )
-from PySide6.QtGui import (
-    QAction,
-    QColor,
-    QDesktopServices,
-    QFont,
-    QFontMetrics,
-    QIcon,
-    QKeyEvent,
-    QKeySequence,
-    QPainter,
-    QPalette,
-)
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -45,9 +31,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QToolBar,
     QTreeWidget,
     QTreeWidgetItem,
@@ -63,222 +46,39 @@ from dbplay_desktop.templates.library import (
     matches,
 )
 from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.template_delegate import (
+    ENTRY,
+    ENTRY_ROLE,
+    GROUP,
+    KIND_ROLE,
+    PLACEHOLDER,
+    EntryDelegate,
+    entry_date,
+    entry_tooltip,
+    human_size,
+    short_date,
+    stats_summary,
+)
 
-ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
-KIND_ROLE = Qt.ItemDataRole.UserRole + 2
-GROUP, ENTRY, PLACEHOLDER = "group", "entry", "placeholder"
+__all__ = [  # the row texts and roles are re-exported: callers have always found them here
+    "ENTRY",
+    "ENTRY_ROLE",
+    "GROUP",
+    "KIND_ROLE",
+    "MY_TEMPLATES",
+    "PLACEHOLDER",
+    "SAMPLES",
+    "TemplateBrowser",
+    "entry_date",
+    "entry_tooltip",
+    "human_size",
+    "short_date",
+    "stats_summary",
+]
+
 MY_TEMPLATES, SAMPLES = "My templates", "Samples"
 
-_ICON_SIZE = 28
-_PAD = 6
 _REFRESH_DELAY_MS = 150
-# Object counts in the order they are listed; the row shows only the telling ones
-# (the tooltip shows them all).
-_STAT_ORDER = (
-    "tables", "collections", "rows", "documents", "records",
-    "views", "materialized_views", "functions",
-)
-_STAT_DETAIL_ONLY = frozenset({"schemas", "sequences", "indexes", "types"})
-_SINGULAR = {"indexes": "index", "matviews": "materialized view", "rows": "row"}
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def human_size(size: int) -> str:
-    """``812 bytes``, ``12 KB``, ``3.4 MB`` (powers of 1024, short and rounded)."""
-    if size < 1024:
-        return f"{size} bytes" if size != 1 else "1 byte"
-    value = float(size)
-    for unit in ("KB", "MB", "GB", "TB"):
-        value /= 1024
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _stat_label(key: str, count: int) -> str:
-    words = key.replace("_", " ")
-    if count == 1:
-        words = _SINGULAR.get(key, words[:-1] if words.endswith("s") else words)
-    return f"{count:,} {words}"
-
-
-def stats_summary(stats: dict[str, int], *, brief: bool = True) -> str:
-    """``5 tables · 1,200 rows``: the non-zero object counts, most telling first.
-
-    ``brief`` leaves out counts that say little at a glance (schemas, indexes, ...).
-    """
-    keys = [k for k in _STAT_ORDER if stats.get(k)]
-    keys += sorted(
-        k for k in stats
-        if k not in _STAT_ORDER and stats[k] and not (brief and k in _STAT_DETAIL_ONLY)
-    )
-    return " · ".join(_stat_label(k, stats[k]) for k in keys)
-
-
-def entry_date(entry: TemplateEntry) -> QDateTime:
-    """When the template was made (the manifest's time, else the file's)."""
-    when = QDateTime.fromString(entry.created_at, Qt.DateFormat.ISODate)
-    if not when.isValid():
-        when = QDateTime.fromSecsSinceEpoch(int(entry.mtime))
-    return when.toLocalTime()
-
-
-def short_date(entry: TemplateEntry) -> str:
-    return entry_date(entry).toString("d MMM yyyy")
-
-
-def entry_tooltip(entry: TemplateEntry) -> str:
-    """Rich-text tooltip with everything the row had to cut short."""
-    esc = html.escape
-    parts = [f"<b>{esc(entry.name)}</b>"]
-    if entry.error:
-        parts.append(f"<span style='color:#cf222e'>{esc(entry.error)}</span>")
-    if entry.description:
-        parts.append(esc(entry.description).replace("\n", "<br>"))
-    details = [icons.engine_label(entry.engine)] if entry.engine else []
-    details.append(human_size(entry.size))
-    if entry.stats:
-        details.append(stats_summary(entry.stats, brief=False) or "empty")
-    parts.append(esc(" · ".join(details)))
-    created = entry_date(entry).toString("yyyy-MM-dd HH:mm")
-    origin = "Sample template" if entry.sample else "Created"
-    parts.append(f"<small>{origin} {esc(created)}<br>{esc(str(entry.path))}</small>")
-    return "<p style='white-space:pre-wrap'>" + "<br>".join(parts) + "</p>"
-
-
-# --------------------------------------------------------------------------- painting
-
-
-class _EntryDelegate(QStyledItemDelegate):
-    """Three lines per template: name and date, description, engine · size · counts."""
-
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
-        base = QFont(option.font)
-        bold = QFont(base)
-        bold.setBold(True)
-        small = QFont(base)
-        small.setPointSizeF(max(base.pointSizeF() * 0.88, 7.0))
-        return bold, base, small
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        kind = index.data(KIND_ROLE)
-        if kind == ENTRY:
-            bold, base, small = self._fonts(option)
-            height = sum(QFontMetrics(f).height() for f in (bold, base, small))
-            return QSize(200, height + 2 * _PAD + 2)
-        size = super().sizeHint(option, index)
-        return QSize(size.width(), size.height() + (10 if kind == GROUP else 8))
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        kind = index.data(KIND_ROLE)
-        if kind == GROUP:
-            super().paint(painter, option, index)
-            return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        opt.icon = QIcon()  # background and selection only; the badge is drawn below
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        text_color = opt.palette.color(role)
-        muted = QColor(text_color)
-        muted.setAlphaF(0.72 if selected else 0.62)
-        painter.save()
-        try:
-            if kind == PLACEHOLDER:
-                self._paint_placeholder(painter, opt, index, muted)
-            else:
-                entry: TemplateEntry = index.data(ENTRY_ROLE)
-                self._paint_entry(painter, opt, entry, text_color, muted, selected)
-        finally:
-            painter.restore()
-
-    def _paint_placeholder(
-        self, painter: QPainter, opt: QStyleOptionViewItem, index: QModelIndex, color: QColor
-    ) -> None:
-        font = QFont(opt.font)
-        font.setItalic(True)
-        painter.setFont(font)
-        painter.setPen(color)
-        rect = opt.rect.adjusted(_PAD, 0, -_PAD, 0)
-        text = QFontMetrics(font).elidedText(
-            str(index.data(Qt.ItemDataRole.DisplayRole)), Qt.TextElideMode.ElideRight, rect.width()
-        )
-        painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
-
-    def _paint_entry(
-        self,
-        painter: QPainter,
-        opt: QStyleOptionViewItem,
-        entry: TemplateEntry,
-        text_color: QColor,
-        muted: QColor,
-        selected: bool,
-    ) -> None:
-        bold, base, small = self._fonts(opt)
-        rect = opt.rect.adjusted(_PAD, _PAD, -_PAD, -_PAD)
-        badge = icons.icon("warning") if entry.error else icons.engine_icon(entry.engine)
-        icon_rect = QRect(rect.left(), rect.top() + 2, _ICON_SIZE, _ICON_SIZE)
-        badge.paint(painter, icon_rect)
-        left = icon_rect.right() + 1 + 8
-        width = max(rect.right() - left, 10)
-
-        # Line 1: name (bold), date on the right.
-        fm_small = QFontMetrics(small)
-        date = short_date(entry)
-        date_width = fm_small.horizontalAdvance(date)
-        fm_bold = QFontMetrics(bold)
-        line1 = QRect(left, rect.top(), width, fm_bold.height())
-        painter.setFont(small)
-        painter.setPen(muted)
-        painter.drawText(line1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, date)
-        name_width = max(width - date_width - 8, 10)
-        painter.setFont(bold)
-        painter.setPen(text_color)
-        name = fm_bold.elidedText(entry.name, Qt.TextElideMode.ElideRight, name_width)
-        painter.drawText(
-            QRect(left, rect.top(), name_width, fm_bold.height()),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            name,
-        )
-
-        # Line 2: description, or the reason the file cannot be opened.
-        fm = QFontMetrics(base)
-        line2 = QRect(left, line1.bottom() + 1, width, fm.height())
-        painter.setFont(base)
-        if entry.error:
-            dark = opt.palette.color(QPalette.ColorRole.Base).lightness() < 128
-            painter.setPen(text_color if selected else QColor("#ff7b72" if dark else "#cf222e"))
-            line_text = entry.error
-        else:
-            painter.setPen(muted)
-            line_text = " ".join(entry.description.split()) or "No description"
-        painter.drawText(
-            line2,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            fm.elidedText(line_text, Qt.TextElideMode.ElideRight, width),
-        )
-
-        # Line 3: engine · size · counts.
-        line3 = QRect(left, line2.bottom() + 1, width, fm_small.height())
-        details = [icons.engine_label(entry.engine)] if entry.engine else []
-        details.append(human_size(entry.size))
-        summary = stats_summary(entry.stats)
-        if summary:
-            details.append(summary)
-        painter.setFont(small)
-        painter.setPen(muted)
-        painter.drawText(
-            line3,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            fm_small.elidedText(" · ".join(details), Qt.TextElideMode.ElideRight, width),
-        )
 
 
 # --------------------------------------------------------------------------- the widget
@@ -314,7 +114,7 @@ class TemplateBrowser(QWidget):
         self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.setItemDelegate(_EntryDelegate(self.tree))
+        self.tree.setItemDelegate(EntryDelegate(self.tree))
         self.tree.setMouseTracking(True)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
         self.tree.customContextMenuRequested.connect(self._show_menu)

@@ -9,6 +9,7 @@ import pytest
 
 from dbplay_desktop.engines.base import Finding
 from dbplay_desktop.engines.pg_safety import scan_script, scan_statement
+from tests.helpers import GeneratedStream
 
 
 def scan(script: str | bytes, path: str = "data.sql") -> list[Finding]:
@@ -272,25 +273,7 @@ def test_scan_streams_a_large_script() -> None:
         yield b"SELECT 1;\n" * 20_000
         yield b"SELECT pg_read_file('x');\n"
 
-    class Stream(io.RawIOBase):
-        def __init__(self) -> None:
-            self._chunks = chunks()
-            self._pending = b""
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-            while not self._pending:
-                self._pending = next(self._chunks, b"")
-                if not self._pending:
-                    return 0
-            size = min(len(buffer), len(self._pending))
-            buffer[:size] = self._pending[:size]
-            self._pending = self._pending[size:]
-            return size
-
-    findings = scan_script(io.BufferedReader(Stream()), "big.sql")
+    findings = scan_script(io.BufferedReader(GeneratedStream(chunks())), "big.sql")
     assert [(f.line, f.message) for f in findings] == [
         (200_000 + 3 + 20_000, "function pg_read_file() reads or writes files on the server")
     ]

@@ -10,13 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from dbplay_desktop.engines.base import RestoreError, Statement
-from dbplay_desktop.engines.pg_script import (
-    ScriptItem,
-    TemplateScriptError,
-    read_script,
-    split_sql,
-    statement_at,
-)
+from dbplay_desktop.engines.pg_script import split_sql, statement_at
+from dbplay_desktop.engines.pg_script_reader import ScriptItem, TemplateScriptError, read_script
+from tests.helpers import GeneratedStream
 
 
 def texts(sql: str) -> list[str]:
@@ -278,27 +274,6 @@ def test_read_script_errors_name_file_and_line(script: bytes, message: str) -> N
 
 def test_utf8_bom_is_ignored() -> None:
     assert items_of(b"\xef\xbb\xbfSELECT 1;\n") == [("statement", "SELECT 1", 1, None)]
-
-
-class GeneratedStream(io.RawIOBase):
-    """A read-only stream whose bytes come from a generator: nothing is held in memory."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        while not self._pending:
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
 
 
 def generated_dump(copy_bytes: int, inserts: int) -> Iterator[bytes]:

@@ -158,7 +158,11 @@ def test_catalog_lists_objects(pg_session):
     assert orders.kind == "table" and orders.insert_text == '"Sales"."Orders"'
     columns = {c.name: c.detail for c in orders.children if c.kind == "column"}
     assert columns == {"id": "integer primary key", "note": "text not null", "m": "mood"}
-    assert any(c.kind == "index" and c.name == "orders_note" for c in orders.children)
+    indexes = {c.name: c.detail for c in orders.children if c.kind == "index"}
+    assert indexes == {
+        "Orders_pkey": "primary key btree (id)",
+        "orders_note": "btree (lower(note))",
+    }
     kinds = {(i.name, i.kind) for i in tree["public"].children}
     assert {
         ("v", "view"),

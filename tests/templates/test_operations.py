@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from dbplay_desktop.engines.base import EngineError, RestoreError, UnsupportedUri
-from dbplay_desktop.templates.container import TemplateError, TemplateWriter
+from dbplay_desktop.templates.container import TemplateError
 from dbplay_desktop.templates.operations import (
     database_from_uri,
     restore_template,
@@ -19,34 +17,16 @@ from dbplay_desktop.templates.operations import (
     template_info,
     verify_template,
 )
-
-SAFE_SQL = b"CREATE TABLE t (id int PRIMARY KEY, note text);\nINSERT INTO t VALUES (1, 'a');\n"
-UNSAFE_SQL = b"CREATE TABLE t (id int);\nCOPY (select 1) TO PROGRAM 'touch /tmp/x';\n"
-
-
-def craft_template(
-    path: Path, payload: bytes = SAFE_SQL, *, engine: str = "postgresql", name: str = "crafted"
-) -> Path:
-    """A template written by the real writer around a hand-made payload."""
-    with TemplateWriter(path, engine=engine, name=name, description="made by a test") as writer:
-        with writer.open("dump.sql") as out:
-            out.write(payload)
-        writer.commit("15.4", {"tables": 1})
-    return path
-
-
-def tamper(path: Path, new_payload: bytes) -> None:
-    """Replace dump.sql inside the archive but keep the old manifest (hash now wrong)."""
-    with zipfile.ZipFile(path) as archive:
-        manifest = archive.read("manifest.json")
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("manifest.json", manifest)
-        archive.writestr("dump.sql", new_payload)
-
-
-def with_database(uri: str, database: str) -> str:
-    return urlsplit(uri)._replace(path="/" + database).geturl()
-
+from tests.helpers import (
+    SAFE_SQL,
+    UNSAFE_SQL,
+    craft_template,
+    database_exists,
+    drop_sandbox,
+    scratch_database,
+    tamper,
+    with_database,
+)
 
 # --------------------------------------------------------------------------- no server
 
@@ -128,36 +108,15 @@ def test_restore_refuses_a_template_of_another_engine(tmp_path: Path) -> None:
 @pytest.fixture
 def source_db(pg_admin_uri: str) -> Iterator[str]:
     """A small database with a table, a view and a sequence; dropped afterwards."""
-    import psycopg
-
-    name = f"ops_src_{secrets.token_hex(4)}"
-    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    uri = with_database(pg_admin_uri, name)
-    with psycopg.connect(uri, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE item (id serial PRIMARY KEY, label text NOT NULL, price numeric(8,2));"
-            "INSERT INTO item (label, price) VALUES ('tab\there', 1.50), (E'line\\nbreak', NULL),"
-            " ('\\N literal', 3);"
-            "CREATE VIEW cheap AS SELECT * FROM item WHERE price < 2;"
-        )
-    yield uri
-    with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _drop(admin_uri: str, name: str) -> None:
-    from dbplay_desktop.engines.postgres import PostgresEngine
-
-    PostgresEngine(admin_uri).drop_sandbox(name)
-
-
-def _database_exists(admin_uri: str, name: str) -> bool:
-    import psycopg
-
-    with psycopg.connect(admin_uri) as conn:
-        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return row is not None
+    with scratch_database(
+        pg_admin_uri,
+        "ops_src",
+        "CREATE TABLE item (id serial PRIMARY KEY, label text NOT NULL, price numeric(8,2));"
+        "INSERT INTO item (label, price) VALUES ('tab\there', 1.50), (E'line\\nbreak', NULL),"
+        " ('\\N literal', 3);"
+        "CREATE VIEW cheap AS SELECT * FROM item WHERE price < 2;",
+    ) as uri:
+        yield uri
 
 
 def _rows(uri: str) -> list[tuple]:
@@ -185,7 +144,7 @@ def test_save_and_restore_round_trip(tmp_path: Path, pg_admin_uri: str, source_d
         assert restore_template(out, with_database(pg_admin_uri, copy)) == copy
         assert _rows(with_database(pg_admin_uri, copy)) == _rows(source_db)
     finally:
-        _drop(pg_admin_uri, copy)
+        drop_sandbox(pg_admin_uri, copy)
 
 
 def test_interrupted_save_leaves_no_file(tmp_path: Path, source_db: str) -> None:
@@ -213,7 +172,7 @@ def test_restore_of_unsafe_template_is_refused_and_creates_nothing(
         restore_template(path, with_database(pg_admin_uri, target))
     assert "dump.sql:2" in str(info.value)
     assert not marker.exists()
-    assert not _database_exists(pg_admin_uri, target)
+    assert not database_exists(pg_admin_uri, target)
 
 
 def test_restore_into_non_empty_database_is_refused(
@@ -232,4 +191,4 @@ def test_failed_restore_drops_the_database_it_created(tmp_path: Path, pg_admin_u
     with pytest.raises(RestoreError) as info:
         restore_template(path, with_database(pg_admin_uri, target))
     assert "dump.sql:2" in str(info.value)
-    assert not _database_exists(pg_admin_uri, target)
+    assert not database_exists(pg_admin_uri, target)

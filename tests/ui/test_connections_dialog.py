@@ -4,62 +4,17 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import keyring
-import keyring.backend
 import pytest
-from keyring.backends import fail
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from dbplay_desktop.connections import EMBEDDED_NAME, ConnectionProfile, ConnectionStore
 from dbplay_desktop.ui.connections import NO_KEYRING_MESSAGE, ConnectionDialog
 
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A complete keyring backend keeping secrets in a dict."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
-
-
-@contextmanager
-def use_keyring(backend: keyring.backend.KeyringBackend) -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    with use_keyring(backend):
-        yield backend
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    with use_keyring(fail.Keyring()):
-        yield
+# The memory_keyring and no_keyring fixtures.
+pytest_plugins = ["tests.helpers_keyring"]
 
 
 @pytest.fixture
@@ -82,10 +37,10 @@ def listed(dialog: ConnectionDialog) -> list[str]:
 def test_embedded_profile_is_first_and_read_only(qtbot, store, memory_keyring) -> None:
     dialog = make_dialog(qtbot, store)
     assert listed(dialog) == [EMBEDDED_NAME]
-    assert dialog.name_edit.text() == EMBEDDED_NAME
-    assert not dialog.name_edit.isEnabled() and not dialog.host_edit.isEnabled()
-    assert not dialog.save_button.isEnabled() and not dialog.delete_button.isEnabled()
-    assert dialog.embedded_label.isVisible()
+    assert dialog.form.name_edit.text() == EMBEDDED_NAME
+    assert not dialog.form.name_edit.isEnabled() and not dialog.form.host_edit.isEnabled()
+    assert not dialog.form.save_button.isEnabled() and not dialog.delete_button.isEnabled()
+    assert dialog.form.embedded_label.isVisible()
     dialog.accept()
     profile, password = dialog.selected()
     assert profile.embedded and profile.name == EMBEDDED_NAME and password is None
@@ -94,40 +49,40 @@ def test_embedded_profile_is_first_and_read_only(qtbot, store, memory_keyring) -
 def test_fields_and_uri_stay_in_sync(qtbot, store, memory_keyring) -> None:
     dialog = make_dialog(qtbot, store)
     qtbot.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
-    assert dialog.name_edit.text() == "New connection"
-    assert dialog.host_edit.isEnabled()
+    assert dialog.form.name_edit.text() == "New connection"
+    assert dialog.form.host_edit.isEnabled()
 
-    dialog.host_edit.clear()
-    qtbot.keyClicks(dialog.host_edit, "db.example.com")
-    qtbot.keyClicks(dialog.port_edit, "6543")
-    qtbot.keyClicks(dialog.user_edit, "ann@corp")
-    qtbot.keyClicks(dialog.database_edit, "shop")
-    assert dialog.uri_edit.text() == "postgresql://ann%40corp@db.example.com:6543/shop"
+    dialog.form.host_edit.clear()
+    qtbot.keyClicks(dialog.form.host_edit, "db.example.com")
+    qtbot.keyClicks(dialog.form.port_edit, "6543")
+    qtbot.keyClicks(dialog.form.user_edit, "ann@corp")
+    qtbot.keyClicks(dialog.form.database_edit, "shop")
+    assert dialog.form.uri_edit.text() == "postgresql://ann%40corp@db.example.com:6543/shop"
 
-    dialog.uri_edit.clear()
-    qtbot.keyClicks(dialog.uri_edit, "postgres://bob:s%40cret@[::1]:5544/app?sslmode=require")
-    assert (dialog.host_edit.text(), dialog.port_edit.text()) == ("::1", "5544")
-    assert (dialog.user_edit.text(), dialog.database_edit.text()) == ("bob", "app")
-    assert dialog.password_edit.text() == "s@cret"
-    dialog.uri_edit.editingFinished.emit()  # focus leaves: the password leaves the address
-    assert dialog.uri_edit.text() == "postgresql://bob@[::1]:5544/app?sslmode=require"
+    dialog.form.uri_edit.clear()
+    qtbot.keyClicks(dialog.form.uri_edit, "postgres://bob:s%40cret@[::1]:5544/app?sslmode=require")
+    assert (dialog.form.host_edit.text(), dialog.form.port_edit.text()) == ("::1", "5544")
+    assert (dialog.form.user_edit.text(), dialog.form.database_edit.text()) == ("bob", "app")
+    assert dialog.form.password_edit.text() == "s@cret"
+    dialog.form.uri_edit.editingFinished.emit()  # focus leaves: the password leaves the address
+    assert dialog.form.uri_edit.text() == "postgresql://bob@[::1]:5544/app?sslmode=require"
 
-    qtbot.keyClicks(dialog.uri_edit, "x")  # ...?sslmode=requirex still parses
-    dialog.uri_edit.setText("postgresql://bob@host:notaport/app")
-    dialog.uri_edit.textEdited.emit(dialog.uri_edit.text())
-    assert "port 'notaport'" in dialog.status_label.text()
-    assert dialog.host_edit.text() == "::1"  # the fields keep the last valid address
+    qtbot.keyClicks(dialog.form.uri_edit, "x")  # ...?sslmode=requirex still parses
+    dialog.form.uri_edit.setText("postgresql://bob@host:notaport/app")
+    dialog.form.uri_edit.textEdited.emit(dialog.form.uri_edit.text())
+    assert "port 'notaport'" in dialog.form.status_label.text()
+    assert dialog.form.host_edit.text() == "::1"  # the fields keep the last valid address
 
 
 def test_save_stores_password_in_keyring_only(qtbot, store, memory_keyring) -> None:
     dialog = make_dialog(qtbot, store)
     dialog.new_profile()
-    dialog.name_edit.setText("staging")
-    dialog.uri_edit.setText("postgresql://ann@10.1.2.3:5433/shop")
-    dialog.uri_edit.textEdited.emit(dialog.uri_edit.text())
-    dialog.password_edit.setText("hunter2-secret")
+    dialog.form.name_edit.setText("staging")
+    dialog.form.uri_edit.setText("postgresql://ann@10.1.2.3:5433/shop")
+    dialog.form.uri_edit.textEdited.emit(dialog.form.uri_edit.text())
+    dialog.form.password_edit.setText("hunter2-secret")
     assert dialog.save_profile()
-    assert dialog.status_label.text() == "Saved."
+    assert dialog.form.status_label.text() == "Saved."
     assert listed(dialog) == [EMBEDDED_NAME, "staging"]
     assert dialog.profile_list.currentItem().text() == "staging"
     assert memory_keyring.secrets == {("dbplay-ui-test", "staging"): "hunter2-secret"}
@@ -135,7 +90,7 @@ def test_save_stores_password_in_keyring_only(qtbot, store, memory_keyring) -> N
 
     # A new dialog fills the password from the keyring; Connect returns it.
     dialog = make_dialog(qtbot, store, current="staging")
-    assert dialog.password_edit.text() == "hunter2-secret"
+    assert dialog.form.password_edit.text() == "hunter2-secret"
     assert dialog.delete_button.isEnabled()
     dialog.accept()
     profile, password = dialog.selected()
@@ -147,7 +102,7 @@ def test_save_stores_password_in_keyring_only(qtbot, store, memory_keyring) -> N
 def test_rename_and_delete(qtbot, store, memory_keyring, monkeypatch) -> None:
     store.save(ConnectionProfile(name="old", host="h", user="u"), "pw")
     dialog = make_dialog(qtbot, store, current="old")
-    dialog.name_edit.setText("new")
+    dialog.form.name_edit.setText("new")
     assert dialog.save_profile()
     assert listed(dialog) == [EMBEDDED_NAME, "new"]
     assert memory_keyring.secrets == {("dbplay-ui-test", "new"): "pw"}
@@ -164,13 +119,13 @@ def test_without_keyring_the_dialog_says_so_and_keeps_no_password(
 ) -> None:
     dialog = make_dialog(qtbot, store)
     dialog.new_profile()
-    assert dialog.keyring_label.isVisible()
-    assert dialog.keyring_label.text() == NO_KEYRING_MESSAGE
-    dialog.name_edit.setText("ci")
-    dialog.host_edit.setText("h")
-    dialog.password_edit.setText("typed-each-time")
+    assert dialog.form.keyring_label.isVisible()
+    assert dialog.form.keyring_label.text() == NO_KEYRING_MESSAGE
+    dialog.form.name_edit.setText("ci")
+    dialog.form.host_edit.setText("h")
+    dialog.form.password_edit.setText("typed-each-time")
     assert dialog.save_profile()
-    assert NO_KEYRING_MESSAGE in dialog.status_label.text()
+    assert NO_KEYRING_MESSAGE in dialog.form.status_label.text()
     assert store.get("ci") is not None and store.password("ci") is None
     for path in tmp_path.rglob("*"):
         if path.is_file():
@@ -185,20 +140,21 @@ def test_test_connection_reaches_the_real_server(
 ) -> None:
     dialog = make_dialog(qtbot, store)
     dialog.new_profile()
-    dialog.uri_edit.setText(pg_admin_uri)
-    dialog.uri_edit.textEdited.emit(pg_admin_uri)
-    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.status_label.text().startswith("Connected: "), timeout=15_000)
-    text = dialog.status_label.text()
+    dialog.form.uri_edit.setText(pg_admin_uri)
+    dialog.form.uri_edit.textEdited.emit(pg_admin_uri)
+    qtbot.mouseClick(dialog.form.test_button, Qt.MouseButton.LeftButton)
+    status = dialog.form.status_label
+    qtbot.waitUntil(lambda: status.text().startswith("Connected: "), timeout=15_000)
+    text = dialog.form.status_label.text()
     assert text.startswith("Connected: PostgreSQL 1"), text
-    assert dialog.test_button.isEnabled()
+    assert dialog.form.test_button.isEnabled()
 
 
 def run_test_connection(qtbot, dialog: ConnectionDialog, uri: str) -> tuple[float, int]:
     """Click "Test connection" for ``uri``; return the seconds it took and heartbeat ticks."""
     dialog.new_profile()
-    dialog.uri_edit.setText(uri)
-    dialog.uri_edit.textEdited.emit(uri)
+    dialog.form.uri_edit.setText(uri)
+    dialog.form.uri_edit.textEdited.emit(uri)
     ticks: list[float] = []
     heartbeat = QTimer()
     heartbeat.setInterval(20)
@@ -207,8 +163,8 @@ def run_test_connection(qtbot, dialog: ConnectionDialog, uri: str) -> tuple[floa
     started = time.monotonic()
     dialog.test_connection()
     assert time.monotonic() - started < 0.5  # the click returns at once
-    assert not dialog.test_button.isEnabled()
-    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=15_000)
+    assert not dialog.form.test_button.isEnabled()
+    qtbot.waitUntil(dialog.form.test_button.isEnabled, timeout=15_000)
     heartbeat.stop()
     return time.monotonic() - started, len(ticks)
 
@@ -216,7 +172,7 @@ def run_test_connection(qtbot, dialog: ConnectionDialog, uri: str) -> tuple[floa
 def test_unreachable_server_gives_one_line_error(qtbot, store, memory_keyring) -> None:
     dialog = make_dialog(qtbot, store)
     elapsed, _ticks = run_test_connection(qtbot, dialog, "postgresql://x@127.0.0.1:1/db")
-    text = dialog.status_label.text()
+    text = dialog.form.status_label.text()
     assert text.startswith("cannot connect to PostgreSQL at x@127.0.0.1:1/db"), text
     assert "\n" not in text and "Connection refused" in text
     assert elapsed < 5
@@ -233,7 +189,7 @@ def test_silent_server_times_out_while_the_ui_keeps_running(
         dialog = make_dialog(qtbot, store)
         uri = f"postgresql://x@127.0.0.1:{port}/db?connect_timeout=2"
         elapsed, ticks = run_test_connection(qtbot, dialog, uri)
-    text = dialog.status_label.text()
+    text = dialog.form.status_label.text()
     assert "timeout" in text.lower() and "\n" not in text, text
     assert 1.5 < elapsed < 8
     assert ticks >= 20, f"only {ticks} heartbeats in {elapsed:.1f} s: the event loop stalled"
@@ -242,10 +198,10 @@ def test_silent_server_times_out_while_the_ui_keeps_running(
 def test_bad_port_in_fields_is_reported(qtbot, store, memory_keyring) -> None:
     dialog = make_dialog(qtbot, store)
     dialog.new_profile()
-    dialog.port_edit.setValidator(None)
-    dialog.port_edit.setText("99999")
+    dialog.form.port_edit.setValidator(None)
+    dialog.form.port_edit.setText("99999")
     dialog.test_connection()
-    assert "1 to 65535" in dialog.status_label.text()
+    assert "1 to 65535" in dialog.form.status_label.text()
 
 
 def test_dialog_screenshot(qtbot, store, memory_keyring, tmp_path: Path) -> None:

@@ -1,21 +1,11 @@
-"""The query editor: gutter, highlighting, statements, keys, format, find, completion, errors."""
+"""The query editor: gutter, statements, keys, format, find, completion, errors
+(highlighting: ``test_editor_highlighting``)."""
 
 from __future__ import annotations
 
-import random
-import time
-
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QHelpEvent,
-    QPalette,
-    QTextCharFormat,
-    QTextCursor,
-    QTextDocument,
-)
+from PySide6.QtGui import QHelpEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from dbplay_desktop.engines.base import CatalogItem, Statement
@@ -29,7 +19,7 @@ from dbplay_desktop.ui.editor import (
     whole_text_split,
 )
 from dbplay_desktop.ui.find_replace import EditorPane
-from dbplay_desktop.ui.highlighter import LITERAL_PROPERTY, PygmentsHighlighter, is_dark
+from tests.ui.helpers_editor import new_editor, put_cursor, settle
 
 try:  # the PostgreSQL engine's splitter, once it exists
     from dbplay_desktop.engines.pg_script import split_sql as SPLIT
@@ -49,10 +39,7 @@ SCRIPT = (
 
 @pytest.fixture
 def editor(qtbot) -> CodeEditor:
-    widget = CodeEditor(language="postgresql")
-    qtbot.addWidget(widget)
-    widget.resize(700, 400)
-    return widget
+    return new_editor(qtbot)
 
 
 @pytest.fixture
@@ -66,33 +53,6 @@ def shown(qtbot) -> EditorPane:
     return pane
 
 
-def formats_of(block) -> list[tuple[int, int, QFont.Weight, str, str]]:
-    return [
-        (r.start, r.length, r.format.fontWeight(), r.format.foreground().color().name(),
-         str(r.format.property(LITERAL_PROPERTY) or ""))
-        for r in block.layout().formats()
-    ]  # fmt: skip
-
-
-def format_at(editor: CodeEditor, line: int, column: int):
-    block = editor.document().findBlockByNumber(line)
-    for r in block.layout().formats():
-        if r.start <= column < r.start + r.length:
-            return QTextCharFormat(r.format)
-    return None
-
-
-def settle(qtbot, editor: CodeEditor, timeout: int = 20_000) -> None:
-    """Let deferred highlighting finish."""
-    qtbot.waitUntil(lambda: not editor.highlighter.pending(), timeout=timeout)
-
-
-def put_cursor(editor: CodeEditor, position: int) -> None:
-    cursor = editor.textCursor()
-    cursor.setPosition(position)
-    editor.setTextCursor(cursor)
-
-
 # --------------------------------------------------------------------------- gutter
 
 
@@ -103,157 +63,6 @@ def test_line_number_area_grows_with_digits(editor):
     wide = editor.line_number_area_width()
     assert wide > narrow
     assert editor.viewportMargins().left() == wide
-
-
-# --------------------------------------------------------------------------- highlighting
-
-
-def test_keywords_get_a_format(qtbot, editor):
-    editor.setPlainText("SELECT title FROM people WHERE id = 1;")
-    settle(qtbot, editor)
-    keyword = format_at(editor, 0, 0)
-    assert keyword is not None
-    assert keyword.fontWeight() == QFont.Weight.Bold or keyword.foreground().style() != 0
-    assert format_at(editor, 0, 14).foreground() == keyword.foreground()  # FROM
-    plain = format_at(editor, 0, 19)  # people
-    assert plain is None or plain.foreground() != keyword.foreground()
-
-
-def test_multiline_comment_and_dollar_quote_cross_lines(qtbot, editor):
-    editor.setPlainText(
-        "/* first\n"
-        "   SELECT inside comment\n"
-        "*/ SELECT 1;\n"
-        "SELECT $$\n"
-        "SELECT inside string\n"
-        "$$;\n"
-        "SELECT 2;"
-    )
-    settle(qtbot, editor)
-    comment = format_at(editor, 1, 3)
-    assert comment is not None and comment.property(LITERAL_PROPERTY) == "comment"
-    after_comment = format_at(editor, 2, 3)
-    assert after_comment is not None and not after_comment.property(LITERAL_PROPERTY)
-    in_string = format_at(editor, 4, 0)
-    assert in_string is not None and in_string.property(LITERAL_PROPERTY) == "string"
-    last = format_at(editor, 6, 0)
-    assert last is not None and not last.property(LITERAL_PROPERTY)
-
-    # Closing the comment early re-highlights the following lines as code.
-    cursor = editor.textCursor()
-    cursor.setPosition(len("/* first"))
-    cursor.insertText(" */")
-    settle(qtbot, editor)
-    code = format_at(editor, 1, 3)
-    assert code is not None and not code.property(LITERAL_PROPERTY)
-
-
-def test_closing_a_dollar_quote_later_recolours_the_lines_above(qtbot, editor):
-    editor.setPlainText("SELECT $$\nhello from inside\nmore text\n")
-    settle(qtbot, editor)
-    assert (format_at(editor, 1, 0) is None) or not format_at(editor, 1, 0).property(
-        LITERAL_PROPERTY
-    )
-    cursor = editor.textCursor()
-    cursor.movePosition(QTextCursor.MoveOperation.End)
-    editor.setTextCursor(cursor)
-    qtbot.keyClicks(editor, "$$;")
-    settle(qtbot, editor)
-    for line in (1, 2):
-        assert format_at(editor, line, 0).property(LITERAL_PROPERTY) == "string"
-
-
-PG_PIECES = ["SELECT 1;", "/* open", "close */", "'str", "ing'", "$$", "$x$", "-- note",
-             "CREATE FUNCTION f() RETURNS int AS $$", "BEGIN RETURN 1; END;",
-             "$$ LANGUAGE plpgsql;", "\"quoted", "ident\"", "E'\\''", "(", ")"]  # fmt: skip
-PG_EDITS = ["/*", "*/", "'", "$$", "\n", "x", "--", "$a$", " "]
-JS_PIECES = ["db.c.find({a: 1})", "/* open", "close */", "`tmpl", "${x}`", "'s'", "// c",
-             "\"d", "q\"", "{", "}"]  # fmt: skip
-JS_EDITS = ["/*", "*/", "`", "'", "\n", "x", "//", "${", "}"]
-
-
-@pytest.mark.parametrize(
-    ("language", "pieces", "edits", "seed"),
-    [("postgresql", PG_PIECES, PG_EDITS, seed) for seed in (0, 4, 5, 7)]
-    + [("javascript", JS_PIECES, JS_EDITS, seed) for seed in (1, 2)],
-)
-def test_incremental_highlighting_matches_a_fresh_highlight(
-    qtbot, editor, language, pieces, edits, seed
-):
-    """Random edits, then every line must look exactly as a fresh highlight makes it."""
-    editor.set_language(language)
-    rng = random.Random(seed)
-    editor.setPlainText("\n".join(rng.choice(pieces) for _ in range(60)))
-    for _ in range(40):
-        cursor = editor.textCursor()
-        size = editor.document().characterCount() - 1
-        cursor.setPosition(rng.randint(0, size))
-        if rng.random() < 0.3 and size > 5:
-            cursor.setPosition(
-                min(size, cursor.position() + rng.randint(1, 6)), QTextCursor.MoveMode.KeepAnchor
-            )
-        cursor.insertText(rng.choice(edits))
-    settle(qtbot, editor)
-
-    fresh_doc = QTextDocument()
-    fresh_doc.setPlainText(editor.toPlainText())
-    fresh = PygmentsHighlighter(fresh_doc, language)
-    fresh.set_dark(is_dark(editor.palette()))  # highlights the whole document
-    qtbot.waitUntil(lambda: not fresh.pending(), timeout=20_000)
-    block, other = editor.document().firstBlock(), fresh_doc.firstBlock()
-    while block.isValid():
-        assert formats_of(block) == formats_of(other), f"line {block.blockNumber() + 1}"
-        block, other = block.next(), other.next()
-
-
-def test_other_languages(qtbot, editor):
-    assert editor.set_language("javascript")
-    editor.setPlainText("db.people.find({age: {$gt: 30}}) /* a\nb */ // note")
-    settle(qtbot, editor)
-    assert format_at(editor, 1, 0).property(LITERAL_PROPERTY) == "comment"
-    assert editor.comment_prefix() == "//"
-    assert editor.set_language("sqlite3")  # Pygments' sqlite3 is a console lexer; we use SQL
-    assert editor.highlighter.lexer.name == "SQL"
-    assert editor.comment_prefix() == "--"
-    assert not editor.set_language("no-such-language")
-
-
-def test_typing_in_a_big_document_stays_fast(qtbot, editor):
-    line = "SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.cid WHERE x > 'y';"
-    editor.setPlainText("\n".join(line for _ in range(10_000)))
-    editor.show()
-    settle(qtbot, editor)
-    put_cursor(editor, len(line) * 5000)
-    timings = []
-    for char in "abc":
-        start = time.perf_counter()
-        qtbot.keyClick(editor, char)
-        timings.append(time.perf_counter() - start)
-    print(f"typing in 10,000 lines: {max(timings) * 1000:.1f} ms per key (worst)")
-    assert max(timings) < 1.0  # generous; the aim is well under 50 ms
-
-    # Opening a comment at the top changes every line's state: deferred, not a freeze.
-    put_cursor(editor, 0)
-    start = time.perf_counter()
-    qtbot.keyClicks(editor, "/*")
-    print(f"'/*' at the top of 10,000 lines: {(time.perf_counter() - start) * 1000:.1f} ms")
-    settle(qtbot, editor)
-    last = editor.document().lastBlock()
-    assert last.layout().formats()[0].format.property(LITERAL_PROPERTY) == "comment"
-
-
-def test_large_paste(qtbot, editor):
-    chunk = "INSERT INTO t VALUES (1, 'text with (brackets)'); -- note\n"
-    text = chunk * (1_000_000 // len(chunk))
-    editor.show()
-    start = time.perf_counter()
-    editor.insertPlainText(text)
-    blocking = time.perf_counter() - start
-    settle(qtbot, editor, timeout=60_000)
-    total = time.perf_counter() - start
-    print(f"1 MB paste: {blocking * 1000:.0f} ms blocking, {total:.1f} s total")
-    assert editor.blockCount() > 15_000
-    assert format_at(editor, editor.blockCount() - 2, 0) is not None
 
 
 # --------------------------------------------------------------------------- statements
@@ -554,18 +363,6 @@ def test_mark_error_underlines_and_clears_on_edit(qtbot, editor):
         s.format.underlineStyle() != s.format.UnderlineStyle.WaveUnderline
         for s in editor.extraSelections()
     )
-
-
-def test_follows_a_dark_palette(qtbot, editor):
-    editor.setPlainText("SELECT 'x' -- note")
-    light = format_at(editor, 0, 0).foreground().color().name()
-    palette = QPalette(QApplication.palette())
-    palette.setColor(QPalette.ColorRole.Window, QColor("#1e1e1e"))
-    palette.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
-    palette.setColor(QPalette.ColorRole.Text, QColor("#dddddd"))
-    editor.setPalette(palette)
-    settle(qtbot, editor)
-    assert format_at(editor, 0, 0).foreground().color().name() != light
 
 
 def test_screenshot(qtbot, shown):

@@ -164,3 +164,15 @@ def test_runs_are_recorded_in_the_history_and_rerun(qtbot, main_window):
     assert playground.editor.error_marks() == []  # the text is not in the editor
     qtbot.waitUntil(lambda: len(panel.entries()) == 2, timeout=5_000)
     assert not panel.entries()[0].ok
+
+
+def test_find_action_opens_the_find_bar_of_the_current_playground(qtbot, main_window):
+    from tests.ui.conftest import wait_ready
+
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    playground.editor.setPlainText("select 1;\nselect 2;\n")
+    bar = playground.editor_pane.find_bar
+    assert bar.isHidden()
+    main_window.find_action.trigger()
+    assert not bar.isHidden()

@@ -138,3 +138,41 @@ def test_reset_restores_the_template_into_a_new_database(qtbot, main_window, sho
     run_and_wait(qtbot, playground)
     assert playground.result_models()[0].value(0, 0) == 3
     qtbot.waitUntil(lambda: old_database not in pg_engine.list_databases(), timeout=10_000)
+
+
+def test_a_template_opens_with_its_name_and_description_as_comments(qtbot, main_window,
+                                                                    shop_template):
+    playground = main_window.open_template(shop_template)
+    wait_ready(qtbot, playground)
+    editor = playground.editor
+    assert editor.toPlainText() == "-- Test shop\n-- made by a test\n\n"
+    assert editor.textCursor().position() == len(editor.toPlainText())
+    assert not playground.modified and not editor.document().isModified()
+    index = main_window.tabs.indexOf(playground)
+    assert main_window.tabs.tabText(index) == "Test shop"  # no "•"
+    assert not playground.run_all()  # comments only: nothing runs
+    assert playground.template_description == "made by a test"
+    blank = main_window.new_playground()
+    wait_ready(qtbot, blank)
+    assert blank.editor.toPlainText() == ""
+
+
+def test_the_header_uses_the_editors_comment_syntax(qtbot, shop_template):
+    from dbplay_desktop.ui.playground import Playground, template_header
+
+    playground = Playground(shop_template)  # no engine yet: it waits for the server
+    qtbot.addWidget(playground)
+    assert playground.editor.toPlainText() == "-- Test shop\n-- made by a test\n\n"
+    # An engine whose language comments with // (MongoDB's JavaScript) rewrites it...
+    playground.editor.set_language("javascript")
+    playground._show_template_header()
+    assert playground.editor.toPlainText() == "// Test shop\n// made by a test\n\n"
+    # ...but never text the user typed meanwhile.
+    playground.editor.setPlainText("db.orders.find()")
+    playground.editor.set_language("sql")
+    playground._show_template_header()
+    assert playground.editor.toPlainText() == "db.orders.find()"
+    assert template_header("Shop", "", "#") == "# Shop\n\n"
+    assert template_header("Shop", "line one\n\nline two") == (
+        "-- Shop\n-- line one\n--\n-- line two\n\n"
+    )

@@ -1,0 +1,146 @@
+"""Saving a PostgreSQL database as template payload with ``pg_dump``.
+
+pg_dump refuses to dump a server newer than itself, and a machine often has several
+PostgreSQL installations, so :func:`find_pg_dump` picks the closest version that can.
+:func:`write_dump` streams pg_dump's plain-SQL output straight into the template, without
+owners, grants or other server-level objects, so the payload restores into any sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from dbplay_desktop.engines.base import DumpError, PayloadSink, ProgressCallback
+
+#: The one payload file of a PostgreSQL template.
+PAYLOAD_PATH = "dump.sql"
+
+#: What pg_dump leaves out: everything that belongs to the server rather than the database.
+PG_DUMP_OPTIONS = (
+    "--format=plain",
+    "--no-owner",
+    "--no-privileges",
+    "--no-publications",
+    "--no-subscriptions",
+    "--no-security-labels",
+    "--no-tablespaces",
+    "--encoding=UTF8",
+)
+
+
+def write_dump(
+    pg_dump: Path,
+    info: dict[str, Any],
+    sink: PayloadSink,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Run ``pg_dump`` on the database of the connection ``info`` into ``sink``.
+
+    The password goes through the environment, never the command line. Raises
+    :class:`DumpError` with pg_dump's last message when it fails, or when ``progress``
+    asks to stop.
+    """
+    command = [
+        str(pg_dump),
+        *PG_DUMP_OPTIONS,
+        "--dbname",
+        libpq_string({k: v for k, v in info.items() if k != "password"}),
+    ]
+    env = dict(os.environ)
+    if info.get("password"):
+        env["PGPASSWORD"] = str(info["password"])
+    env.pop("PGSERVICE", None)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    written = 0
+    try:
+        assert process.stdout is not None
+        with sink.open(PAYLOAD_PATH) as out:
+            while chunk := process.stdout.read(1 << 16):
+                out.write(chunk)
+                written += len(chunk)
+                if progress is not None and progress(written, None):
+                    process.kill()
+                    raise DumpError("save cancelled")
+        stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+        if process.wait() != 0:
+            lines = [line for line in stderr.splitlines() if line.strip()]
+            reason = lines[-1] if lines else f"exit code {process.returncode}"
+            raise DumpError(f"pg_dump failed: {reason.removeprefix('pg_dump: ')}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def libpq_string(info: dict[str, Any]) -> str:
+    """Connection parameters as a libpq ``key=value`` string (``None`` values left out)."""
+    import psycopg
+
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+
+
+# --------------------------------------------------------------------------- finding pg_dump
+
+
+def _tool_major(path: Path) -> int | None:
+    try:
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    words = out.split()
+    for word in reversed(words):
+        head = word.split(".")[0]
+        if head.isdigit():
+            return int(head)
+    return None
+
+
+def find_pg_dump(
+    server_major: int, bin_dir: Path | None = None, *, search_system: bool = True
+) -> Path:
+    """A pg_dump whose major version is >= the server's (the closest one wins).
+
+    Looks in ``bin_dir``, ``$DBPLAY_PG_BIN`` and the PostgreSQL installations the
+    embedded server would use; ``search_system=False`` leaves out the system-wide
+    installations and PATH, as in :func:`servers.pg_binaries.find_postgres_bin_dirs`.
+    """
+    exe = "pg_dump.exe" if os.name == "nt" else "pg_dump"
+    candidates: list[Path] = []
+    if bin_dir is not None:
+        candidates.append(bin_dir / exe)
+    if os.environ.get("DBPLAY_PG_BIN"):
+        candidates.append(Path(os.environ["DBPLAY_PG_BIN"]) / exe)
+    try:
+        from dbplay_desktop.servers.pg_binaries import find_postgres_bin_dirs
+
+        dirs = find_postgres_bin_dirs(search_system=search_system)
+        candidates.extend(directory / exe for directory in dirs)
+    except ImportError:
+        pass
+    on_path = shutil.which(exe) if search_system else None
+    if on_path:
+        candidates.append(Path(on_path))
+    found: list[tuple[int, Path]] = []
+    for path in dict.fromkeys(candidates):
+        if path.is_file():
+            major = _tool_major(path)
+            if major is not None:
+                found.append((major, path))
+    usable = sorted((major, path) for major, path in found if major >= server_major)
+    if usable:
+        return usable[0][1]
+    if found:
+        newest = max(major for major, _ in found)
+        raise DumpError(
+            f"pg_dump {newest} cannot dump a PostgreSQL {server_major} server; install the "
+            f"PostgreSQL {server_major} client tools (or newer) or set DBPLAY_PG_BIN"
+        )
+    raise DumpError(
+        "pg_dump was not found; install the PostgreSQL client tools or set DBPLAY_PG_BIN"
+    )

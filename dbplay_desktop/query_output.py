@@ -1,0 +1,205 @@
+"""How ``dbplay query`` prints results: aligned table, CSV or JSON Lines, streamed.
+
+Rows are written batch by batch as the server sends them, never collected in memory,
+so a query over a large table starts printing at once and ``| head`` stops it early.
+Only results go to ``out``; the command prints statuses, notices and errors on stderr
+(see ``QUERY_EPILOG`` in :mod:`dbplay_desktop.cli` for the formats users rely on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from dbplay_desktop.engines.base import StatementResult
+
+
+class ResultWriter:
+    """Prints statement results to ``out`` batch by batch, at most ``limit`` rows each."""
+
+    def __init__(self, out: TextIO, limit: int | None) -> None:
+        self.out = out
+        self.limit = limit
+        self.count = 0  # results printed so far, for separators
+
+    def rows(self, result: StatementResult) -> Iterator[tuple[list[tuple[Any, ...]], bool]]:
+        """The result's batches cut to the limit; the flag says rows were left unprinted."""
+        left = self.limit
+        for batch in result.batches():
+            if left is not None and len(batch) >= left:
+                more = len(batch) > left
+                if left:
+                    yield batch[:left], more
+                if not more:  # the limit fell on a batch edge: peek for one more batch
+                    more = any(rest for rest in result.batches())
+                result.close()
+                if more or not left:
+                    yield [], more
+                return
+            if left is not None:
+                left -= len(batch)
+            yield batch, False
+
+    def write(self, number: int, result: StatementResult) -> None:
+        raise NotImplementedError
+
+    def _begin(self, result: StatementResult) -> bool:
+        """False for a statement without rows; else a blank line after the previous result."""
+        if not result.returns_rows:
+            return False
+        if self.count:
+            self.out.write("\n")
+        self.count += 1
+        return True
+
+    def failed(self, number: int, result: StatementResult) -> None:
+        """A failing statement: only the JSON format reports it on stdout."""
+
+
+class TableWriter(ResultWriter):
+    """psql-like aligned columns; widths come from the header and the first batch."""
+
+    MAX_WIDTH = 60
+
+    def write(self, number: int, result: StatementResult) -> None:
+        if not self._begin(result):
+            return
+        columns = result.columns or []
+        header = [column.name for column in columns]
+        widths: list[int] | None = None
+        right: list[bool] = []
+        shown, truncated = 0, False
+        for batch, more in self.rows(result):
+            truncated = truncated or more
+            cells = [[_text(value, "NULL", one_line=True) for value in row] for row in batch]
+            if widths is None:
+                widths = [min(self.MAX_WIDTH, max([len(h), *(len(r[i]) for r in cells)]))
+                          for i, h in enumerate(header)]
+                right = [_is_number(batch[0][i]) if batch else False for i in range(len(header))]
+                self._header(header, widths)
+            for row in cells:
+                self._line(row, widths, right)
+            shown += len(batch)
+            self.out.flush()
+        if widths is None:  # no rows at all: still show the header
+            widths = [len(h) for h in header]
+            self._header(header, widths)
+        plural = "row" if shown == 1 else "rows"
+        more_text = f"; limited to {self.limit}, more not shown" if truncated else ""
+        self.out.write(f"({shown} {plural}{more_text})\n")
+        self.out.flush()
+
+    def _header(self, header: list[str], widths: list[int]) -> None:
+        self._line(header, widths, [False] * len(header))
+        self.out.write("-+-".join("-" * w for w in widths).join("--") + "\n")
+
+    def _line(self, cells: list[str], widths: list[int], right: list[bool]) -> None:
+        parts = [
+            c.rjust(w) if r else c.ljust(w)
+            for c, w, r in zip(cells, widths, right, strict=False)
+        ]
+        self.out.write((" " + " | ".join(parts)).rstrip() + "\n")
+
+
+class CsvWriter(ResultWriter):
+    """A header line then rows; NULL is an empty field; a blank line between results."""
+
+    def write(self, number: int, result: StatementResult) -> None:
+        import csv
+
+        if not self._begin(result):
+            return
+        writer = csv.writer(self.out, lineterminator="\n")
+        writer.writerow([column.name for column in result.columns or []])
+        for batch, _more in self.rows(result):
+            writer.writerows([_text(value, "") for value in row] for row in batch)
+            self.out.flush()
+
+
+class JsonWriter(ResultWriter):
+    """JSON Lines: one object per statement, written while its rows stream in."""
+
+    def write(self, number: int, result: StatementResult) -> None:
+        import json
+
+        stmt = result.statement
+        head: dict[str, Any] = {"statement": number, "line": stmt.line, "column": stmt.column}
+        head["columns"] = (
+            None if result.columns is None
+            else [{"name": c.name, "type": c.type_name} for c in result.columns]
+        )
+        self.out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "rows": [')
+        first, truncated = True, False
+        for batch, more in self.rows(result):
+            truncated = truncated or more
+            for row in batch:
+                self.out.write(("" if first else ", ") + json.dumps(
+                    [_json_value(value) for value in row], ensure_ascii=False, allow_nan=False))
+                first = False
+            self.out.flush()
+        tail = {"rowcount": result.rowcount, "status": result.status, "truncated": truncated}
+        self.out.write("], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        self.out.flush()
+
+    def failed(self, number: int, result: StatementResult) -> None:
+        import json
+
+        err, stmt = result.error, result.statement
+        assert err is not None
+        document = {
+            "statement": number, "line": stmt.line, "column": stmt.column,
+            "error": {"message": err.message, "line": err.line, "column": err.column},
+        }
+        self.out.write(json.dumps(document, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+WRITERS: dict[str, type[ResultWriter]] = {
+    "table": TableWriter, "csv": CsvWriter, "json": JsonWriter,
+}
+
+
+def _is_number(value: Any) -> bool:
+    from decimal import Decimal
+
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _text(value: Any, null: str, *, one_line: bool = False) -> str:
+    """A cell as text; ``one_line`` escapes newlines and tabs so table columns stay aligned."""
+    if value is None:
+        return null
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, (dict, list, tuple)):
+        import json
+
+        text = json.dumps(_json_value(value), ensure_ascii=False)
+    else:
+        text = str(value)
+    if one_line:
+        text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return text
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON-ready value: exact numbers, dates and other objects become strings."""
+    import math
+
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(value).hex()
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    return str(value)

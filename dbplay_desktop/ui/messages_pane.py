@@ -1,0 +1,82 @@
+"""The Messages pane of a playground: one line per statement, notice or error of a run.
+
+Every line remembers where its statement (or error) sits in the editor, so activating a
+line puts the cursor there -- the quickest way from "line 4: column does not exist" back
+to the text that caused it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QPalette
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.results_view import format_elapsed
+
+POSITION_ROLE = Qt.ItemDataRole.UserRole + 1
+
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+class MessagesPane(QTreeWidget):
+    """Columns: statement number, line, message, time. Errors in red, notices greyed."""
+
+    #: A line with a known position was activated: the offset in the editor's text.
+    position_activated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messages")
+        self.setColumnCount(4)
+        self.setHeaderLabels(["#", "Line", "Message", "Time"])
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setWordWrap(False)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.itemActivated.connect(self._on_item_activated)
+
+    def add_message(
+        self,
+        index: int,
+        line: int,
+        text: str,
+        elapsed: float | None,
+        position: int | None,
+        *,
+        kind: str = "ok",
+    ) -> None:
+        """Append a line: ``index`` is the 0-based statement (-1: the run as a whole),
+        ``line`` its 1-based line (0: unknown), ``kind`` one of ok, notice, error."""
+        item = QTreeWidgetItem(
+            [str(index + 1) if index >= 0 else "", str(line) if line else "", text,
+             format_elapsed(elapsed)]
+        )
+        item.setTextAlignment(0, _RIGHT)
+        item.setTextAlignment(1, _RIGHT)
+        item.setTextAlignment(3, _RIGHT)
+        item.setToolTip(2, text)
+        item.setData(0, POSITION_ROLE, position)
+        item.setData(1, POSITION_ROLE, kind)
+        if kind == "error":
+            item.setIcon(2, icons.icon("warning"))
+            item.setForeground(2, QBrush(Qt.GlobalColor.red))
+        elif kind == "notice":
+            color = self.palette().color(QPalette.ColorRole.PlaceholderText)
+            item.setForeground(2, QBrush(color))
+        self.addTopLevelItem(item)
+        self.scrollToItem(item)
+
+    def texts(self) -> list[str]:
+        """The message column of every line, in order."""
+        return [self.topLevelItem(i).text(2) for i in range(self.topLevelItemCount())]
+
+    def _on_item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
+        position = item.data(0, POSITION_ROLE)
+        if isinstance(position, int):
+            self.position_activated.emit(position)

@@ -1,0 +1,231 @@
+"""What one run shows: a grid tab per statement that returned rows, a Messages line per
+statement, red marks in the editor where errors point, and a tally for the history.
+
+:class:`RunResults` listens to a :class:`~.results_model.QueryRunner` and knows nothing
+about sandboxes; the playground starts runs and decides what the tally means (a run that
+changed the database marks the playground modified and refreshes the catalog).
+Error positions from the engine are offsets into the text that ran; they are mapped back
+into the editor's text, or left unmarked when the text did not come from the editor
+(e.g. a query run again from the history).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QTabWidget
+
+from dbplay_desktop.engines.base import QueryCancelled, Statement, StatementResult
+from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.messages_pane import MessagesPane
+from dbplay_desktop.ui.results_model import QueryRunner, ResultsModel
+from dbplay_desktop.ui.results_view import ResultsView
+from dbplay_desktop.ui.sandbox_jobs import one_line
+
+if TYPE_CHECKING:
+    from dbplay_desktop.ui.editor import CodeEditor
+
+
+def is_plain_read(statement_text: str, language: str) -> bool:
+    """Whether a statement only reads (a plain ``SELECT``/``SHOW``), so state is unchanged.
+
+    Only SQL is understood (with pglast, the parser the engine uses); for other languages
+    every statement counts as a change, which errs on the side of offering to save.
+    """
+    if language.lower() not in ("postgresql", "postgres", "sql"):
+        return False
+    from pglast import ast, parse_sql
+
+    try:
+        parsed = parse_sql(statement_text)
+    except Exception:  # not valid SQL: the server rejected it, nothing changed either way
+        return False
+    for raw in parsed:
+        node = raw.stmt
+        if isinstance(node, ast.VariableShowStmt):
+            continue
+        if not isinstance(node, ast.SelectStmt) or node.intoClause is not None:
+            return False
+        if node.lockingClause:
+            return False
+    return bool(parsed)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the history keeps of one run."""
+
+    text: str
+    database: str
+    elapsed: float
+    ok: bool
+    rows: int
+    error: str
+
+
+class RunResults(QObject):
+    """Fills ``tabs`` (whose first tab is ``messages``) with the results of one run at a time."""
+
+    def __init__(
+        self,
+        editor: CodeEditor,
+        tabs: QTabWidget,
+        messages: MessagesPane,
+        *,
+        batch_size: int,
+        row_cap: int | None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.tabs = tabs
+        self.messages = messages
+        self.batch_size = batch_size
+        self.row_cap = row_cap
+        self._models: dict[int, ResultsModel] = {}
+        self._start_tally("", None)
+
+    # -- wiring ------------------------------------------------------------------------
+    def attach(self, runner: QueryRunner) -> None:
+        """Listen to ``runner``'s statements (its ``all_done`` is the playground's business)."""
+        runner.statement_started.connect(self._on_statement_started)
+        runner.batch.connect(self._on_batch)
+        runner.statement_finished.connect(self._on_statement_finished)
+        runner.failed.connect(self._on_run_failed)
+
+    def begin(self, text: str, offset: int | None) -> None:
+        """A new run of ``text``, which sits at ``offset`` in the editor (``None``: the text
+        is not in the editor); clears the previous run's results and error marks."""
+        self._start_tally(text, offset)
+        self.editor.clear_error_marks()
+        self.clear()
+
+    def _start_tally(self, text: str, offset: int | None) -> None:
+        self.text = text
+        self.in_editor = offset is not None
+        self.document = self.editor.all_text() if offset is not None else text
+        self.offset = offset or 0
+        #: A statement ran without error and was not a plain read.
+        self.changed_state = False
+        self.had_error = False
+        self.elapsed = 0.0
+        self.rows = 0
+        self.error_text = ""
+
+    def clear(self) -> None:
+        """Remove every result tab and message."""
+        while self.tabs.count() > 1:
+            widget = self.tabs.widget(1)
+            self.tabs.removeTab(1)
+            widget.deleteLater()
+        self._models.clear()
+        self.messages.clear()
+
+    # -- the outcome -------------------------------------------------------------------
+    def summary(self, database: str) -> RunSummary:
+        return RunSummary(
+            self.text, database, self.elapsed, not self.had_error, self.rows, self.error_text
+        )
+
+    def show_outcome(self) -> None:
+        """After the run: Messages in front when something failed or nothing returned rows."""
+        if self.had_error or not self._models:
+            self.tabs.setCurrentWidget(self.messages)
+
+    def models(self) -> list[ResultsModel]:
+        """The result tabs' models in order."""
+        return [self._models[key] for key in sorted(self._models)]
+
+    # -- statements --------------------------------------------------------------------
+    def _on_statement_started(self, index: int, result: StatementResult) -> None:
+        if not result.returns_rows:
+            return
+        model = ResultsModel(self, batch_size=self.batch_size, cap=self.row_cap)
+        model.set_columns(result.columns)
+        view = ResultsView(model, self.tabs)
+        self._models[index] = model
+        number = len(self._models)
+        tab = self.tabs.addTab(view, icons.icon("database"), f"Result {number}")
+        self.tabs.setTabToolTip(tab, " ".join(result.statement.text.split())[:200])
+        if number == 1:
+            self.tabs.setCurrentIndex(tab)
+
+    def _on_batch(self, index: int, rows: list[tuple[Any, ...]]) -> None:
+        model = self._models.get(index)
+        if model is not None:
+            model.append_rows(rows)
+
+    def _on_statement_finished(self, index: int, result: StatementResult, more: bool) -> None:
+        model = self._models.get(index)
+        if model is not None:
+            model.finish(result.error is None, more, elapsed=result.elapsed)
+        start = self.offset + result.statement.start
+        located = Statement.at(self.document, start, start)
+        for notice in result.notices:
+            self.messages.add_message(index, located.line, notice, None, start, kind="notice")
+        if result.error is not None:
+            self._report_error(index, result)
+        else:
+            if model is not None:
+                text = f"{model.summary()} returned"
+            else:
+                text = result.status or "OK"
+                if result.rowcount >= 0 and _changes_rows(result.status):
+                    noun = "row" if result.rowcount == 1 else "rows"
+                    text += f" — {result.rowcount:,} {noun} affected"
+            self.messages.add_message(index, located.line, text, result.elapsed, start)
+            if not is_plain_read(result.statement.text, self.editor.language()):
+                self.changed_state = True
+        self.elapsed += result.elapsed
+        if model is not None:
+            self.rows += model.received_count
+        elif result.rowcount > 0:
+            self.rows += result.rowcount
+        if result.error is not None and not self.error_text:
+            self.error_text = result.error.message
+
+    def _report_error(self, index: int, result: StatementResult) -> None:
+        error = result.error
+        assert error is not None
+        if error.position is not None:
+            position = self.offset + error.position
+        else:
+            position = self.offset + result.statement.start
+        located = Statement.at(self.document, position, position)
+        cancelled = isinstance(error, QueryCancelled)
+        where = f"line {located.line}, column {located.column}"
+        text = error.message if cancelled else f"{error.title} at {where}: {error.message}"
+        self.messages.add_message(index, located.line, text, result.elapsed, position,
+                                  kind="error")
+        self.had_error = True
+        if not cancelled and self.in_editor:
+            if error.position is None:  # no position: underline the whole statement
+                start = self.offset + result.statement.start
+                end = self.offset + result.statement.end
+            else:
+                start, end = position, _token_end(self.document, position)
+            self.editor.mark_error(start, max(end, start + 1), f"{error.title}: {error.message}")
+        self.tabs.setCurrentWidget(self.messages)
+
+    def _on_run_failed(self, exc: object) -> None:
+        message = one_line(exc) if isinstance(exc, BaseException) else str(exc)
+        self.messages.add_message(-1, 0, message, None, None, kind="error")
+        self.had_error = True
+        self.error_text = self.error_text or message
+        self.tabs.setCurrentWidget(self.messages)
+
+
+def _changes_rows(status: str) -> bool:
+    """Whether a command tag reports rows written ("INSERT 0 3", "UPDATE 2", ...)."""
+    words = status.split()
+    return bool(words) and words[0].upper() in {"INSERT", "UPDATE", "DELETE", "MERGE", "COPY"}
+
+
+def _token_end(text: str, start: int) -> int:
+    """The end of the word at ``start`` (to underline the token an error points at)."""
+    end = start
+    while end < len(text) and not text[end].isspace() and text[end] not in ";,()":
+        end += 1
+    return end if end > start else start + 1

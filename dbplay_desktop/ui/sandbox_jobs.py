@@ -1,0 +1,89 @@
+"""Worker bodies that make and remove a playground's sandbox database, and their relay.
+
+They run on worker threads, take plain arguments and return plain values, so the
+playground widget only starts them and reacts to their signals. Each one leaves nothing
+behind when it fails half-way: a sandbox that could not be connected to is dropped again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Session
+
+
+def one_line(exc: BaseException) -> str:
+    """A user-readable single line for any failure (engine errors already are one)."""
+    if isinstance(exc, EngineError):
+        return str(exc)
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class ProgressRelay(QObject):
+    """Carries progress from a worker thread to the UI (emits are queued across threads)
+    and carries a cancel request back (the engine's progress callback returns it)."""
+
+    progress = Signal(int, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.cancelled = threading.Event()
+
+    def report(self, done: int, total: int | None) -> bool:
+        self.progress.emit(int(done), total)
+        return self.cancelled.is_set()
+
+
+def prepare_sandbox(
+    engine: Engine,
+    template: Path | None,
+    relay: ProgressRelay | None,
+    batch_size: int,
+    timeout: float | None,
+) -> tuple[str, Session, list[CatalogItem]]:
+    """Worker body: make the sandbox (restored from ``template`` or blank), connect to it
+    and read its catalog. Nothing is left behind when any step fails."""
+    report = relay.report if relay is not None else None
+    if template is not None:
+        from dbplay_desktop.templates.container import TemplateReader
+
+        with TemplateReader(template) as reader:
+            if reader.manifest.engine != engine.name:
+                from dbplay_desktop.engines.registry import display_name
+
+                raise EngineError(
+                    f"{template.name} is a {display_name(reader.manifest.engine)} template; "
+                    f"connect to a {display_name(reader.manifest.engine)} server to open it"
+                )
+            database = engine.restore(reader, progress=report)
+    else:
+        database = engine.create_sandbox()
+    try:
+        session = engine.connect(database)
+        try:
+            session.batch_size = batch_size
+            if timeout:
+                session.set_timeout(timeout)
+            catalog = session.catalog()
+        except BaseException:
+            session.close()
+            raise
+    except BaseException:
+        with contextlib.suppress(EngineError):
+            engine.drop_sandbox(database)
+        raise
+    return database, session, catalog
+
+
+def close_and_drop(engine: Engine, database: str, session: Session | None) -> str:
+    """Worker body: disconnect and drop a sandbox; returns its name."""
+    if session is not None:
+        with contextlib.suppress(Exception):  # a dead connection is as good as closed
+            session.close()
+    engine.drop_sandbox(database)
+    return database

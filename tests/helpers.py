@@ -1,0 +1,99 @@
+"""Helpers shared by several test modules.
+
+The template-operation and command-line suites build small templates by hand, tamper
+with them, and make throwaway databases on the test server; the script reader and the
+safety scan both stream payloads larger than memory. One copy of that code keeps the
+suites testing the same things.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+SAFE_SQL = b"CREATE TABLE t (id int PRIMARY KEY, note text);\nINSERT INTO t VALUES (1, 'a');\n"
+UNSAFE_SQL = b"CREATE TABLE t (id int);\nCOPY (select 1) TO PROGRAM 'touch /tmp/x';\n"
+
+
+def craft_template(
+    path: Path, payload: bytes = SAFE_SQL, *, engine: str = "postgresql", name: str = "crafted"
+) -> Path:
+    """A template written by the real writer around a hand-made payload."""
+    from dbplay_desktop.templates.container import TemplateWriter
+
+    with TemplateWriter(path, engine=engine, name=name, description="made by a test") as writer:
+        with writer.open("dump.sql") as out:
+            out.write(payload)
+        writer.commit("15.4", {"tables": 1})
+    return path
+
+
+def tamper(path: Path, new_payload: bytes) -> None:
+    """Replace dump.sql inside the archive but keep the old manifest (hash now wrong)."""
+    with zipfile.ZipFile(path) as archive:
+        manifest = archive.read("manifest.json")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", manifest)
+        archive.writestr("dump.sql", new_payload)
+
+
+def with_database(uri: str, database: str) -> str:
+    """``uri`` pointing at another database of the same server."""
+    return urlsplit(uri)._replace(path="/" + database).geturl()
+
+
+@contextmanager
+def scratch_database(admin_uri: str, prefix: str, setup_sql: str) -> Iterator[str]:
+    """A new database filled by ``setup_sql``; yields its URI and drops it afterwards."""
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    uri = with_database(admin_uri, name)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(setup_sql)
+    yield uri
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_exists(admin_uri: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(admin_uri) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return row is not None
+
+
+def drop_sandbox(admin_uri: str, name: str) -> None:
+    """Drop a sandbox database a test restored into (and its role)."""
+    from dbplay_desktop.engines.postgres import PostgresEngine
+
+    PostgresEngine(admin_uri).drop_sandbox(name)
+
+
+class GeneratedStream(io.RawIOBase):
+    """A read-only stream whose bytes come from a generator: nothing is held in memory."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        while not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
