@@ -403,6 +403,15 @@ class Engine(ABC):
     def drop_sandbox(self, database: str) -> None:
         """Drop a sandbox database and the account that owned it; idempotent."""
 
+    def drop_abandoned_playgrounds(self) -> list[str]:
+        """Drop unnamed sandboxes (playgrounds) that nobody is connected to; return them.
+
+        A window that crashed cannot drop its playgrounds; the next start on the same
+        private server clears them. Sandboxes created under an explicit name (a CLI
+        restore target) are never touched. Engines without such state return ``[]``.
+        """
+        return []
+
     # -- templates ---------------------------------------------------------------
     @abstractmethod
     def dump(

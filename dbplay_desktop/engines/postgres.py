@@ -6,8 +6,9 @@ replication, no RLS bypass). Sessions on a sandbox log in as that role, so whate
 template or the editor runs has no more power than the owner of one database. The admin
 connection from the URI only creates and drops sandboxes.
 
-Sandbox databases carry the comment ``dbplay sandbox``; :meth:`drop_sandbox` refuses any
-database without it, so the app can never drop a user's own database.
+Sandbox databases carry the comment ``dbplay sandbox`` (``dbplay sandbox (playground)``
+for the unnamed, throwaway ones); :meth:`drop_sandbox` refuses any database without it, so
+the app can never drop a user's own database.
 
 The engine decides what runs where; running ``pg_dump`` lives in :mod:`pg_dump`, playing a
 payload script into a sandbox in :mod:`pg_restore`, the safety scan in :mod:`pg_safety`.
@@ -45,6 +46,9 @@ from dbplay_desktop.engines.pg_restore import run_payload
 from dbplay_desktop.engines.pg_script import split_sql
 
 SANDBOX_MARK = "dbplay sandbox"
+# Unnamed sandboxes (the window's playgrounds) are throwaway: see drop_abandoned_playgrounds.
+PLAYGROUND_MARK = "dbplay sandbox (playground)"
+SANDBOX_MARKS = (SANDBOX_MARK, PLAYGROUND_MARK)
 SANDBOX_ROLE_PREFIX = "dbplay_sbx_"
 
 
@@ -173,7 +177,8 @@ class PostgresEngine(Engine):
         with self._admin() as conn:
             if _database_exists(conn, database):
                 raise EngineError(f"database {database!r} already exists")
-            self._make_sandbox(conn, database, create=True)
+            mark = SANDBOX_MARK if name else PLAYGROUND_MARK
+            self._make_sandbox(conn, database, create=True, mark=mark)
         return database
 
     def _adopt_empty_database(self, database: str) -> None:
@@ -181,7 +186,14 @@ class PostgresEngine(Engine):
         with self._admin() as conn:
             self._make_sandbox(conn, database, create=False)
 
-    def _make_sandbox(self, conn: psycopg.Connection[Any], database: str, *, create: bool) -> None:
+    def _make_sandbox(
+        self,
+        conn: psycopg.Connection[Any],
+        database: str,
+        *,
+        create: bool,
+        mark: str = SANDBOX_MARK,
+    ) -> None:
         can_create_roles = conn.execute(
             "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
         ).fetchone()[0]  # type: ignore[index]
@@ -210,7 +222,7 @@ class PostgresEngine(Engine):
             else:
                 conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, owner))
             conn.execute(
-                sql.SQL("COMMENT ON DATABASE {} IS {}").format(db, sql.Literal(SANDBOX_MARK))
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(db, sql.Literal(mark))
             )
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
         except psycopg.Error as exc:
@@ -244,6 +256,26 @@ class PostgresEngine(Engine):
             if role is not None:
                 _drop_role_quietly(conn, role)
                 self._role_passwords.pop(role, None)
+
+    def drop_abandoned_playgrounds(self) -> list[str]:
+        with self._admin() as conn:
+            rows = conn.execute(
+                """
+                SELECT d.datname FROM pg_database d
+                WHERE shobj_description(d.oid, 'pg_database') = %s
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
+                ORDER BY 1
+                """,
+                (PLAYGROUND_MARK,),
+            ).fetchall()
+        dropped = []
+        for (database,) in rows:
+            try:
+                self.drop_sandbox(database)
+            except EngineError:
+                continue  # someone connected in the meantime: it is not abandoned
+            dropped.append(database)
+        return dropped
 
     # -- dump ------------------------------------------------------------------------
     def dump(
@@ -324,7 +356,7 @@ def _is_sandbox(conn: psycopg.Connection[Any], database: str) -> bool:
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
         (database,),
     ).fetchone()
-    return row is not None and row[0] == SANDBOX_MARK
+    return row is not None and row[0] in SANDBOX_MARKS
 
 
 def _sandbox_role(conn: psycopg.Connection[Any], database: str) -> str | None:

@@ -38,6 +38,7 @@ class ServerManager:
         self._lock = threading.Lock()
         self._server: EmbeddedPostgres | None = None
         self._admin_uri: str | None = None
+        self._cleanup_taken = False
 
     @property
     def data_dir(self) -> Path:
@@ -66,6 +67,15 @@ class ServerManager:
             self._server = server
             self._admin_uri = server.admin_uri
             return self._admin_uri
+
+    def take_cleanup_turn(self) -> bool:
+        """True once per manager: the first start may clear playgrounds a crash left behind.
+
+        Later starts must not, since this window's own playgrounds may be half-made.
+        """
+        with self._lock:
+            taken, self._cleanup_taken = self._cleanup_taken, True
+        return not taken
 
     def stop(self) -> None:
         """Stop the embedded server if this manager started it; safe to call twice.

@@ -7,13 +7,16 @@ read and tested without a window.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData
 
-from dbplay_desktop.engines.base import Engine
+from dbplay_desktop.engines.base import Engine, EngineError
 from dbplay_desktop.servers.manager import ServerManager
 from dbplay_desktop.templates.library import TEMPLATE_SUFFIX
+
+log = logging.getLogger(__name__)
 
 
 def connect_to_server(server_uri: str | None, manager: ServerManager) -> tuple[Engine, str]:
@@ -24,7 +27,18 @@ def connect_to_server(server_uri: str | None, manager: ServerManager) -> tuple[E
 
     uri = server_uri or manager.start_default()
     engine = engine_for_uri(uri)
-    return engine, engine.server_version()
+    version = engine.server_version()
+    if server_uri is None and manager.take_cleanup_turn():
+        # The private server is ours alone: playgrounds nobody is connected to were left
+        # by a window that crashed.
+        try:
+            dropped = engine.drop_abandoned_playgrounds()
+        except EngineError as exc:
+            log.warning("could not clear abandoned playgrounds: %s", exc)
+        else:
+            if dropped:
+                log.info("dropped abandoned playgrounds: %s", ", ".join(dropped))
+    return engine, version
 
 
 def save_template_job(engine: Engine, database: str, choice, relay) -> Path:

@@ -224,3 +224,20 @@ def test_unreachable_server_is_one_line(pg_engine):
         engine.server_version()
     message = str(info.value)
     assert "\n" not in message and "127.0.0.1:1" in message and "secretpw" not in message
+
+
+def test_abandoned_playgrounds_are_dropped_but_named_and_busy_ones_kept(pg_engine):
+    abandoned = pg_engine.create_sandbox()  # unnamed: a window's throwaway playground
+    busy = pg_engine.create_sandbox()
+    named = pg_engine.create_sandbox("restored_by_the_cli")
+    session = pg_engine.connect(busy)
+    try:
+        dropped = pg_engine.drop_abandoned_playgrounds()
+        assert abandoned in dropped
+        assert busy not in dropped and named not in dropped
+        databases = pg_engine.list_databases()
+        assert abandoned not in databases and named in databases
+    finally:
+        session.close()
+        for database in (busy, named, abandoned):
+            pg_engine.drop_sandbox(database)
