@@ -176,3 +176,23 @@ def test_find_action_opens_the_find_bar_of_the_current_playground(qtbot, main_wi
     assert bar.isHidden()
     main_window.find_action.trigger()
     assert not bar.isHidden()
+
+
+def test_an_unsafe_template_fails_in_one_line_and_leaves_no_database(
+    qtbot, main_window, pg_engine, tmp_path
+):
+    from dbplay_desktop.templates.container import TemplateWriter
+
+    target = tmp_path / "written-by-template"
+    path = tmp_path / "evil.dbtpl"
+    with TemplateWriter(path, engine="postgresql", name="Evil") as writer:
+        with writer.open("dump.sql") as out:
+            out.write(f"CREATE TABLE t (x int);\nCOPY t TO '{target}';\n".encode())
+        writer.commit("15", {})
+    before = set(pg_engine.list_databases())
+    playground = main_window.open_template(path)
+    qtbot.waitUntil(lambda: playground.state in ("ready", "failed"), timeout=30_000)
+    assert playground.state == "failed"
+    assert "dump.sql:2" in playground.error and "\n" not in playground.error
+    assert not target.exists()
+    assert set(pg_engine.list_databases()) == before
