@@ -22,7 +22,7 @@ from dbplay_desktop.history import QueryHistory
 from dbplay_desktop.servers.manager import EMBEDDED_LABEL, ServerManager
 from dbplay_desktop.templates.library import TEMPLATE_SUFFIX, TemplateLibrary
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.playground import PREPARING, READY, UNTITLED, Playground
+from dbplay_desktop.ui.playground import FAILED, PREPARING, READY, UNTITLED, Playground
 from dbplay_desktop.ui.run_results import RunSummary
 from dbplay_desktop.ui.sandbox_jobs import one_line
 from dbplay_desktop.ui.settings import AppSettings
@@ -193,6 +193,8 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
                 title = playground.title + (" •" if playground.modified else "")
                 self.tabs.setTabText(index, title)
                 self.tabs.setTabToolTip(index, str(playground.template_path or UNTITLED))
+            if playground is self.current_playground() and playground.state != READY:
+                self.catalog_tree.set_message(_catalog_placeholder(playground))
         self._update_chrome()
 
     def _on_playground_message(self, text: str) -> None:
@@ -210,7 +212,7 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         elif playground.state == READY:
             self.catalog_tree.set_items(playground.catalog)
         else:
-            self.catalog_tree.set_message(playground.status)
+            self.catalog_tree.set_message(_catalog_placeholder(playground))
         self._update_chrome()
 
     # ================================================================== editor commands
@@ -353,3 +355,10 @@ def _server_text(uri: str) -> str:
     except ValueError:
         return "Server"
     return f"{user}{host}{port}"
+
+
+def _catalog_placeholder(playground: Playground) -> str:
+    """What the catalog dock says while a playground has no catalog to show."""
+    if playground.state == FAILED:
+        return "No database: this playground could not be prepared."
+    return playground.status

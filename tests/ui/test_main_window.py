@@ -196,3 +196,4 @@ def test_an_unsafe_template_fails_in_one_line_and_leaves_no_database(
     assert "dump.sql:2" in playground.error and "\n" not in playground.error
     assert not target.exists()
     assert set(pg_engine.list_databases()) == before
+    assert "could not be prepared" in main_window.catalog_tree.placeholder.text()
