@@ -6,6 +6,15 @@ and the psql meta-commands pg_dump writes. It logs in as the sandbox's own unpri
 role, so the restore can do no more than the owner of that one database. Either the
 whole payload lands or nothing does: ``BEGIN``/``COMMIT`` in the payload are skipped and
 any failure rolls everything back.
+
+The server must read each statement exactly as the safety scan did. So every item is
+scanned again right before it runs (the file is read a second time, and may have changed
+since); statements go through the extended protocol, which runs one statement and never
+a second one hidden behind a lexing difference; ``standard_conforming_strings`` is pinned
+on and watched, since a template that turns it off at run time (dynamic SQL) would make
+the server read quotes differently from the scan. Before the commit, the database's own
+settings, comment and flags are compared with what they were: its owner could change
+them with dynamic SQL, and they outlive the restore.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import psycopg
 
 from dbplay_desktop.engines.base import PayloadSource, ProgressCallback, RestoreError
 from dbplay_desktop.engines.pg_errors import connection_error, error_message
-from dbplay_desktop.engines.pg_safety_rules import RESTORE_META_COMMANDS
+from dbplay_desktop.engines.pg_safety_rules import is_skipped_meta
 
 
 def run_payload(
@@ -32,7 +41,7 @@ def run_payload(
     from dbplay_desktop.engines.pg_script_reader import read_script
 
     try:
-        conn = psycopg.connect(**info, autocommit=False, application_name="dbplay restore")
+        conn = psycopg.connect(**_pinned(info), autocommit=False, application_name="dbplay restore")
     except psycopg.Error as exc:
         raise connection_error(exc, info) from exc
     conn.prepare_threshold = None
@@ -42,19 +51,27 @@ def run_payload(
     done_before = 0
     try:
         with conn.cursor() as cur:
+            before = _database_state(cur)
             for path, size in zip(paths, sizes, strict=False):
                 with source.open(path) as raw:
                     stream = _CountingReader(raw)
                     for item in read_script(stream, path):
+                        _refuse_unsafe(item, path)
                         try:
                             _run_item(cur, item)
                         except psycopg.Error as exc:
                             raise RestoreError(
                                 f"{path}:{item.line}: {error_message(exc)}"
                             ) from exc
+                        _check_lexing(conn, path, item.line)
                         if progress is not None and progress(done_before + stream.count, total):
                             raise RestoreError("restore cancelled")
                 done_before += size if size is not None else stream.count
+            if _database_state(cur) != before:
+                raise RestoreError(
+                    "refused: the template changed its database's own settings, comment or "
+                    "flags (ALTER DATABASE, COMMENT ON DATABASE, ALTER ROLE ... SET)"
+                )
         conn.commit()
     except BaseException:
         try:
@@ -66,16 +83,83 @@ def run_payload(
         conn.close()
 
 
+# The server settings the scan's reading of the SQL depends on, as the restore pins them.
+_PINNED = {"standard_conforming_strings": "on", "client_encoding": "UTF8"}
+
+# The database-level state a template must leave as it found it. Every name is qualified:
+# by the end the template may have changed search_path and made look-alikes.
+_STATE_QUERY = """
+SELECT d.datistemplate, d.datallowconn, d.datconnlimit, d.datacl::pg_catalog.text,
+       pg_catalog.shobj_description(d.oid, 'pg_database'),
+       pg_catalog.array_agg(s.setconfig::pg_catalog.text
+                            ORDER BY s.setdatabase, s.setrole, s.setconfig::pg_catalog.text)
+FROM pg_catalog.pg_database d
+LEFT JOIN pg_catalog.pg_db_role_setting s
+  ON s.setdatabase OPERATOR(pg_catalog.=) d.oid
+  OR s.setrole OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
+                                       WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+GROUP BY d.oid, d.datistemplate, d.datallowconn, d.datconnlimit, d.datacl::pg_catalog.text
+"""
+
+
+def _pinned(info: dict[str, Any]) -> dict[str, Any]:
+    """Connection parameters with the settings the scan assumes set from the start.
+
+    Settings of the server, the database or the role (``ALTER DATABASE ... SET``) could
+    otherwise start the session with ``standard_conforming_strings`` off.
+    """
+    options = " ".join(f"-c {name}={value}" for name, value in _PINNED.items())
+    pinned = dict(info)
+    pinned["options"] = f"{info['options']} {options}" if info.get("options") else options
+    return pinned
+
+
+def _refuse_unsafe(item: Any, path: str) -> None:
+    """Scan an item again right before it runs: the restore runs only what passes."""
+    from dbplay_desktop.engines.pg_safety import scan_statement
+
+    if item.kind == "meta":
+        if is_skipped_meta(item.text):
+            return
+        command = item.text.split()[0]
+        raise RestoreError(f"{path}:{item.line}: refused: psql meta-command {command}")
+    messages = scan_statement(item.text)
+    if messages:
+        raise RestoreError(f"{path}:{item.line}: refused: {messages[0]}")
+
+
+def _check_lexing(conn: psycopg.Connection[Any], path: str, line: int) -> None:
+    """Stop when a statement changed how the server reads the SQL that follows.
+
+    The server reports these settings with every change (no round trip needed).
+    """
+    for name, value in _PINNED.items():
+        current = conn.info.parameter_status(name)
+        if current is not None and current.upper() != value.upper():
+            raise RestoreError(
+                f"{path}:{line}: refused: the template changed {name} to {current}; "
+                "the rest could not be read as the safety scan read it"
+            )
+
+
+def _database_state(cur: psycopg.Cursor[Any]) -> tuple[Any, ...] | None:
+    """The sandbox database's flags, access list, comment and per-database settings."""
+    row = cur.execute(_STATE_QUERY).fetchone()
+    return tuple(row) if row is not None else None
+
+
 def _run_item(cur: psycopg.Cursor[Any], item: Any) -> None:
     """Execute one item of a plain SQL script: a statement, a COPY with its data, or a meta line."""
     if item.kind == "statement":
         if not _is_transaction_boundary(item.text):
-            cur.execute(item.text)
+            # binary=True makes psycopg use the extended protocol: exactly one statement.
+            cur.execute(item.text, binary=True)
     elif item.kind == "copy":
         with cur.copy(item.text) as copy:
             for chunk in item.data:
                 copy.write(chunk)
-    elif item.kind == "meta" and item.text.split(maxsplit=1)[0] not in RESTORE_META_COMMANDS:
+    elif item.kind == "meta" and not is_skipped_meta(item.text):
         raise RestoreError(f"line {item.line}: psql command {item.text.split()[0]} is not allowed")
 
 

@@ -30,8 +30,10 @@ from dbplay_desktop.engines.pg_safety_rules import (
     RESTORE_META_COMMANDS,
     SET_CONFIG_ALLOWED,
     SET_REFUSED,
+    SHARED_OBJECTS_REFUSED,
     TRUSTED_EXTENSIONS,
     denied_function,
+    is_skipped_meta,
 )
 from dbplay_desktop.engines.pg_script import sql_tokens
 from dbplay_desktop.engines.pg_script_reader import TemplateScriptError, read_script
@@ -50,7 +52,10 @@ def scan_script(stream: IO[bytes], path: str) -> list[Finding]:
         for item in read_script(stream, path):
             if item.kind == "meta":
                 command = item.text.split()[0]
-                if command not in RESTORE_META_COMMANDS:
+                if command in RESTORE_META_COMMANDS and not is_skipped_meta(item.text):
+                    message = f"psql meta-command {command} with more than its key is not allowed"
+                    findings.append(Finding(path, item.line, message, item.text))
+                elif command not in RESTORE_META_COMMANDS:
                     message = f"psql meta-command {command} is not allowed"
                     findings.append(Finding(path, item.line, message, item.text))
                 continue
@@ -65,6 +70,9 @@ def scan_statement(sql: str) -> list[str]:
     """Why ``sql`` (one statement, or several) is refused; an empty list if it is fine."""
     from pglast.parser import ParseError, parse_sql_json
 
+    if "\x00" in sql:
+        # The parser (C) would stop reading at the NUL and never see what follows.
+        return ["NUL byte in SQL text (PostgreSQL text cannot contain one)"]
     try:
         tree = json.loads(parse_sql_json(sql))
     except ParseError as exc:
@@ -234,6 +242,12 @@ class _Checker:
                 cmd.get("def", {}).get("PartitionCmd", {}).get("concurrent")
             ):
                 self.messages.append(f"DETACH PARTITION CONCURRENTLY {IN_TRANSACTION}")
+
+    def shared_object(self, node: dict[str, Any], _text: str) -> None:
+        """COMMENT ON, SECURITY LABEL ON and GRANT ON databases, roles, tablespaces..."""
+        refused = SHARED_OBJECTS_REFUSED.get(node.get("objtype", ""))
+        if refused:
+            self.messages.append(refused)
 
     def create_schema(self, node: dict[str, Any], _text: str) -> None:
         if node.get("authrole"):
@@ -422,6 +436,9 @@ _HANDLERS: dict[str, Callable[[_Checker, dict[str, Any], str], None]] = {
     "RenameStmt": _Checker.rename,
     "VariableSetStmt": _Checker.variable_set,
     "AlterTableStmt": _Checker.alter_table,
+    "CommentStmt": _Checker.shared_object,
+    "SecLabelStmt": _Checker.shared_object,
+    "GrantStmt": _Checker.shared_object,
     "CreateSchemaStmt": _Checker.create_schema,
     "VacuumStmt": _Checker.vacuum,
     "IndexStmt": _Checker.index,

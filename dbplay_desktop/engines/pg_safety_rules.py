@@ -45,6 +45,17 @@ TRUSTED_EXTENSIONS = frozenset(
 #: psql meta-commands the restore understands (pg_dump 15.14+ writes them) and skips.
 RESTORE_META_COMMANDS = frozenset({"\\restrict", "\\unrestrict"})
 
+
+def is_skipped_meta(line: str) -> bool:
+    """Whether a meta-command line is one the restore skips: ``\\restrict KEY`` as pg_dump
+    writes it. Anything more on the line (psql would run ``\\restrict k \\! cmd`` as two
+    commands) makes it a refused one.
+    """
+    words = line.split()
+    if not words or words[0] not in RESTORE_META_COMMANDS or len(words) > 2:
+        return False
+    return len(words) == 1 or (words[1].isascii() and words[1].isalnum())
+
 #: Settings ``set_config()`` may change: the ones pg_dump and ordinary sessions use.
 SET_CONFIG_ALLOWED = frozenset(
     {
@@ -161,6 +172,19 @@ RENAME_REFUSED = {
     "OBJECT_TABLESPACE": _TABLESPACES,
     "OBJECT_FOREIGN_SERVER": _FOREIGN,
     "OBJECT_FDW": _FOREIGN,
+    "OBJECT_SUBSCRIPTION": _SUBSCRIPTIONS,
+    "OBJECT_EVENT_TRIGGER": _EVENT_TRIGGERS,
+}
+#: COMMENT ON / GRANT ON these server-level objects is refused. A sandbox owns its
+#: database, so the server would let it rewrite its comment (which marks it a sandbox)
+#: or grant access to it; pg_dump without --create never writes either.
+SHARED_OBJECTS_REFUSED = {
+    "OBJECT_DATABASE": _DATABASES,
+    "OBJECT_ROLE": _ROLES,
+    "OBJECT_TABLESPACE": _TABLESPACES,
+    "OBJECT_PARAMETER_ACL": "GRANT/REVOKE on server settings is not allowed",
+    "OBJECT_FDW": _FOREIGN,
+    "OBJECT_FOREIGN_SERVER": _FOREIGN,
     "OBJECT_SUBSCRIPTION": _SUBSCRIPTIONS,
     "OBJECT_EVENT_TRIGGER": _EVENT_TRIGGERS,
 }

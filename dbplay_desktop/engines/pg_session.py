@@ -166,9 +166,12 @@ class PostgresSession(Session):
         self, exc: psycopg.Error, statement: Statement, text: str, prefix: int = 0
     ) -> QueryError:
         diag = exc.diag
-        for extra in (diag.message_detail, diag.message_hint):
-            if extra:
-                self._notices.append(extra)
+        message = error_message(exc)
+        # The server's detail and hint belong to the error, not among the notices.
+        if diag.message_detail:
+            message += f" — {diag.message_detail}"
+        if diag.message_hint:
+            message += f" (hint: {diag.message_hint})"
         position = statement.start
         if diag.statement_position:
             offset = int(diag.statement_position) - 1 - prefix
@@ -179,7 +182,7 @@ class PostgresSession(Session):
         if self._cancelled and cls is QueryError and isinstance(exc, psycopg.OperationalError):
             cls = QueryCancelled
         return cls(
-            error_message(exc),
+            message,
             position=position,
             line=located.line,
             column=located.column,

@@ -130,6 +130,10 @@ class PostgresEngine(Engine):
             assert first_error is not None
             raise connection_error(first_error, self._info(database)) from first_error
         try:
+            # A sandbox's owner can set its database's search_path and put functions and
+            # operators in public: with the admin's privileges, resolve only pg_catalog
+            # (as pg_dump does).
+            conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
             yield conn
         finally:
             conn.close()
@@ -246,6 +250,10 @@ class PostgresEngine(Engine):
                 )
             role = _sandbox_role(conn, database)
             try:
+                # The sandbox's owner may have flagged it a template, which DROP refuses.
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(database))
+                )
                 conn.execute(
                     sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
                 )
@@ -352,17 +360,27 @@ def _database_exists(conn: psycopg.Connection[Any], database: str) -> bool:
 
 
 def _is_sandbox(conn: psycopg.Connection[Any], database: str) -> bool:
+    """Marked as a sandbox, or owned by a sandbox role.
+
+    The owner of a sandbox can rewrite its database's comment, so the comment alone must
+    not decide: a database owned by a ``dbplay_sbx_`` role is one dbplay made or adopted
+    (such a role cannot create databases nor take over another's).
+    """
     row = conn.execute(
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
         (database,),
     ).fetchone()
-    return row is not None and row[0] in SANDBOX_MARKS
+    if row is None:
+        return False
+    return row[0] in SANDBOX_MARKS or _sandbox_role(conn, database) is not None
 
 
 def _sandbox_role(conn: psycopg.Connection[Any], database: str) -> str | None:
-    """The owning role of a sandbox database, if it is one of ours."""
-    if not _is_sandbox(conn, database):
-        return None
+    """The owning role of a sandbox database, if it is one of ours.
+
+    Decided by the owner alone, never by the comment the sandbox itself can change: a
+    template that rewrites it must not make dbplay log in with the admin's credentials.
+    """
     row = conn.execute(
         "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
     ).fetchone()

@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 DATA_DIR_ENV = "DBPLAY_PG_DATA"
+#: The app's data directory (templates, history, settings); the cluster lives inside it.
+APP_DATA_DIR_ENV = "DBPLAY_DATA_DIR"
 ROOT_DATA_DIR = Path("/var/lib/dbplay/postgresql")
 LOG_FILE = "dbplay-server.log"
 _LOG_ROTATE_BYTES = 5 * 1024 * 1024
@@ -91,16 +93,24 @@ _RETRYABLE_START_FAILURES = (
 
 
 def default_data_dir() -> Path:
-    """Where the default cluster lives: ``$DBPLAY_PG_DATA``, else the user's data directory.
+    """Where the default cluster lives: ``$DBPLAY_PG_DATA``, else the app's data directory.
+
+    The cluster belongs to one app data directory (``$DBPLAY_DATA_DIR`` or the user's),
+    just as the single running window does: two windows with different data directories
+    must never share, and stop, one server.
 
     As root the server runs as an unprivileged account that cannot enter ``/root`` (mode
-    0700), so the cluster goes to ``/var/lib/dbplay/postgresql`` instead: reachable by that
-    account once dbplay hands it the directory, and, unlike ``/tmp``, kept across reboots,
-    because it holds the user's databases.
+    0700), so without ``$DBPLAY_DATA_DIR`` the cluster goes to
+    ``/var/lib/dbplay/postgresql``: reachable by that account once dbplay hands it the
+    directory, and, unlike ``/tmp``, kept across reboots, because it holds the user's
+    databases.
     """
     configured = os.environ.get(DATA_DIR_ENV, "").strip()
     if configured:
         return Path(configured).expanduser()
+    app_data = os.environ.get(APP_DATA_DIR_ENV, "").strip()
+    if app_data:
+        return Path(app_data).expanduser() / "postgresql"
     if running_as_root():
         return ROOT_DATA_DIR
     import platformdirs

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -164,6 +165,10 @@ class TemplateReader(PayloadSource):
                 raise TemplateError(f"{self.label}: archive entry {name} appears twice")
             if info.flag_bits & 0x1:
                 raise TemplateError(f"{self.label}: archive entry {name} is encrypted")
+            if _is_link(info):
+                # Never followed (nothing is extracted), but no writer makes one and an
+                # unzip tool would create it: refused rather than read as SQL.
+                raise TemplateError(f"{self.label}: archive entry {name} is a symbolic link")
             if info.compress_type not in _METHODS:
                 raise TemplateError(
                     f"{self.label}: archive entry {name} uses compression method "
@@ -192,6 +197,11 @@ class TemplateReader(PayloadSource):
 
     def _damaged(self, what: str, err: BaseException) -> TemplateError:
         return TemplateError(f"{self.label}: {what} is damaged ({err})")
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    """Whether an entry carries Unix symbolic-link mode bits."""
+    return stat.S_ISLNK(info.external_attr >> 16)
 
 
 def read_manifest(path: str | Path, max_size: int | None = None) -> Manifest:

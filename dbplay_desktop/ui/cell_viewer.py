@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QDialog,
@@ -144,7 +145,11 @@ class CellViewer(QDialog):
         buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(summary, self))
+        # The window title may be hidden (tiling window managers, tabs): name the column
+        # above the value too.
+        self.summary_label = QLabel(f"{title} — {summary}" if title else summary, self)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.summary_label)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
 

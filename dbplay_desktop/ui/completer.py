@@ -76,6 +76,91 @@ def names_from_catalog(items: list[CatalogItem]) -> list[str]:
     return list(names)
 
 
+#: Catalog kinds that have columns (or fields) a qualified name can complete.
+RELATION_KINDS = frozenset(
+    {"table", "view", "materialized view", "foreign table", "partitioned table", "collection"}
+)
+_COLUMN_KINDS = frozenset({"column", "field"})
+#: Words after which a SQL statement names a table or view.
+_RELATION_KEYWORDS = frozenset({"from", "join", "into", "update", "table"})
+
+
+def relations_from_catalog(items: list[CatalogItem]) -> dict[str, tuple[str, list[str]]]:
+    """Every table-like item: its case-folded name -> (text to insert, its column names)."""
+    relations: dict[str, tuple[str, list[str]]] = {}
+    for root in items:
+        for item in root.walk():
+            if item.kind in RELATION_KINDS:
+                columns = [c.insert_text or c.name for c in item.walk() if c.kind in _COLUMN_KINDS]
+                relations.setdefault(item.name.casefold(), (item.insert_text or item.name, columns))
+    return relations
+
+
+def _unquote(word: str) -> str:
+    if len(word) > 1 and word[0] == word[-1] == '"':
+        return word[1:-1].replace('""', '"')
+    return word
+
+
+def _significant_tokens(text: str, language: str) -> list[tuple[bool, str]]:
+    """(is a name or keyword, text) for each token of ``text`` that is not white space or
+    a comment, from the Pygments lexer that also highlights the editor."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.token import Comment, Keyword, Name, Text
+
+    try:
+        lexer = get_lexer_by_name(language or "sql")
+    except Exception:  # no lexer for this language: no context
+        return []
+    tokens: list[tuple[bool, str]] = []
+    for ttype, value in lexer.get_tokens(text):
+        if ttype in Text or ttype in Comment or not value.strip():
+            continue
+        tokens.append((ttype in Name or ttype in Keyword, value))
+    return tokens
+
+
+def context_words(
+    before: str,
+    statement: str,
+    relations: dict[str, tuple[str, list[str]]],
+    language: str,
+) -> list[str] | None:
+    """The words that fit where the user is typing, or None for every word.
+
+    ``before`` is the statement's text up to the word being completed, ``statement`` the
+    whole statement (for aliases declared later, as in ``SELECT c.| FROM customers c``).
+    After ``alias.`` or ``table.`` the relation's columns; after FROM/JOIN/INTO/UPDATE
+    the tables and views. SQL only: other languages always get every word.
+    """
+    if language.lower() not in _SQL_LANGUAGES or not relations:
+        return None
+    if before.endswith("."):
+        head = before[:-1]
+        start = len(head)
+        while start > 0 and (is_identifier_char(head[start - 1]) or head[start - 1] == '"'):
+            start -= 1
+        qualifier = _unquote(head[start:]).casefold()
+        if not qualifier:
+            return None
+        if qualifier in relations:
+            return relations[qualifier][1]
+        tokens = _significant_tokens(statement, language)
+        for i, (is_word, value) in enumerate(tokens):
+            if not is_word or _unquote(value).casefold() not in relations:
+                continue
+            rest = tokens[i + 1 : i + 3]
+            if rest and rest[0][1].casefold() == "as":
+                rest = rest[1:]
+            if rest and rest[0][0] and _unquote(rest[0][1]).casefold() == qualifier:
+                return relations[_unquote(value).casefold()][1]
+        return None
+    tokens = _significant_tokens(before, language)
+    if tokens and tokens[-1][1].casefold() in _RELATION_KEYWORDS:
+        return [insert for insert, _columns in relations.values()]
+    return None
+
+
 def is_identifier_char(char: str) -> bool:
     """Characters that continue a word being completed (``$`` for mongosh operators)."""
     return char.isalnum() or char in "_$"
@@ -91,6 +176,10 @@ class Completer(QCompleter):
         self._catalog: list[str] = []
         self._catalog_set: set[str] = set()
         self._insert_for: dict[str, str] = {}  # shown word -> text to insert
+        self._all_words: list[str] = []
+        self._language = ""
+        #: Case-folded table name -> (text to insert, column names); see set_relations.
+        self.relations: dict[str, tuple[str, list[str]]] = {}
         self._model = QStringListModel(self)
         self.setModel(self._model)
         self.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -101,6 +190,7 @@ class Completer(QCompleter):
 
     # -- word lists ------------------------------------------------------------
     def set_language(self, language: str) -> None:
+        self._language = language or ""
         self.set_keywords(keywords_for(language))
 
     def set_keywords(self, words: Iterable[str]) -> None:
@@ -115,7 +205,25 @@ class Completer(QCompleter):
 
     def words(self) -> list[str]:
         """The words on offer, catalog names first when a keyword has the same spelling."""
-        return list(self._model.stringList())
+        return list(self._all_words)
+
+    def _use_words(self, words: list[str] | None) -> None:
+        """Show ``words`` only (None: every keyword and catalog name)."""
+        wanted = self._all_words if words is None else sorted(
+            dict.fromkeys(_unquote(w) for w in words if w), key=str.casefold
+        )
+        if words is not None:
+            for word in words:
+                if _unquote(word) != word:
+                    self._insert_for[_unquote(word)] = word
+        if wanted != self._model.stringList():
+            self._model.setStringList(wanted)
+            # Any order the model sorting assumed no longer holds for a narrowed list.
+            self.setModelSorting(
+                QCompleter.ModelSorting.CaseInsensitivelySortedModel
+                if all(w.isascii() for w in wanted)
+                else QCompleter.ModelSorting.UnsortedModel
+            )
 
     def _rebuild(self) -> None:
         seen: dict[str, str] = {}
@@ -135,17 +243,35 @@ class Completer(QCompleter):
             if all(w.isascii() for w in words)
             else QCompleter.ModelSorting.UnsortedModel
         )
+        self._all_words = words
         self._model.setStringList(words)
 
     # -- popup -------------------------------------------------------------------
     def is_open(self) -> bool:
         return self.popup().isVisible()
 
-    def show_for(self, prefix: str, rect: QRect) -> bool:
-        """Open (or refresh) the popup for ``prefix`` under ``rect``; False if nothing fits."""
+    def set_relations(self, relations: dict[str, tuple[str, list[str]]]) -> None:
+        """Tables and their columns, for completion that fits the context."""
+        self.relations = dict(relations)
+
+    def words_for(self, before: str, statement: str) -> list[str] | None:
+        """See :func:`context_words`: the words that fit, or None for all of them."""
+        return context_words(before, statement, self.relations, self._language)
+
+    def show_for(self, prefix: str, rect: QRect, words: list[str] | None = None) -> bool:
+        """Open (or refresh) the popup for ``prefix`` under ``rect``; False if nothing fits.
+
+        ``words`` narrows the list to what fits the context (columns after ``alias.``);
+        when none of them matches ``prefix`` every word is offered again.
+        """
+        self._use_words(words)
         if prefix != self.completionPrefix():
             self.setCompletionPrefix(prefix)
         count = self.completionCount()
+        if count == 0 and words is not None:
+            self._use_words(None)
+            self.setCompletionPrefix(prefix)
+            count = self.completionCount()
         if count == 0 or (count == 1 and self.currentCompletion() == prefix):
             self.popup().hide()
             return False

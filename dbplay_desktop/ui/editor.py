@@ -144,6 +144,11 @@ class CodeEditor(QPlainTextEdit):
         """Names offered by completion besides keywords (see ``completer.names_from_catalog``)."""
         self.completer.set_catalog_names(names)
 
+    def set_catalog_relations(self, relations: dict[str, tuple[str, list[str]]]) -> None:
+        """Tables and their columns (``completer.relations_from_catalog``), so completion
+        offers a table's columns after ``alias.`` and tables after FROM."""
+        self.completer.set_relations(relations)
+
     # -- statements ----------------------------------------------------------
     def set_splitter(self, splitter: Splitter | None) -> None:
         """How to cut the text into statements (``Engine.split``); None for the fallback."""
@@ -312,7 +317,19 @@ class CodeEditor(QPlainTextEdit):
             return
         rect = self.cursorRect()
         rect.translate(self.viewport().pos())
-        self.completer.show_for(prefix, QRect(rect))
+        self.completer.show_for(prefix, QRect(rect), self._context_words(prefix))
+
+    def _context_words(self, prefix: str) -> list[str] | None:
+        """Columns after ``alias.``, tables after FROM; None: every word (see completer)."""
+        if not self.completer.relations:
+            return None
+        text = self.all_text()
+        cursor = self.cursor_offset()
+        word_start = max(0, cursor - len(prefix))
+        statement = statement_at(self._split(text), word_start)
+        start = statement.start if statement is not None and statement.start <= word_start else 0
+        end = max(statement.end if statement is not None else 0, cursor)
+        return self.completer.words_for(text[start:word_start], text[start:end])
 
     def _insert_completion(self, word: str) -> None:
         prefix = self.word_before_cursor()

@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 from dbplay_desktop.history import HistoryEntry, QueryHistory
 from dbplay_desktop.ui import icons
 
-__all__ = ["COLUMNS", "ENTRY_ROLE", "HistoryPanel", "format_elapsed", "format_when"]
+__all__ = [
+    "COLUMNS", "ENTRY_ROLE", "HistoryPanel", "format_elapsed", "format_when", "query_summary",
+]  # fmt: skip
 
 #: Column titles, in order.
 COLUMNS = ("", "Time", "Database", "Query", "Elapsed", "Rows")
@@ -49,6 +51,27 @@ def format_when(entry: HistoryEntry, now: datetime | None = None) -> str:
     moment = entry.executed_at_local()
     today = (now or datetime.now().astimezone()).date()
     return moment.strftime("%H:%M:%S" if moment.date() == today else "%Y-%m-%d %H:%M")
+
+
+#: Characters of a query shown in its one-line summary (the tooltip has the whole text).
+SUMMARY_LENGTH = 300
+
+
+def query_summary(text: str, limit: int = SUMMARY_LENGTH) -> str:
+    """The query on one line for the list: leading ``--`` comment lines (such as a
+    template's header) skipped, white space collapsed, cut at ``limit`` characters.
+
+    Showing only the first line made a formatted query read "SELECT c.name," and a run of
+    a whole editor read "-- Shop".
+    """
+    lines = text.splitlines()
+    start = 0
+    while start < len(lines) and (not lines[start].strip()
+                                  or lines[start].lstrip().startswith("--")):
+        start += 1
+    body = lines[start:] if start < len(lines) else lines
+    line = " ".join(" ".join(body).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def format_elapsed(seconds: float) -> str:
@@ -206,7 +229,7 @@ class HistoryPanel(QWidget):
     def _item(self, entry: HistoryEntry, now: datetime) -> QTreeWidgetItem:
         rows = "" if entry.rows < 0 else f"{entry.rows:,}"
         item = QTreeWidgetItem(
-            ["", format_when(entry, now), entry.database, entry.first_line,
+            ["", format_when(entry, now), entry.database, query_summary(entry.text),
              format_elapsed(entry.elapsed_s), rows]
         )
         item.setData(0, ENTRY_ROLE, entry)

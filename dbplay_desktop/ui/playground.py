@@ -407,10 +407,11 @@ class Playground(QWidget):
     def _set_catalog(self, catalog: list[CatalogItem]) -> None:
         if self.state not in (READY, PREPARING):
             return
-        from dbplay_desktop.ui.completer import names_from_catalog
+        from dbplay_desktop.ui.completer import names_from_catalog, relations_from_catalog
 
         self.catalog = list(catalog)
         self.editor.set_catalog_names(names_from_catalog(self.catalog))
+        self.editor.set_catalog_relations(relations_from_catalog(self.catalog))
         self.catalog_changed.emit(self.catalog)
 
     def _on_catalog_failed(self, exc: object) -> None:

@@ -140,6 +140,8 @@ class ResultsView(QWidget):
         self._export_worker: Worker | None = None
         self._export_path = ""
         self._export_job: _ExportJob | None = None
+        #: What the last finished export told the user ("Exported 1,000 rows to ...").
+        self.export_message = ""
 
         self.copy_action = QAction("Copy", self)
         self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
@@ -183,6 +185,10 @@ class ResultsView(QWidget):
     def _refresh_footer(self) -> None:
         model = self.model()
         self.summary_label.setText(model.summary())
+        self.summary_label.setToolTip(
+            f"Only the first {model.received_count:,} rows were fetched: the row cap is set "
+            "in File › Preferences." if model.more_available else ""
+        )
         self.elapsed_label.setText(format_elapsed(model.elapsed))
 
     def _on_model_reset(self) -> None:
@@ -291,8 +297,11 @@ class ResultsView(QWidget):
         view_action.setEnabled(self.table.currentIndex().isValid())
         view_action.triggered.connect(lambda: self.open_cell())
         menu.addSeparator()
+        model = self.model()
+        # A capped result holds only the rows fetched so far: say so rather than "All".
+        which = f"{model.received_count:,} Fetched" if model.more_available else "All"
         for fmt in ("csv", "json"):
-            action = menu.addAction(f"Export All Rows as {fmt.upper()}…")
+            action = menu.addAction(f"Export {which} Rows as {fmt.upper()}…")
             action.setEnabled(has_columns and self._export_worker is None)
             action.triggered.connect(lambda _=False, f=fmt: self.export_dialog(f))
         return menu
@@ -335,7 +344,13 @@ class ResultsView(QWidget):
         self._export_path = str(path)
         return start_worker(worker, _pool=pool)
 
-    def _on_export_returned(self, _count: int) -> None:
+    def _on_export_returned(self, count: int) -> None:
+        # Without a word the user cannot tell a finished export from one that never ran
+        # (the progress dialog only shows for long exports).
+        self.export_message = f"Exported {count:,} rows to {self._export_path}"
+        status_bar = getattr(self.window(), "statusBar", None)
+        if callable(status_bar):
+            status_bar().showMessage(self.export_message, 10000)
         self.export_finished.emit(self._export_path)
 
     def _on_export_errored(self, error: object) -> None:

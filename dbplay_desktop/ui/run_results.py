@@ -196,7 +196,10 @@ class RunResults(QObject):
         located = Statement.at(self.document, position, position)
         cancelled = isinstance(error, QueryCancelled)
         where = f"line {located.line}, column {located.column}"
-        text = error.message if cancelled else f"{error.title} at {where}: {error.message}"
+        # A cancel has no place worth pointing at, but says plainly that it was a cancel
+        # (the server's own words, "canceling statement due to ...", follow).
+        text = (f"{error.title}: {error.message}" if cancelled
+                else f"{error.title} at {where}: {error.message}")
         self.messages.add_message(index, located.line, text, result.elapsed, position,
                                   kind="error")
         self.had_error = True

@@ -35,6 +35,13 @@ from dbplay_desktop.ui.welcome import WelcomePage
 APP_TITLE = "Database Playground"
 
 
+def _preferences_shortcut() -> QKeySequence:
+    """The platform's Preferences key, or Ctrl+, where the platform has none (most Linux
+    desktops), as other editors and database tools use."""
+    standard = QKeySequence(QKeySequence.StandardKey.Preferences)
+    return standard if not standard.isEmpty() else QKeySequence("Ctrl+,")
+
+
 class WindowChromeMixin:
     """Construction and upkeep of the main window's actions, menus, bars and docks.
 
@@ -51,8 +58,8 @@ class WindowChromeMixin:
             action.setIcon(icons.icon(icon))
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(text.rstrip("…") + (f" ({action.shortcut().toString()})"
-                                               if shortcut is not None else ""))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(text.rstrip("…") + (f" ({keys})" if keys else ""))
         action.triggered.connect(slot)
         return action
 
@@ -72,6 +79,8 @@ class WindowChromeMixin:
         self.run_all_action = self._action("run-all", "Run all", self.run_all,
                                            "Ctrl+Shift+Return")
         self.stop_action = self._action("stop", "Stop", self.cancel_current)
+        # Esc is handled by the editor (a window-wide Esc would also close every popup).
+        self.stop_action.setToolTip("Stop the running query (Esc)")
         self.format_action = self._action("format", "Format SQL", self.format_current,
                                           "Ctrl+Shift+F")
         self.find_action = self._action("search", "Find / Replace…", self.find_current, std.Find)
@@ -79,7 +88,7 @@ class WindowChromeMixin:
                                                    self.refresh_catalog, "F5")
         self.connections_action = self._action("connect", "Connections…", self.open_connections)
         self.preferences_action = self._action(None, "Preferences…", self.open_preferences,
-                                               QKeySequence.StandardKey.Preferences)
+                                               _preferences_shortcut())
         self.retry_server_action = self._action("connect", "Start the embedded server again",
                                                 self.start_server)
         # The editor handles these keys itself while it has focus; window shortcuts would

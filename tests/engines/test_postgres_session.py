@@ -241,3 +241,12 @@ def test_abandoned_playgrounds_are_dropped_but_named_and_busy_ones_kept(pg_engin
         session.close()
         for database in (busy, named, abandoned):
             pg_engine.drop_sandbox(database)
+
+
+def test_error_detail_and_hint_are_part_of_the_one_line_message(pg_session):
+    results = run(pg_session, "create table u (id int primary key); insert into u values (1), (1)")
+    error = results[1][0].error
+    message = str(error)
+    assert message.startswith('duplicate key value violates unique constraint "u_pkey"')
+    assert "Key (id)=(1) already exists." in message and "\n" not in message
+    assert results[1][0].notices == []

@@ -244,7 +244,22 @@ def test_default_data_dir_is_reachable_by_the_server_account(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("DBPLAY_PG_DATA", raising=False)
+    monkeypatch.delenv("DBPLAY_DATA_DIR", raising=False)
     path = default_data_dir()
     assert path.name == "postgresql"
     if os.name == "posix" and os.geteuid() == 0:
         assert path == Path("/var/lib/dbplay/postgresql")
+
+
+def test_each_app_data_dir_has_its_own_cluster(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two windows with different data directories must not share (and stop) one server."""
+    monkeypatch.delenv("DBPLAY_PG_DATA", raising=False)
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "one"))
+    first = default_data_dir()
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "two"))
+    assert first == tmp_path / "one" / "postgresql"
+    assert default_data_dir() == tmp_path / "two" / "postgresql"
+    monkeypatch.setenv("DBPLAY_PG_DATA", str(tmp_path / "pinned"))
+    assert default_data_dir() == tmp_path / "pinned"

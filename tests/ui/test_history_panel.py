@@ -57,7 +57,7 @@ def test_lists_newest_first_with_details(panel: HistoryPanel) -> None:
         "SELECT count(*) FROM Orders",
         "SELEC broken",
         "CREATE TABLE t (id int);",
-        "SELECT * FROM customers",
+        "SELECT * FROM customers WHERE id = 1;",  # the whole query, on one line
     ]
     newest = panel.tree.topLevelItem(0)
     assert newest.text(COL_DATABASE) == "pg_shop"
