@@ -144,3 +144,16 @@ def find_pg_dump(
     raise DumpError(
         "pg_dump was not found; install the PostgreSQL client tools or set DBPLAY_PG_BIN"
     )
+
+
+def hardened_options(info: dict[str, Any]) -> str:
+    """libpq ``options`` for connections with the admin's privileges to a sandbox.
+
+    A sandbox's owner may set its database's ``search_path`` (and put functions and
+    operators in ``public``) or ``local_preload_libraries``: an admin connection resolves
+    only ``pg_catalog`` and loads no library, whatever the database says (as pg_dump does
+    for its own queries).
+    """
+    hardened = "-c search_path= -c local_preload_libraries="
+    given = str(info.get("options") or "").strip()
+    return f"{given} {hardened}".strip()

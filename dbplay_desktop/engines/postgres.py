@@ -40,7 +40,7 @@ from dbplay_desktop.engines.base import (
     UnsafeContent,
     UnsupportedUri,
 )
-from dbplay_desktop.engines.pg_dump import find_pg_dump, write_dump
+from dbplay_desktop.engines.pg_dump import find_pg_dump, hardened_options, write_dump
 from dbplay_desktop.engines.pg_errors import connection_error, error_message
 from dbplay_desktop.engines.pg_restore import run_payload
 from dbplay_desktop.engines.pg_script import split_sql
@@ -117,7 +117,9 @@ class PostgresEngine(Engine):
         for candidate in candidates:
             try:
                 conn = psycopg.connect(
-                    **self._info(candidate), autocommit=True, application_name="dbplay admin"
+                    **self._info(candidate, options=hardened_options(self._conninfo)),
+                    autocommit=True,
+                    application_name="dbplay admin",
                 )
                 break
             except psycopg.Error as exc:
@@ -130,10 +132,6 @@ class PostgresEngine(Engine):
             assert first_error is not None
             raise connection_error(first_error, self._info(database)) from first_error
         try:
-            # A sandbox's owner can set its database's search_path and put functions and
-            # operators in public: with the admin's privileges, resolve only pg_catalog
-            # (as pg_dump does).
-            conn.execute("SELECT pg_catalog.set_config('search_path', '', false)")
             yield conn
         finally:
             conn.close()
@@ -295,6 +293,7 @@ class PostgresEngine(Engine):
         # runs as the sandbox's role; pg_dump itself keeps the server's view (row_security
         # off, search_path hardened) with the address's credentials.
         counting = self._session_info(database)
+        counting["options"] = hardened_options(counting)
         try:
             conn = psycopg.connect(**counting, autocommit=True, application_name="dbplay dump")
         except psycopg.Error as exc:
@@ -303,7 +302,8 @@ class PostgresEngine(Engine):
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
             server_major = conn.info.server_version // 10000
             stats = database_stats(conn)
-        write_dump(find_pg_dump(server_major, self.bin_dir), self._info(database), sink, progress)
+        admin = self._info(database, options=hardened_options(self._conninfo))
+        write_dump(find_pg_dump(server_major, self.bin_dir), admin, sink, progress)
         return DumpInfo(engine_version=version, stats=stats)
 
     # -- restore ---------------------------------------------------------------------
