@@ -19,7 +19,9 @@ them with dynamic SQL, and they outlive the restore.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import psycopg
@@ -49,6 +51,7 @@ def run_payload(
     sizes = [source.size(path) for path in paths]
     total = sum(s for s in sizes if s is not None) if None not in sizes else None
     done_before = 0
+    watchdog = _Watchdog(conn, progress, total)
     try:
         with conn.cursor() as cur:
             before = _database_state(cur)
@@ -58,11 +61,12 @@ def run_payload(
                     for item in read_script(stream, path):
                         _refuse_unsafe(item, path)
                         try:
-                            _run_item(cur, item)
+                            with watchdog.watching(done_before + stream.count):
+                                _run_item(cur, item)
                         except psycopg.Error as exc:
-                            raise RestoreError(
-                                f"{path}:{item.line}: {error_message(exc)}"
-                            ) from exc
+                            if watchdog.cancelled:
+                                raise RestoreError("restore cancelled") from exc
+                            raise RestoreError(f"{path}:{item.line}: {error_message(exc)}") from exc
                         _check_lexing(conn, path, item.line)
                         if progress is not None and progress(done_before + stream.count, total):
                             raise RestoreError("restore cancelled")
@@ -80,7 +84,63 @@ def run_payload(
             pass
         raise
     finally:
+        watchdog.stop()
         conn.close()
+
+
+class _Watchdog:
+    """Keeps asking ``progress`` while one long statement or COPY runs, and cancels it.
+
+    Between statements the restore asks ``progress`` itself; a single statement can run
+    for minutes (a big COPY, an index build, a hostile ``pg_sleep``), so a thread asks
+    every half second meanwhile and, when told to stop, cancels it on the server.
+    """
+
+    INTERVAL = 0.5
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], progress: ProgressCallback | None, total: int | None
+    ) -> None:
+        self._conn = conn
+        self._progress = progress
+        self._total = total
+        self._done = 0
+        self._busy = threading.Event()
+        self._stopped = threading.Event()
+        self.cancelled = False
+        self._thread: threading.Thread | None = None
+        if progress is not None:
+            self._thread = threading.Thread(target=self._run, name="dbplay restore watchdog")
+            self._thread.daemon = True
+            self._thread.start()
+
+    @contextmanager
+    def watching(self, done: int) -> Iterator[None]:
+        self._done = done
+        self._busy.set()
+        try:
+            yield
+        finally:
+            self._busy.clear()
+
+    def _run(self) -> None:
+        assert self._progress is not None
+        while not self._stopped.wait(self.INTERVAL):
+            if (
+                self._busy.is_set()
+                and not self.cancelled
+                and self._progress(self._done, self._total)
+            ):
+                self.cancelled = True
+                try:
+                    self._conn.cancel_safe(timeout=5.0)
+                except (psycopg.Error, OSError):
+                    pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(2 * self.INTERVAL)
 
 
 # The server settings the scan's reading of the SQL depends on, as the restore pins them.

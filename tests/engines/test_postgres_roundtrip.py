@@ -224,3 +224,20 @@ def test_admin_connections_ignore_libraries_and_search_path_a_sandbox_sets(pg_en
             assert reader.manifest.stats["rows"] == 1
     finally:
         pg_engine.drop_sandbox(source)
+
+
+def test_cancelling_a_restore_stops_a_long_statement(pg_engine, pg_admin_uri, tmp_path):
+    """A template that sleeps (or loads for minutes) can still be cancelled within seconds."""
+    import time
+
+    path = tmp_path / "slow.dbtpl"
+    write_payload(path, "CREATE TABLE a (x int);\nSELECT pg_sleep(60);\n")
+    started = time.monotonic()
+
+    def cancel_after_a_second(done, total):
+        return time.monotonic() - started > 1.0
+
+    with TemplateReader(path) as reader, pytest.raises(RestoreError, match="cancelled"):
+        pg_engine.restore(reader, "slow_target", progress=cancel_after_a_second)
+    assert time.monotonic() - started < 10
+    assert not database_exists(pg_admin_uri, "slow_target")
