@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dbplay_desktop.engines.base import DumpError, PayloadSink, ProgressCallback
+from dbplay_desktop.servers.pg_binaries import find_postgres_bin_dirs, program_version
 
 #: The one payload file of a PostgreSQL template.
 PAYLOAD_PATH = "dump.sql"
@@ -86,21 +87,6 @@ def libpq_string(info: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- finding pg_dump
 
 
-def _tool_major(path: Path) -> int | None:
-    try:
-        out = subprocess.run(
-            [str(path), "--version"], capture_output=True, text=True, timeout=10
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    words = out.split()
-    for word in reversed(words):
-        head = word.split(".")[0]
-        if head.isdigit():
-            return int(head)
-    return None
-
-
 def find_pg_dump(
     server_major: int, bin_dir: Path | None = None, *, search_system: bool = True
 ) -> Path:
@@ -116,22 +102,17 @@ def find_pg_dump(
         candidates.append(bin_dir / exe)
     if os.environ.get("DBPLAY_PG_BIN"):
         candidates.append(Path(os.environ["DBPLAY_PG_BIN"]) / exe)
-    try:
-        from dbplay_desktop.servers.pg_binaries import find_postgres_bin_dirs
-
-        dirs = find_postgres_bin_dirs(search_system=search_system)
-        candidates.extend(directory / exe for directory in dirs)
-    except ImportError:
-        pass
+    candidates.extend(
+        directory / exe for directory in find_postgres_bin_dirs(search_system=search_system)
+    )
     on_path = shutil.which(exe) if search_system else None
     if on_path:
         candidates.append(Path(on_path))
     found: list[tuple[int, Path]] = []
     for path in dict.fromkeys(candidates):
-        if path.is_file():
-            major = _tool_major(path)
-            if major is not None:
-                found.append((major, path))
+        version = program_version(path) if path.is_file() else None
+        if version is not None:
+            found.append((version[0], path))
     usable = sorted((major, path) for major, path in found if major >= server_major)
     if usable:
         return usable[0][1]
