@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .menu_text import use_sentence_case_menu
 from .values import display_text, json_text, parse_json_text, plain_text
 
 #: Bytes shown in the hex view; beyond that the view says how many more there are.
@@ -103,6 +104,7 @@ class CellViewer(QDialog):
         self.tabs = QTabWidget(self)
         self.text_view = QPlainTextEdit(self)
         self.text_view.setReadOnly(True)
+        use_sentence_case_menu(self.text_view)
         self.text_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.tree_view: QTreeView | None = None
         self.hex_view: QPlainTextEdit | None = None
@@ -112,6 +114,7 @@ class CellViewer(QDialog):
             self.copy_text = plain_text(data)
             self.hex_view = QPlainTextEdit(hex_dump(data), self)
             self.hex_view.setReadOnly(True)
+            use_sentence_case_menu(self.hex_view)
             self.hex_view.setFont(mono)
             self.hex_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
             self.tabs.addTab(self.hex_view, "Hex")

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -44,6 +43,7 @@ from dbplay_desktop.connections import (
 )
 from dbplay_desktop.engines.base import EngineError
 from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.confirm import confirm_destructive
 from dbplay_desktop.ui.connection_form import EMBEDDED_NOTE, NO_KEYRING_MESSAGE, ConnectionForm
 from dbplay_desktop.ui.workers import Worker, connect_in_context, start_worker
 
@@ -277,14 +277,14 @@ class ConnectionDialog(QDialog):
         except ProfileError as exc:
             self.show_status(str(exc), ok=False)
             return False
-        if profile.name != self._loaded_name and profile.name in existing:
-            answer = QMessageBox.question(
-                self,
-                "Replace connection",
-                f"A connection named {profile.name!r} exists already. Replace it?",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        replacing = profile.name != self._loaded_name and profile.name in existing
+        if replacing and not confirm_destructive(
+            self,
+            "Replace connection",
+            f"A connection named {profile.name!r} exists already. Replace it?",
+            "Replace",
+        ):
+            return False
         password = self.form.password_edit.text() or None
         try:
             stored = self.store.save(profile, password, replace=self._loaded_name)
@@ -304,10 +304,10 @@ class ConnectionDialog(QDialog):
         name = self._loaded_name
         if name is None or name == EMBEDDED_NAME:
             return
-        answer = QMessageBox.question(
-            self, "Delete connection", f"Delete the connection {name!r} and its saved password?"
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirm_destructive(
+            self, "Delete connection",
+            f"Delete the connection {name!r} and its saved password?", "Delete",
+        ):
             return
         try:
             self.store.delete(name)

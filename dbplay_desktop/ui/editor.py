@@ -53,6 +53,7 @@ from dbplay_desktop.ui.editor_text import (
     whole_text_split,
 )
 from dbplay_desktop.ui.highlighter import PygmentsHighlighter, is_dark, literal_kind_at, qt_units
+from dbplay_desktop.ui.menu_text import use_sentence_case_menu
 
 __all__ = [
     "CodeEditor",
@@ -116,6 +117,7 @@ class CodeEditor(QPlainTextEdit):
         self.updateRequest.connect(self._gutter.follow)
         self.cursorPositionChanged.connect(self._refresh_extra_selections)
         self.document().contentsChange.connect(self._on_contents_change)
+        use_sentence_case_menu(self)  # Qt's own menu says "Select All"
         self._apply_theme()
         self._gutter.update_width()
 

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QMenu,
-    QMessageBox,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from dbplay_desktop.history import HistoryEntry, QueryHistory
 from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.confirm import confirm_destructive
 
 __all__ = [
     "COLUMNS", "ENTRY_ROLE", "HistoryPanel", "format_elapsed", "format_when", "query_summary",
@@ -294,10 +294,10 @@ class HistoryPanel(QWidget):
 
     def clear_history(self) -> None:
         """Forget all runs after asking."""
-        answer = QMessageBox.question(
-            self, "Clear history", "Forget every query in the history? This cannot be undone."
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        if confirm_destructive(
+            self, "Clear history", "Forget every query in the history?", "Clear history",
+            "This cannot be undone.",
+        ):
             self.history.clear()
             self.refresh()
 

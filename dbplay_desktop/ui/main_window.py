@@ -173,6 +173,7 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         playground.state_changed.connect(self._on_playground_changed)
         playground.catalog_changed.connect(self._on_catalog_changed)
         playground.status_message.connect(self._on_playground_message)
+        playground.status_ticked.connect(self._on_playground_ticked)
         index = self.tabs.addTab(playground, icons.engine_icon("postgresql"), playground.title)
         self.tabs.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.tabs)
@@ -200,6 +201,11 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
     def _on_playground_message(self, text: str) -> None:
         if self.sender() is self.current_playground():
             self.statusBar().showMessage(text, 8000)
+
+    def _on_playground_ticked(self, status: str) -> None:
+        # The run's clock: one label, not the whole chrome, several times a second.
+        if self.sender() is self.current_playground():
+            self.status_label.setText(status)
 
     def _on_catalog_changed(self, items: list) -> None:
         if self.sender() is self.current_playground():

@@ -12,7 +12,7 @@ from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.results_view import format_elapsed
+from dbplay_desktop.ui.run_clock import format_elapsed
 
 POSITION_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -39,6 +39,7 @@ from dbplay_desktop.ui.results_model import (
     QueryRunner,
     ResultsModel,
 )
+from dbplay_desktop.ui.run_clock import format_elapsed, running_status
 from dbplay_desktop.ui.run_results import RunResults
 from dbplay_desktop.ui.sandbox_jobs import (
     ProgressRelay,
@@ -76,6 +77,9 @@ class Playground(QWidget):
     catalog_changed = Signal(list)
     #: A one-line message for the status bar.
     status_message = Signal(str)
+    #: Only :attr:`status` changed, to this text (the run's clock ticking): cheap to show,
+    #: nothing else needs refreshing.
+    status_ticked = Signal(str)
     #: A run (all its statements) ended.
     run_finished = Signal()
     #: One finished run for the history: a :class:`RunSummary`.
@@ -103,6 +107,8 @@ class Playground(QWidget):
         self.runner: QueryRunner | None = None
         self.state = PREPARING
         self.status = "Waiting for the database server…"
+        #: How the last run ended ("Finished in 3.42 s"); empty before any run.
+        self.last_run = ""
         self.error: str | None = None
         self.modified = False
         self.batch_size = batch_size
@@ -151,6 +157,8 @@ class Playground(QWidget):
             self.editor, self.results_tabs, self.messages,
             batch_size=self.batch_size, row_cap=self.row_cap, parent=self,
         )
+        self.results.clock.ticked.connect(self._on_clock_tick)
+        self._cancel_requested = False
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.editor_pane)
@@ -221,6 +229,14 @@ class Playground(QWidget):
         return self.template_name or UNTITLED
 
     @property
+    def status_line(self) -> str:
+        """What the window's status label shows: the status, or once a run has ended and
+        the playground is ready again, how that run ended ("Finished in 3.42 s")."""
+        if self.state == READY and self.last_run and not self.is_running:
+            return self.last_run
+        return self.status
+
+    @property
     def is_ready(self) -> bool:
         return self.state == READY
 
@@ -282,6 +298,7 @@ class Playground(QWidget):
         self.runner = runner
         self.state = READY
         self.status = "Ready"
+        self.last_run = ""
         self.banner_row.hide()
         self._set_catalog(catalog)
         self.state_changed.emit()
@@ -306,6 +323,7 @@ class Playground(QWidget):
         if old_database is not None:
             self._drop_later(old_database, old_session)
         self.modified = False
+        self.results.end()  # a run the reset cut short never reports its end
         self.results.clear()
         self._adopt(prepared)
         self.status_message.emit(f"{self.title}: reset; fresh database {self.database}")
@@ -357,7 +375,8 @@ class Playground(QWidget):
             self.status_message.emit("Nothing to run: there are only comments here.")
             return False
         self.results.begin(text, offset)
-        self.status = "Running…"
+        self._cancel_requested = False
+        self.status = running_status(0.0)
         self.runner.run(text)
         self.state_changed.emit()
         return True
@@ -368,16 +387,32 @@ class Playground(QWidget):
             self._relay.cancelled.set()
             return
         if self.runner is not None and self.runner.is_running:
-            self.status = "Cancelling…"
+            self._cancel_requested = True
+            self.status = running_status(self.results.clock.elapsed(), cancelling=True)
             self.runner.cancel()
             self.state_changed.emit()
 
+    def _on_clock_tick(self, seconds: float) -> None:
+        if self.state != READY or not self.is_running:
+            return
+        self.status = running_status(seconds, cancelling=self._cancel_requested)
+        self.status_ticked.emit(self.status)
+
     def _on_all_done(self) -> None:
+        seconds = self.results.end()
         self.run_recorded.emit(self.results.summary(self.database or ""))
         if self.results.changed_state:
             self.modified = True
             self.refresh_catalog()
-        self.status = "Ready"
+        took = format_elapsed(seconds)
+        if self.results.cancelled or self._cancel_requested:
+            self.last_run = f"Cancelled after {took}"
+        elif self.results.had_error:
+            self.last_run = f"Failed after {took}"
+        else:
+            self.last_run = f"Finished in {took}"
+        if self.state == READY:  # not while a reset that cancelled this run prepares
+            self.status = "Ready"
         self.results.show_outcome()
         self.state_changed.emit()
         self.run_finished.emit()
@@ -452,6 +487,7 @@ class Playground(QWidget):
             self._relay.cancelled.set()
         runner, database = self.runner, self.database
         self.runner, self.session = None, None
+        self.results.end()
         if runner is not None:
             # Stops the run and closes the session on a worker once it has stopped.
             runner.discard(close_session=True)

@@ -42,6 +42,7 @@ from .result_stream import (
     capped_batches,
     stream_result,
 )
+from .run_clock import format_elapsed
 from .values import display_text, is_number, is_numeric_type, tooltip_text
 
 __all__ = [
@@ -113,6 +114,10 @@ class ResultsModel(QAbstractTableModel):
         self._finished = False
         self._total_known = True
         self._more_available = False
+        #: Why the stream stopped early, when it did: the user cancelled, or it failed
+        #: with this one-line message (the footer says so instead of looking complete).
+        self.cancelled = False
+        self.failure = ""
         self._italic: QFont | None = None
 
     # -------------------------------------------------------------- feeding
@@ -125,6 +130,7 @@ class ResultsModel(QAbstractTableModel):
         self._streaming = self._finished = self._more_available = False
         self._total_known = True
         self.elapsed = None
+        self.cancelled, self.failure = False, ""
         self.endResetModel()
         self.summary_changed.emit(self.summary())
         return self.generation
@@ -166,14 +172,21 @@ class ResultsModel(QAbstractTableModel):
         more_available: bool = False,
         generation: int | None = None,
         elapsed: float | None = None,
+        *,
+        cancelled: bool = False,
+        failure: str = "",
     ) -> bool:
         """The stream ended: completely (``total_known``), at the cap with rows left over
-        (``more_available``), or stopped early by a cancel or an error (neither)."""
+        (``more_available``), or stopped early (neither) -- by the user (``cancelled``),
+        by an error (``failure``, one line) or for no reason worth naming."""
         if self._stale(generation):
             return False
         self._streaming, self._finished = False, True
         self._total_known = total_known
         self._more_available = more_available
+        if not total_known:
+            self.cancelled = cancelled
+            self.failure = " ".join(failure.split()) if not cancelled else ""
         if elapsed is not None:
             self.elapsed = elapsed
         self.summary_changed.emit(self.summary())
@@ -235,7 +248,9 @@ class ResultsModel(QAbstractTableModel):
         return list(self._rows)
 
     def summary(self) -> str:
-        """The row count as the footer shows it: "1,234 rows", "1,000 of >1,000 rows"."""
+        """The row count as the footer shows it: "1,234 rows", "1,000 of >1,000 rows";
+        a stream stopped early says why: "Cancelled after 2.10 s", "Failed: division by
+        zero", "120 rows (cancelled after 2.10 s)"."""
         count = len(self._rows)
         noun = "row" if count == 1 else "rows"
         if self._streaming:
@@ -245,8 +260,20 @@ class ResultsModel(QAbstractTableModel):
         if self._more_available:
             return f"{count:,} of >{count:,} rows"
         if not self._total_known:
-            return f"{count:,} {noun} (stopped)"
+            reason = self.stop_reason()
+            if count == 0 and reason != "stopped":
+                return reason[0].upper() + reason[1:]
+            return f"{count:,} {noun} ({reason})"
         return f"{count:,} {noun}"
+
+    def stop_reason(self) -> str:
+        """Why an unfinished stream ended, in the words the footer uses."""
+        if self.cancelled:
+            took = format_elapsed(self.elapsed)
+            return f"cancelled after {took}" if took else "cancelled"
+        if self.failure:
+            return f"failed: {self.failure}"
+        return "stopped"
 
     # -------------------------------------------------------------- Qt model
     def rowCount(self, parent: QModelIndex = _ROOT) -> int:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from .cell_viewer import CellViewer
 from .export import ExportCancelled, copy_text, export_file
 from .results_model import ResultsModel
+from .run_clock import format_elapsed, format_live
 from .values import needs_viewer, plain_text
 from .workers import Worker, start_worker
 
@@ -45,18 +46,8 @@ from .workers import Worker, start_worker
 MAX_AUTO_COLUMN_WIDTH = 320
 #: How often the footer's row count is refreshed while rows stream in (ms).
 FOOTER_REFRESH_MS = 150
-
-
-def format_elapsed(seconds: float | None) -> str:
-    """ "12 ms", "1.52 s", "2 min 5 s"; empty when unknown."""
-    if seconds is None:
-        return ""
-    if seconds < 1:
-        return f"{seconds * 1000:,.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
+#: Longest footer text; a longer one (a failure's message) ends in "…", in full as tooltip.
+MAX_FOOTER_CHARS = 160
 
 
 class _Table(QTableView):
@@ -135,6 +126,8 @@ class ResultsView(QWidget):
         self._footer_timer.setInterval(FOOTER_REFRESH_MS)
         self._footer_timer.timeout.connect(self._refresh_footer)
         self._sized_columns = False
+        #: Seconds the statement has been running, while it runs (see show_live_elapsed).
+        self._live_seconds: float | None = None
         self._viewers: list[CellViewer] = []
         self._progress: QProgressDialog | None = None
         self._export_worker: Worker | None = None
@@ -184,15 +177,34 @@ class ResultsView(QWidget):
 
     def _refresh_footer(self) -> None:
         model = self.model()
-        self.summary_label.setText(model.summary())
-        self.summary_label.setToolTip(
-            f"Only the first {model.received_count:,} rows were fetched: the row cap is set "
-            "in File › Preferences." if model.more_available else ""
-        )
-        self.elapsed_label.setText(format_elapsed(model.elapsed))
+        summary = model.summary()
+        short = summary if len(summary) <= MAX_FOOTER_CHARS else (
+            summary[: MAX_FOOTER_CHARS - 1] + "…")
+        self.summary_label.setText(short)
+        if model.more_available:
+            tip = (f"Only the first {model.received_count:,} rows were fetched: the row cap "
+                   "is set in File › Preferences.")
+        else:
+            tip = summary if short != summary else ""
+        self.summary_label.setToolTip(tip)
+        # A failure reads in the error colour, as it does in the Messages pane.
+        self.summary_label.setStyleSheet("color: #d1242f;" if model.failure else "")
+        if model.is_streaming and self._live_seconds is not None:
+            self.elapsed_label.setText(format_live(self._live_seconds))
+        else:
+            self.elapsed_label.setText(format_elapsed(model.elapsed))
+
+    def show_live_elapsed(self, seconds: float) -> None:
+        """While the statement runs: the time so far in the footer (one label update; the
+        final time replaces it when the model is finished)."""
+        if self.model().is_finished:
+            return
+        self._live_seconds = seconds
+        self.elapsed_label.setText(format_live(seconds))
 
     def _on_model_reset(self) -> None:
         self._sized_columns = False
+        self._live_seconds = None
         self._refresh_footer()
 
     def _on_rows_inserted(self, *_args: object) -> None:
@@ -280,7 +292,7 @@ class ResultsView(QWidget):
         has_columns = self.model().columnCount() > 0
         menu.addAction(self.copy_action)
         entries: Sequence[tuple[str, str, bool | None]] = (
-            ("Copy with Header", "tsv", True),
+            ("Copy with header", "tsv", True),
             ("Copy as CSV", "csv", True),
             ("Copy as JSON", "json", None),
             ("Copy as Markdown", "markdown", None),
@@ -292,16 +304,16 @@ class ResultsView(QWidget):
                 lambda _=False, f=fmt, h=header: self.copy_selection(f, header=h)
             )
         menu.addSeparator()
-        view_action = menu.addAction("Open Value…")
+        view_action = menu.addAction("Open value…")
         view_action.setShortcut(QKeySequence("Return"))
         view_action.setEnabled(self.table.currentIndex().isValid())
         view_action.triggered.connect(lambda: self.open_cell())
         menu.addSeparator()
         model = self.model()
         # A capped result holds only the rows fetched so far: say so rather than "All".
-        which = f"{model.received_count:,} Fetched" if model.more_available else "All"
+        which = f"{model.received_count:,} fetched" if model.more_available else "all"
         for fmt in ("csv", "json"):
-            action = menu.addAction(f"Export {which} Rows as {fmt.upper()}…")
+            action = menu.addAction(f"Export {which} rows as {fmt.upper()}…")
             action.setEnabled(has_columns and self._export_worker is None)
             action.triggered.connect(lambda _=False, f=fmt: self.export_dialog(f))
         return menu

@@ -1,5 +1,6 @@
 """What one run shows: a grid tab per statement that returned rows, a Messages line per
-statement, red marks in the editor where errors point, and a tally for the history.
+statement, red marks in the editor where errors point, a clock while it runs, and a
+tally for the history.
 
 :class:`RunResults` listens to a :class:`~.results_model.QueryRunner` and knows nothing
 about sandboxes; the playground starts runs and decides what the tally means (a run that
@@ -7,6 +8,11 @@ changed the database marks the playground modified and refreshes the catalog).
 Error positions from the engine are offsets into the text that ran; they are mapped back
 into the editor's text, or left unmarked when the text did not come from the editor
 (e.g. a query run again from the history).
+
+A statement that was cancelled or failed while its rows were coming keeps its result tab,
+as in DBeaver: the tab is marked and its footer says what happened ("Cancelled after
+2.10 s", "Failed: division by zero") in the words the Messages pane uses, so an empty
+grid never looks like an empty answer.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QTabWidget
 
-from dbplay_desktop.engines.base import QueryCancelled, Statement, StatementResult
+from dbplay_desktop.engines.base import EngineError, QueryCancelled, Statement, StatementResult
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.messages_pane import MessagesPane
 from dbplay_desktop.ui.results_model import QueryRunner, ResultsModel
 from dbplay_desktop.ui.results_view import ResultsView
+from dbplay_desktop.ui.run_clock import RunClock
 from dbplay_desktop.ui.sandbox_jobs import one_line
 
 if TYPE_CHECKING:
@@ -85,6 +92,12 @@ class RunResults(QObject):
         self.batch_size = batch_size
         self.row_cap = row_cap
         self._models: dict[int, ResultsModel] = {}
+        self._views: dict[int, ResultsView] = {}
+        #: Times the run; its ticks also drive the running statement's footer.
+        self.clock = RunClock(self)
+        self.clock.ticked.connect(self._on_tick)
+        self._running_index: int | None = None
+        self._statement_began = 0.0
         self._start_tally("", None)
 
     # -- wiring ------------------------------------------------------------------------
@@ -101,6 +114,13 @@ class RunResults(QObject):
         self._start_tally(text, offset)
         self.editor.clear_error_marks()
         self.clear()
+        self._statement_began = 0.0
+        self.clock.start()
+
+    def end(self) -> float:
+        """The run is over: stop the clock; returns the run's time (wall clock, seconds)."""
+        self._running_index = None
+        return self.clock.stop()
 
     def _start_tally(self, text: str, offset: int | None) -> None:
         self.text = text
@@ -110,6 +130,8 @@ class RunResults(QObject):
         #: A statement ran without error and was not a plain read.
         self.changed_state = False
         self.had_error = False
+        #: A statement of this run was cancelled.
+        self.cancelled = False
         self.elapsed = 0.0
         self.rows = 0
         self.error_text = ""
@@ -121,6 +143,8 @@ class RunResults(QObject):
             self.tabs.removeTab(1)
             widget.deleteLater()
         self._models.clear()
+        self._views.clear()
+        self._running_index = None
         self.messages.clear()
 
     # -- the outcome -------------------------------------------------------------------
@@ -146,6 +170,9 @@ class RunResults(QObject):
         model.set_columns(result.columns)
         view = ResultsView(model, self.tabs)
         self._models[index] = model
+        self._views[index] = view
+        self._running_index = index
+        view.show_live_elapsed(self.clock.elapsed() - self._statement_began)
         number = len(self._models)
         tab = self.tabs.addTab(view, icons.icon("database"), f"Result {number}")
         self.tabs.setTabToolTip(tab, " ".join(result.statement.text.split())[:200])
@@ -157,10 +184,20 @@ class RunResults(QObject):
         if model is not None:
             model.append_rows(rows)
 
+    def _on_tick(self, seconds: float) -> None:
+        view = self._views.get(self._running_index) if self._running_index is not None else None
+        if view is not None:
+            view.show_live_elapsed(seconds - self._statement_began)
+
     def _on_statement_finished(self, index: int, result: StatementResult, more: bool) -> None:
+        self._running_index = None
+        self._statement_began = self.clock.elapsed()
         model = self._models.get(index)
         if model is not None:
-            model.finish(result.error is None, more, elapsed=result.elapsed)
+            if result.error is None:
+                model.finish(True, more, elapsed=result.elapsed)
+            else:
+                self._finish_interrupted(index, result.error, result.elapsed)
         start = self.offset + result.statement.start
         located = Statement.at(self.document, start, start)
         for notice in result.notices:
@@ -186,6 +223,23 @@ class RunResults(QObject):
         if result.error is not None and not self.error_text:
             self.error_text = result.error.message
 
+    def _finish_interrupted(
+        self, index: int, error: EngineError | str, elapsed: float | None
+    ) -> None:
+        """A statement's rows stopped coming: its footer and tab say why."""
+        model, view = self._models[index], self._views[index]
+        cancelled = isinstance(error, QueryCancelled)
+        failure = "" if cancelled else (error if isinstance(error, str) else error.message)
+        model.finish(False, False, elapsed=elapsed, cancelled=cancelled, failure=failure)
+        tab = self.tabs.indexOf(view)
+        if tab >= 0:
+            number = list(self._views).index(index) + 1
+            word = "cancelled" if cancelled else "failed"
+            self.tabs.setTabText(tab, f"Result {number} ({word})")
+            self.tabs.setTabIcon(tab, icons.icon("warning"))
+            statement = self.tabs.tabToolTip(tab)
+            self.tabs.setTabToolTip(tab, f"{model.summary()}\n{statement}".strip())
+
     def _report_error(self, index: int, result: StatementResult) -> None:
         error = result.error
         assert error is not None
@@ -195,6 +249,7 @@ class RunResults(QObject):
             position = self.offset + result.statement.start
         located = Statement.at(self.document, position, position)
         cancelled = isinstance(error, QueryCancelled)
+        self.cancelled = self.cancelled or cancelled
         where = f"line {located.line}, column {located.column}"
         # A cancel has no place worth pointing at, but says plainly that it was a cancel
         # (the server's own words, "canceling statement due to ...", follow).
@@ -214,6 +269,11 @@ class RunResults(QObject):
 
     def _on_run_failed(self, exc: object) -> None:
         message = one_line(exc) if isinstance(exc, BaseException) else str(exc)
+        # A result still streaming when the run broke never gets its own "finished".
+        for index, model in self._models.items():
+            if not model.is_finished:
+                self._finish_interrupted(index, message, None)
+        self._running_index = None
         self.messages.add_message(-1, 0, message, None, None, kind="error")
         self.had_error = True
         self.error_text = self.error_text or message

@@ -46,6 +46,7 @@ from dbplay_desktop.templates.library import (
     matches,
 )
 from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.confirm import confirm_destructive
 from dbplay_desktop.ui.template_delegate import (
     ENTRY,
     ENTRY_ROLE,
@@ -264,15 +265,13 @@ class TemplateBrowser(QWidget):
         entry = self.selected_entry()
         if entry is None or entry.sample:
             return
-        answer = QMessageBox.question(
+        if confirm_destructive(
             self,
             "Delete template",
-            f"Delete the template “{entry.name}”?\nThe file {entry.path.name} is removed "
-            "from your library.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+            f"Delete the template “{entry.name}”?",
+            "Delete",
+            f"The file {entry.path.name} is removed from your library.",
+        ):
             self._run(lambda: self.library.delete(entry), "Delete failed")
 
     def _run(self, operation, title: str) -> None:

@@ -83,7 +83,7 @@ class WindowChromeMixin:
         self.stop_action.setToolTip("Stop the running query (Esc)")
         self.format_action = self._action("format", "Format SQL", self.format_current,
                                           "Ctrl+Shift+F")
-        self.find_action = self._action("search", "Find / Replace…", self.find_current, std.Find)
+        self.find_action = self._action("search", "Find and replace…", self.find_current, std.Find)
         self.refresh_catalog_action = self._action("refresh", "Refresh catalog",
                                                    self.refresh_catalog, "F5")
         self.connections_action = self._action("connect", "Connections…", self.open_connections)
@@ -206,6 +206,10 @@ class WindowChromeMixin:
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         info.addWidget(spacer)
         self.status_label.setContentsMargins(12, 0, 8, 0)
+        # Room for a running clock, so its ticking does not shift the text sideways.
+        self.status_label.setMinimumWidth(
+            self.status_label.fontMetrics().horizontalAdvance("Cancelling… 00.0 s") + 20
+        )
         info.addWidget(self.status_label)
         self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, info)
@@ -249,7 +253,7 @@ class WindowChromeMixin:
         elif playground is None:
             status = "Ready"
         else:
-            status = playground.status
+            status = playground.status_line
         self.status_label.setText(status)
         if self.engine_error and self.engine is None:
             self.status_label.setToolTip(self.engine_error)

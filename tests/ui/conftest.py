@@ -107,3 +107,22 @@ def run_and_wait(qtbot, playground, how: str = "all", timeout: int = 30_000) -> 
     with qtbot.waitSignal(playground.run_finished, timeout=timeout):
         started = playground.run_all() if how == "all" else playground.run_current()
         assert started
+
+
+def answer_confirmations(monkeypatch: pytest.MonkeyPatch, button: str) -> list[object]:
+    """Answer every question box by clicking the button labelled ``button`` (it must be
+    there: a box without it fails the test); returns the boxes asked, in order."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[object] = []
+
+    def exec_(box: QMessageBox) -> int:
+        asked.append(box)
+        labels = [b.text() for b in box.buttons()]
+        matches = [b for b in box.buttons() if b.text() == button]
+        assert matches, f"no {button!r} button among {labels}"
+        matches[0].click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", exec_)
+    return asked

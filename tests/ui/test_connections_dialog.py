@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
 
 from dbplay_desktop.connections import EMBEDDED_NAME, ConnectionProfile, ConnectionStore
 from dbplay_desktop.ui.connections import NO_KEYRING_MESSAGE, ConnectionDialog
+from tests.ui.conftest import answer_confirmations
 
 # The memory_keyring and no_keyring fixtures.
 pytest_plugins = ["tests.helpers_keyring"]
@@ -107,7 +107,7 @@ def test_rename_and_delete(qtbot, store, memory_keyring, monkeypatch) -> None:
     assert listed(dialog) == [EMBEDDED_NAME, "new"]
     assert memory_keyring.secrets == {("dbplay-ui-test", "new"): "pw"}
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    answer_confirmations(monkeypatch, "Delete")
     dialog.delete_profile()
     assert listed(dialog) == [EMBEDDED_NAME]
     assert memory_keyring.secrets == {}

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMessageBox
 
 from dbplay_desktop.history import QueryHistory
 from dbplay_desktop.ui.history_panel import (
@@ -21,6 +20,7 @@ from dbplay_desktop.ui.history_panel import (
     HistoryPanel,
     format_elapsed,
 )
+from tests.ui.conftest import answer_confirmations
 
 
 @pytest.fixture
@@ -131,12 +131,10 @@ def test_refresh_shows_new_runs_and_keeps_selection(panel: HistoryPanel,
 
 def test_clear_history_asks_first(panel: HistoryPanel, history: QueryHistory,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.No)
+    answer_confirmations(monkeypatch, "Cancel")
     panel.clear_history()
     assert len(history) == 4
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    answer_confirmations(monkeypatch, "Clear history")
     panel.clear_history()
     assert len(history) == 0 and shown_queries(panel) == []
     assert not panel.clear_action.isEnabled()

@@ -97,9 +97,9 @@ def test_context_menu_copies_as_markdown(view):
     select(view, 0, 1, 1, 1)
     menu = view.build_menu()
     labels = [action.text() for action in menu.actions() if action.text()]
-    assert labels == ["Copy", "Copy with Header", "Copy as CSV", "Copy as JSON",
-                      "Copy as Markdown", "Open Value…", "Export All Rows as CSV…",
-                      "Export All Rows as JSON…"]  # fmt: skip
+    assert labels == ["Copy", "Copy with header", "Copy as CSV", "Copy as JSON",
+                      "Copy as Markdown", "Open value…", "Export all rows as CSV…",
+                      "Export all rows as JSON…"]  # fmt: skip
     next(a for a in menu.actions() if a.text() == "Copy as Markdown").trigger()
     assert QGuiApplication.clipboard().text() == "| name |\n| --- |\n| plain |\n| *NULL* |"
 

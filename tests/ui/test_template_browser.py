@@ -20,6 +20,7 @@ from dbplay_desktop.ui.template_browser import (
     human_size,
     stats_summary,
 )
+from tests.ui.conftest import answer_confirmations
 
 
 def make_template(path: Path, name: str, description: str = "", **stats: int) -> Path:
@@ -153,7 +154,7 @@ def test_rename_and_delete_through_the_ui(
     assert read_manifest(browser.library.root / "Big shop.dbtpl").name == "Big shop"
     assert browser.selected_entry().name == "Big shop"
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    answer_confirmations(monkeypatch, "Delete")
     browser.delete_action.trigger()
     assert shown(browser)["My templates  (1)"] == ["Notes"]
 
@@ -161,20 +162,14 @@ def test_rename_and_delete_through_the_ui(
 def test_delete_key_only_acts_on_the_list(
     qtbot, browser: TemplateBrowser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[str] = []
-
-    def question(*args, **kwargs):
-        asked.append(args[2])
-        return QMessageBox.StandardButton.Yes
-
-    monkeypatch.setattr(QMessageBox, "question", question)
+    asked = answer_confirmations(monkeypatch, "Delete")
     browser.tree.setCurrentItem(item_for(browser, "Notes"))
     browser.search_field.setFocus()
     qtbot.keyClick(browser.search_field, Qt.Key.Key_Delete)
     assert asked == []
     browser.tree.setFocus()
     qtbot.keyClick(browser.tree, Qt.Key.Key_Delete)
-    assert len(asked) == 1 and "Notes" in asked[0]
+    assert len(asked) == 1 and "Notes" in asked[0].text()
     assert shown(browser)["My templates  (1)"] == ["Shop"]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QThreadPool
-from PySide6.QtGui import QKeySequence, QTextCursor
+from PySide6.QtGui import QAction, QKeySequence, QTextCursor
 from PySide6.QtWidgets import QMainWindow
 
 from dbplay_desktop.engines.base import CatalogItem, Column
@@ -166,7 +166,7 @@ def _capped_view(qtbot) -> ResultsView:
 def test_capped_export_says_how_many_rows_and_footer_explains_the_cap(qtbot):
     view = _capped_view(qtbot)
     labels = [a.text() for a in view.build_menu().actions() if a.text().startswith("Export")]
-    assert labels == ["Export 3 Fetched Rows as CSV…", "Export 3 Fetched Rows as JSON…"]
+    assert labels == ["Export 3 fetched rows as CSV…", "Export 3 fetched rows as JSON…"]
     assert view.summary_label.text() == "3 of >3 rows"
     assert "row cap" in view.summary_label.toolTip()
 
@@ -192,3 +192,315 @@ def test_cell_viewer_names_the_column_above_the_value(qtbot):
     plain = CellViewer("x" * 10)
     qtbot.addWidget(plain)
     assert plain.summary_label.text() == "10 characters"
+
+
+# --------------------------------------------------------------------------- a running query
+
+
+def _live_seconds(text: str, prefix: str = "Running… ") -> float:
+    """3.4 from "Running… 3.4 s" (fails the test on any other shape)."""
+    assert text.startswith(prefix) and text.endswith(" s"), text
+    return float(text[len(prefix):-2])
+
+
+def test_a_running_query_shows_a_live_clock_then_how_it_ended(qtbot, main_window, tmp_path):
+    """A minute of "Running…" cannot tell a busy server from a hung one: the status counts
+    the time like DBeaver's, cheaply, and a cancel leaves a tab that says so."""
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    label = main_window.status_label
+    playground.editor.setPlainText("SELECT pg_sleep(30) AS nap;")
+    assert playground.run_all()
+    chrome_updates: list[int] = []
+    playground.state_changed.connect(lambda: chrome_updates.append(1))
+    qtbot.waitUntil(lambda: label.text().startswith("Running… ")
+                    and _live_seconds(label.text()) >= 0.5, timeout=10_000)
+    first = _live_seconds(label.text())
+    qtbot.wait(600)
+    second = _live_seconds(label.text())
+    assert second >= first + 0.3, (first, second)
+    assert playground.status == label.text()
+    # Ticks update one label: no chrome refresh (state_changed) while the query runs.
+    assert chrome_updates == []
+    # The result tab's footer counts the statement's own time too.
+    view = playground.results_tabs.widget(1)
+    assert playground.results_tabs.tabText(1) == "Result 1"
+    assert _live_seconds(view.elapsed_label.text(), "") >= 0.5
+    image = main_window.grab()
+    assert image.save(str(tmp_path / "running-query.png"))
+
+    with qtbot.waitSignal(playground.run_finished, timeout=15_000):
+        main_window.stop_action.trigger()
+        assert label.text().startswith("Cancelling… ")
+    final = label.text()
+    assert final.startswith("Cancelled after ") and final.endswith(" s"), final
+    assert playground.status == "Ready" and playground.last_run == final
+    qtbot.wait(300)
+    assert label.text() == final  # the clock stopped
+    assert not playground.results.clock.is_running
+
+    # The cancelled statement's tab stays, and says what happened (as Messages does).
+    model = playground.result_models()[0]
+    assert model.received_count == 0
+    assert playground.results_tabs.tabText(1) == "Result 1 (cancelled)"
+    assert view.summary_label.text().startswith("Cancelled after ")
+    assert view.summary_label.text() == f"Cancelled after {view.elapsed_label.text()}"
+    assert playground.message_texts()[-1].startswith("Query cancelled: ")
+
+    # A run that finishes says how long it took.
+    playground.editor.setPlainText("SELECT 1;")
+    run_and_wait(qtbot, playground)
+    assert label.text().startswith("Finished in "), label.text()
+    assert playground.results_tabs.tabText(1) == "Result 1"
+
+
+def test_the_clock_ticks_while_running_and_keeps_its_final_time(qtbot):
+    from dbplay_desktop.ui.run_clock import RunClock, format_live, running_status
+
+    assert format_live(3.44) == "3.4 s" and format_live(125.9) == "2 min 05 s"
+    assert running_status(0.0) == "Running… 0.0 s"
+    assert running_status(61, cancelling=True) == "Cancelling… 1 min 01 s"
+    clock = RunClock(interval_ms=20)
+    ticks: list[float] = []
+    clock.ticked.connect(ticks.append)
+    clock.start()
+    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=5_000)
+    assert ticks == sorted(ticks) and clock.is_running
+    final = clock.stop()
+    count = len(ticks)
+    qtbot.wait(100)
+    assert len(ticks) == count and not clock.is_running  # no ticks once stopped
+    assert final >= ticks[-1] and clock.elapsed() == final == clock.stop()
+
+
+def test_a_statement_failing_before_its_first_row_leaves_a_tab_that_says_so(
+    qtbot, main_window
+):
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    # DECLARE succeeds; the error comes with the first FETCH, after the tab was made.
+    playground.editor.setPlainText("SELECT 1 / (g - g) FROM generate_series(1, 3) g;")
+    run_and_wait(qtbot, playground)
+    tabs = playground.results_tabs
+    assert tabs.count() == 2 and tabs.tabText(1) == "Result 1 (failed)"
+    view = tabs.widget(1)
+    assert view.summary_label.text() == "Failed: division by zero"
+    assert "division by zero" in playground.message_texts()[-1]
+    assert main_window.status_label.text().startswith("Failed after ")
+    assert tabs.currentWidget() is playground.messages  # the error is in front
+
+
+def test_partial_results_say_why_they_stopped(qtbot):
+    model = ResultsModel()
+    model.set_columns([Column("n", "int4")])
+    model.append_rows([(1,), (2,)])
+    model.finish(False, False, elapsed=2.1, cancelled=True)
+    assert model.summary() == "2 rows (cancelled after 2.10 s)"
+    model.reset()
+    model.set_columns([Column("n", "int4")])
+    model.finish(False, False, failure="could not\n  read block")
+    view = ResultsView(model)
+    qtbot.addWidget(view)
+    assert view.summary_label.text() == "Failed: could not read block"
+    model.reset()
+    model.set_columns([Column("n", "int4")])
+    model.finish(False, False)  # stopped with no reason to give
+    assert model.summary() == "0 rows (stopped)"
+
+
+def test_a_run_broken_outside_any_statement_finishes_its_streaming_tab(qtbot):
+    """A result still streaming when the whole run broke must not say "streaming…" forever."""
+    from PySide6.QtWidgets import QTabWidget
+
+    from dbplay_desktop.engines.base import Session, Statement, StatementResult
+    from dbplay_desktop.ui.messages_pane import MessagesPane
+    from dbplay_desktop.ui.query_runner import QueryRunner
+    from dbplay_desktop.ui.run_results import RunResults
+
+    def rows_then_break():
+        yield [(1,)]
+        raise RuntimeError("connection lost")
+
+    class BreakingSession(Session):
+        def execute(self, text):
+            yield StatementResult(0, Statement.at(text, 0, len(text)), [Column("n", "int4")],
+                                  _batches=rows_then_break())
+
+        def cancel(self) -> None: ...
+
+        def catalog(self):
+            return []
+
+        def close(self) -> None: ...
+
+    editor = CodeEditor(language="postgresql")
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    qtbot.addWidget(editor)
+    messages = MessagesPane()
+    tabs.addTab(messages, "Messages")
+    results = RunResults(editor, tabs, messages, batch_size=100, row_cap=None)
+    runner = QueryRunner(BreakingSession(), cap=None)
+    results.attach(runner)
+    results.begin("select n", 0)
+    with qtbot.waitSignal(runner.all_done, timeout=10_000):
+        runner.run("select n")
+    assert results.end() > 0
+    model = results.models()[0]
+    assert model.is_finished and not model.is_streaming
+    assert model.summary() == "1 row (failed: RuntimeError: connection lost)"
+    assert tabs.tabText(1) == "Result 1 (failed)"
+
+
+# --------------------------------------------------------------------------- menus
+
+
+_PROPER_WORDS = {"PostgreSQL", "MongoDB", "SQLite", "Chroma", "Markdown"}
+
+
+def _title_case_words(label: str) -> list[str]:
+    """Words after the first that start with a capital and are no acronym or name."""
+    text = label.split("\t")[0].replace("&", "").replace("…", "")
+    words = [w.strip("()“”\"',:/") for w in text.split()]
+    return [w for w in words[1:] if w and w[0].isupper() and not w.isupper()
+            and w not in _PROPER_WORDS]
+
+
+def _labels(menu) -> list[str]:
+    labels = []
+    for action in menu.actions():
+        if action.isSeparator():
+            continue
+        labels.append(action.text())
+        if action.menu() is not None:
+            labels.extend(_labels(action.menu()))
+    return labels
+
+
+def test_every_menu_is_in_sentence_case(qtbot, main_window):
+    from PySide6.QtCore import QPoint
+
+    from dbplay_desktop.ui.menu_text import standard_menu
+
+    labels: list[str] = []
+    for menu_action in main_window.menuBar().actions():
+        labels.extend(_labels(menu_action.menu()))
+    labels += [a.text() for a in main_window.top_bar.actions() if not a.isSeparator()]
+    labels += _labels(_capped_view(qtbot).build_menu())
+    plain = ResultsView()
+    qtbot.addWidget(plain)
+    labels += _labels(plain.build_menu())
+    browser = main_window.template_browser
+    labels += [a.text() for a in (browser.open_action, browser.import_action,
+                                  browser.reveal_action, browser.rename_action,
+                                  browser.delete_action, browser.refresh_action)]
+    history = main_window.history_panel
+    labels += [a.text() for a in (history.rerun_action, history.open_action,
+                                  history.copy_action, history.clear_action)]
+    editor = CodeEditor()
+    qtbot.addWidget(editor)
+    editor_menu = _labels(standard_menu(editor, QPoint(1, 1)))
+    assert any(label.startswith("Select all") for label in editor_menu), editor_menu
+    labels += editor_menu
+    viewer = CellViewer("some text")
+    qtbot.addWidget(viewer)
+    labels += _labels(standard_menu(viewer.text_view, QPoint(1, 1)))
+    # The labels the walkthrough met, now in sentence case:
+    for wanted in ("Copy with header", "Open value…", "Export all rows as CSV…",
+                   "Save state as template…", "Find and replace…"):
+        assert wanted in labels
+    offenders = {label: words for label in labels if (words := _title_case_words(label))}
+    assert offenders == {}
+
+
+# --------------------------------------------------------------------------- confirmations
+
+
+def test_deleting_a_template_asks_with_delete_and_cancel(qtbot, tmp_path: Path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from dbplay_desktop.templates.library import TemplateLibrary, library_dir
+    from dbplay_desktop.templates.writer import TemplateWriter
+    from dbplay_desktop.ui.confirm import destructive_box
+    from dbplay_desktop.ui.template_browser import TemplateBrowser
+    from tests.ui.conftest import answer_confirmations
+
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))
+    root = library_dir()
+    root.mkdir(parents=True)
+    with TemplateWriter(root / "notes.dbtpl", engine="postgresql", name="Notes") as writer:
+        with writer.open("schema.sql") as stream:
+            stream.write(b"CREATE TABLE t (id int);\n")
+        writer.commit("15.4", {})
+    (tmp_path / "samples").mkdir()
+    browser = TemplateBrowser(TemplateLibrary(samples_dir=tmp_path / "samples"))
+    qtbot.addWidget(browser)
+    browser.select_path(root / "notes.dbtpl")
+
+    # The box names the action; Cancel is the default and Esc's button, no Yes/No.
+    box, confirm = destructive_box(browser, "Delete template", "Delete?", "Delete")
+    qtbot.addWidget(box)
+    assert sorted(b.text() for b in box.buttons()) == ["Cancel", "Delete"]
+    assert box.buttonRole(confirm) == QMessageBox.ButtonRole.DestructiveRole
+    assert box.defaultButton().text() == "Cancel" and box.escapeButton().text() == "Cancel"
+
+    asked = answer_confirmations(monkeypatch, "Cancel")
+    browser.delete_action.trigger()
+    assert len(asked) == 1 and "Notes" in asked[0].text()
+    assert asked[0].windowTitle() == "Delete template"
+    assert (root / "notes.dbtpl").exists()
+    answer_confirmations(monkeypatch, "Delete")
+    browser.delete_action.trigger()
+    assert not (root / "notes.dbtpl").exists()
+
+
+# --------------------------------------------------------------------------- README
+
+
+def _readme_keys() -> list[str]:
+    """The keys named in backticks in the README's "Using the window" section."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Using the window", 1)[1].split("\n## ", 1)[0]
+    quoted = section.split("`")[1::2]
+    return [q for q in quoted if q.startswith(("Ctrl+", "Shift+", "Alt+", "Esc", "F"))
+            and " " not in q and not q.endswith(".dbtpl")]
+
+
+def test_readme_shortcuts_are_the_apps(qtbot, main_window):
+    """Every key the README promises does that thing in the window or the editor."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+
+    from dbplay_desktop.ui.editor_commands import key_command
+
+    def editor_command(keys: str) -> str | None:
+        combination = QKeySequence(keys)[0]
+        event = QKeyEvent(QEvent.Type.KeyPress, combination.key(),
+                          combination.keyboardModifiers())
+        return key_command(event)
+
+    def window_action(keys: str):
+        wanted = QKeySequence(keys)
+        return [a for a in main_window.findChildren(QAction) if wanted in a.shortcuts()]
+
+    w = main_window
+    actions = {
+        "Ctrl+N": w.new_action, "Ctrl+O": w.open_action, "Ctrl+S": w.save_action,
+        "Ctrl+Shift+R": w.reset_action, "Ctrl+Shift+F": w.format_action,
+        "Ctrl+Shift+H": w.history_dock.toggleViewAction(),
+    }
+    editor_keys = {
+        "Ctrl+Enter": "run_current", "Ctrl+Shift+Enter": "run_all", "Esc": "escape",
+        "Ctrl+Space": "complete", "Ctrl+F": "find", "Ctrl+H": "replace", "Ctrl+/": "comment",
+    }
+    named = _readme_keys()
+    assert sorted(set(named)) == sorted({*actions, *editor_keys, "Ctrl+C"})
+    for keys, action in actions.items():
+        assert window_action(keys) == [action], keys
+        assert editor_command(keys) is None, keys  # the editor lets it through
+    for keys, command in editor_keys.items():
+        assert editor_command(keys) == command, keys
+    # Ctrl+C in the results grid copies the selection as TSV.
+    view = ResultsView()
+    qtbot.addWidget(view)
+    assert view.copy_action.shortcut() == QKeySequence("Ctrl+C")
