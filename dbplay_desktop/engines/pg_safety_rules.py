@@ -19,7 +19,6 @@ TRUSTED_EXTENSIONS = frozenset(
         "citext",
         "cube",
         "dict_int",
-        "earthdistance",
         "fuzzystrmatch",
         "hstore",
         "intarray",

@@ -254,7 +254,7 @@ class ResultsModel(QAbstractTableModel):
         count = len(self._rows)
         noun = "row" if count == 1 else "rows"
         if self._streaming:
-            return f"streaming… {count:,} {noun}"
+            return f"streaming… {count:,} {noun}" if count else "waiting for the first rows…"
         if not self._finished:
             return ""
         if self._more_available:

@@ -72,6 +72,7 @@ def test_summary_texts(qtbot):
     model = ResultsModel()
     assert model.summary() == ""
     model.set_columns([Column("n", "int4")])
+    assert model.summary() == "waiting for the first rows…"
     model.append_rows([(i,) for i in range(5000)])
     assert model.summary() == "streaming… 5,000 rows"
     model.finish(True, False)
