@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Whatever a test leaves in dbplay's data directory (the sandbox drop journal, history)
+# goes to a folder of the test run's own, never the user's.
+os.environ.setdefault("DBPLAY_DATA_DIR", tempfile.mkdtemp(prefix="dbplay-test-data-"))
 
 
 @pytest.fixture(scope="session")

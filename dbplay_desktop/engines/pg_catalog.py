@@ -6,13 +6,17 @@ the tree fast on databases with hundreds of tables.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from dbplay_desktop.engines.base import CatalogItem
+from dbplay_desktop.engines.base import CatalogItem, DumpError, ProgressCallback
 
 _USER_SCHEMAS = """
     n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -149,8 +153,19 @@ def load_catalog(conn: psycopg.Connection[Any]) -> list[CatalogItem]:
     return list(schemas.values())
 
 
-def database_stats(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    """Object and row counts for a template's manifest (rows counted exactly)."""
+#: Counting a template's rows may take this long in all (seconds); then it stops counting.
+COUNT_BUDGET = 30.0
+
+
+def database_stats(
+    conn: psycopg.Connection[Any], progress: ProgressCallback | None = None
+) -> dict[str, int]:
+    """Object and row counts for a template's manifest (rows counted exactly).
+
+    Counting runs the database's own row-security policies, which a stranger's template
+    may make slow on purpose, so it is time-limited (:data:`COUNT_BUDGET`; the manifest
+    then has no row count) and ``progress`` returning True cancels it at once.
+    """
     counts: dict[str, int] = defaultdict(int)
     tables: list[tuple[str, str]] = []
     for schema in load_catalog(conn):
@@ -171,12 +186,60 @@ def database_stats(conn: psycopg.Connection[Any]) -> dict[str, int]:
             counts["indexes"] += sum(1 for child in item.children if child.kind == "index")
             if item.kind == "table":
                 tables.append((schema.name, item.name))
+    rows = _count_rows(conn, tables, progress)
+    if rows is not None:
+        counts["rows"] = rows
+    return dict(counts)
+
+
+def _count_rows(
+    conn: psycopg.Connection[Any],
+    tables: list[tuple[str, str]],
+    progress: ProgressCallback | None,
+) -> int | None:
+    """The rows of ``tables``, or None when counting took longer than the budget."""
+    deadline = time.monotonic() + COUNT_BUDGET
     rows = 0
-    with conn.cursor() as cur:
+    with conn.cursor() as cur, _cancelling(conn, progress) as cancelled:
         for schema, name in tables:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            cur.execute(f"SET statement_timeout = {max(1, int(left * 1000))}")
             query = sql.SQL("SELECT count(*) FROM ONLY {}.{}").format(
                 sql.Identifier(schema), sql.Identifier(name)
             )
-            rows += cur.execute(query).fetchone()[0]  # type: ignore[index]
-    counts["rows"] = rows
-    return dict(counts)
+            try:
+                rows += cur.execute(query).fetchone()[0]  # type: ignore[index]
+            except psycopg.errors.QueryCanceled as exc:
+                if cancelled.is_set():
+                    raise DumpError("save cancelled") from exc
+                return None
+            if cancelled.is_set() or (progress is not None and progress(0, None)):
+                raise DumpError("save cancelled")
+        cur.execute("SET statement_timeout = 0")
+    return rows
+
+
+@contextmanager
+def _cancelling(
+    conn: psycopg.Connection[Any], progress: ProgressCallback | None
+) -> Iterator[threading.Event]:
+    """While the block runs, a thread asks ``progress`` and cancels the running query."""
+    cancelled, done = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        while progress is not None and not done.wait(0.25):
+            if progress(0, None):
+                cancelled.set()
+                with suppress(psycopg.Error, OSError):
+                    conn.cancel_safe(timeout=5.0)
+                return
+
+    thread = threading.Thread(target=watch, name="dbplay count watchdog", daemon=True)
+    thread.start()
+    try:
+        yield cancelled
+    finally:
+        done.set()
+        thread.join(1.0)

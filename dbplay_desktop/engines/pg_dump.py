@@ -9,8 +9,10 @@ owners, grants or other server-level objects, so the payload restores into any s
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ PG_DUMP_OPTIONS = (
     "--no-security-labels",
     "--no-tablespaces",
     "--encoding=UTF8",
+    # A sandbox session holding a lock must not make a save wait forever.
+    "--lock-wait-timeout=60s",
 )
 
 
@@ -56,15 +60,29 @@ def write_dump(
         env["PGPASSWORD"] = str(info["password"])
     env.pop("PGSERVICE", None)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    chunks: queue.Queue[bytes] = queue.Queue(maxsize=64)
+    done = threading.Event()
+    reader = threading.Thread(
+        target=_pump, args=(process, chunks, done), name="dbplay pg_dump reader", daemon=True
+    )
+    reader.start()
     written = 0
     try:
-        assert process.stdout is not None
         with sink.open(PAYLOAD_PATH) as out:
-            while chunk := process.stdout.read(1 << 16):
+            while True:
+                try:
+                    chunk = chunks.get(timeout=_POLL)
+                except queue.Empty:
+                    # pg_dump is quiet (waiting for a lock, or a slow server): still
+                    # listen for a cancel request.
+                    if progress is not None and progress(written, None):
+                        raise DumpError("save cancelled") from None
+                    continue
+                if not chunk:
+                    break
                 out.write(chunk)
                 written += len(chunk)
                 if progress is not None and progress(written, None):
-                    process.kill()
                     raise DumpError("save cancelled")
         stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
         if process.wait() != 0:
@@ -72,9 +90,40 @@ def write_dump(
             reason = lines[-1] if lines else f"exit code {process.returncode}"
             raise DumpError(f"pg_dump failed: {reason.removeprefix('pg_dump: ')}")
     finally:
+        done.set()
         if process.poll() is None:
             process.kill()
             process.wait()
+        reader.join(2.0)
+
+
+#: How often a quiet pg_dump is checked for a cancel request, in seconds.
+_POLL = 0.25
+
+
+def _pump(
+    process: subprocess.Popen[bytes], chunks: queue.Queue[bytes], done: threading.Event
+) -> None:
+    """Read pg_dump's output on a thread; an empty chunk marks the end."""
+    assert process.stdout is not None
+    try:
+        while chunk := process.stdout.read(1 << 16):
+            if not _put(chunks, chunk, done):
+                return
+    except (OSError, ValueError):
+        pass
+    _put(chunks, b"", done)
+
+
+def _put(chunks: queue.Queue[bytes], chunk: bytes, done: threading.Event) -> bool:
+    """Hand a chunk on unless the reading side has given up."""
+    while not done.is_set():
+        try:
+            chunks.put(chunk, timeout=0.5)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def libpq_string(info: dict[str, Any]) -> str:

@@ -1,178 +1,137 @@
-"""Running a scanned plain-SQL payload into a sandbox, as one transaction.
+"""Running a plain-SQL payload into a sandbox, as one transaction, scanned as it goes.
 
-The engine scans a payload (:mod:`pg_safety`) and prepares the target database; this
-module then plays the script: statements, ``COPY ... FROM stdin`` blocks with their data,
-and the psql meta-commands pg_dump writes. It logs in as the sandbox's own unprivileged
-role, so the restore can do no more than the owner of that one database. Either the
-whole payload lands or nothing does: ``BEGIN``/``COMMIT`` in the payload are skipped and
-any failure rolls everything back.
+The engine prepares the target database and opens the connection (as the sandbox's own
+unprivileged role, with :func:`pinned_options`); this module then plays the script:
+statements, ``COPY ... FROM stdin`` blocks with their data, and the psql meta-commands
+pg_dump writes. Either the whole payload lands or nothing does: ``BEGIN``/``COMMIT`` in
+the payload are skipped and any failure rolls everything back.
 
-The server must read each statement exactly as the safety scan did. So every item is
-scanned again right before it runs (the file is read a second time, and may have changed
-since); statements go through the extended protocol, which runs one statement and never
-a second one hidden behind a lexing difference; ``standard_conforming_strings`` is pinned
-on and watched, since a template that turns it off at run time (dynamic SQL) would make
-the server read quotes differently from the scan. Before the commit, the database's own
-settings, comment and flags are compared with what they were: its owner could change
-them with dynamic SQL, and they outlive the restore.
+The server must read each statement exactly as the safety scan did, so every item is
+scanned right before it runs (this is the restore's one scan: the file is read once and
+cannot change between scan and run); statements go through the extended protocol, which
+runs one statement and never a second one hidden behind a lexing difference;
+``standard_conforming_strings`` is pinned on and watched, since a template that turns it
+off at run time (dynamic SQL) would make the server read quotes differently from the scan.
+A :class:`~.pg_restore_monitor.RestoreMonitor` keeps the time and lock ceilings and hears
+cancel requests while a statement runs; what a template could do at COMMIT is checked by
+the engine afterwards, from the admin connection.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import IO, Any
 
 import psycopg
 
-from dbplay_desktop.engines.base import PayloadSource, ProgressCallback, RestoreError
-from dbplay_desktop.engines.pg_errors import connection_error, error_message
+from dbplay_desktop.engines.base import (
+    PayloadSource,
+    ProgressCallback,
+    RestoreError,
+    UnsafeContent,
+)
+from dbplay_desktop.engines.pg_errors import error_message
+from dbplay_desktop.engines.pg_restore_monitor import RestoreLimits, RestoreMonitor
 from dbplay_desktop.engines.pg_safety_rules import is_skipped_meta
 
 
 def run_payload(
-    info: dict[str, Any], source: PayloadSource, progress: ProgressCallback | None = None
+    conn: psycopg.Connection[Any],
+    source: PayloadSource,
+    progress: ProgressCallback | None = None,
+    *,
+    admin: AbstractContextManager[psycopg.Connection[Any]],
+    limits: RestoreLimits | None = None,
 ) -> None:
-    """Run every payload file of ``source`` on the connection ``info``, then commit.
+    """Run every payload file of ``source`` on ``conn`` (not in autocommit), then commit.
 
     ``progress`` hears bytes read so far (and the total when every file's size is
-    known); returning True stops the restore. Raises :class:`RestoreError` naming the
-    payload file and line of a failing statement; nothing is committed then.
+    known); returning True stops the restore. ``admin`` is an admin connection (entered
+    here) for the monitor. Raises :class:`RestoreError` naming the payload file and line
+    of a failing statement, :class:`UnsafeContent` for one the scan refuses; nothing is
+    committed then. Closes ``conn``.
     """
     from dbplay_desktop.engines.pg_script_reader import read_script
 
-    try:
-        conn = psycopg.connect(**_pinned(info), autocommit=False, application_name="dbplay restore")
-    except psycopg.Error as exc:
-        raise connection_error(exc, info) from exc
     conn.prepare_threshold = None
     paths = list(source.paths())
     sizes = [source.size(path) for path in paths]
     total = sum(s for s in sizes if s is not None) if None not in sizes else None
     done_before = 0
-    watchdog = _Watchdog(conn, progress, total)
+    try:
+        monitor = RestoreMonitor(conn, admin, limits or RestoreLimits(), progress, total)
+    except BaseException:
+        conn.close()
+        raise
     try:
         with conn.cursor() as cur:
-            before = _database_state(cur)
             for path, size in zip(paths, sizes, strict=False):
+                if not path.endswith(".sql"):
+                    raise UnsafeContent(f"{path}: refused: not an SQL payload file")
                 with source.open(path) as raw:
                     stream = _CountingReader(raw)
                     for item in read_script(stream, path):
                         _refuse_unsafe(item, path)
                         try:
-                            with watchdog.watching(done_before + stream.count):
+                            with monitor.watching(done_before + stream.count):
                                 _run_item(cur, item)
                         except psycopg.Error as exc:
-                            if watchdog.cancelled:
-                                raise RestoreError("restore cancelled") from exc
-                            raise RestoreError(f"{path}:{item.line}: {error_message(exc)}") from exc
+                            raise _stopped(monitor, f"{path}:{item.line}", exc) from exc
                         _check_lexing(conn, path, item.line)
+                        if monitor.cancelled:
+                            raise _stopped(monitor, f"{path}:{item.line}", None)
                         if progress is not None and progress(done_before + stream.count, total):
                             raise RestoreError("restore cancelled")
                 done_before += size if size is not None else stream.count
-            if _database_state(cur) != before:
-                raise RestoreError(
-                    "refused: the template changed its database's own settings, comment or "
-                    "flags (ALTER DATABASE, COMMENT ON DATABASE, ALTER ROLE ... SET)"
-                )
-        conn.commit()
+        monitor.check_now()
+        if monitor.cancelled:
+            raise _stopped(monitor, "before commit", None)
+        try:
+            with monitor.watching(done_before):
+                conn.commit()
+        except psycopg.Error as exc:
+            # Deferred constraints and triggers run here, inside the commit.
+            raise _stopped(monitor, "at commit", exc) from exc
     except BaseException:
         try:
-            conn.rollback()
+            if not conn.broken:
+                conn.rollback()
         except psycopg.Error:
             pass
         raise
     finally:
-        watchdog.stop()
+        monitor.stop()
         conn.close()
 
 
-class _Watchdog:
-    """Keeps asking ``progress`` while one long statement or COPY runs, and cancels it.
-
-    Between statements the restore asks ``progress`` itself; a single statement can run
-    for minutes (a big COPY, an index build, a hostile ``pg_sleep``), so a thread asks
-    every half second meanwhile and, when told to stop, cancels it on the server.
-    """
-
-    INTERVAL = 0.5
-
-    def __init__(
-        self, conn: psycopg.Connection[Any], progress: ProgressCallback | None, total: int | None
-    ) -> None:
-        self._conn = conn
-        self._progress = progress
-        self._total = total
-        self._done = 0
-        self._busy = threading.Event()
-        self._stopped = threading.Event()
-        self.cancelled = False
-        self._thread: threading.Thread | None = None
-        if progress is not None:
-            self._thread = threading.Thread(target=self._run, name="dbplay restore watchdog")
-            self._thread.daemon = True
-            self._thread.start()
-
-    @contextmanager
-    def watching(self, done: int) -> Iterator[None]:
-        self._done = done
-        self._busy.set()
-        try:
-            yield
-        finally:
-            self._busy.clear()
-
-    def _run(self) -> None:
-        assert self._progress is not None
-        while not self._stopped.wait(self.INTERVAL):
-            if (
-                self._busy.is_set()
-                and not self.cancelled
-                and self._progress(self._done, self._total)
-            ):
-                self.cancelled = True
-                try:
-                    self._conn.cancel_safe(timeout=5.0)
-                except (psycopg.Error, OSError):
-                    pass
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(2 * self.INTERVAL)
+def _stopped(monitor: RestoreMonitor, where: str, exc: psycopg.Error | None) -> RestoreError:
+    """The error for a statement that failed, or that the monitor stopped."""
+    if monitor.reason == "cancelled":
+        return RestoreError("restore cancelled")
+    if monitor.reason is not None:
+        return RestoreError(f"{where}: stopped: {monitor.reason}")
+    return RestoreError(f"{where}: {error_message(exc) if exc else 'failed'}")
 
 
 # The server settings the scan's reading of the SQL depends on, as the restore pins them.
 _PINNED = {"standard_conforming_strings": "on", "client_encoding": "UTF8"}
 
-# The database-level state a template must leave as it found it. Every name is qualified:
-# by the end the template may have changed search_path and made look-alikes.
-_STATE_QUERY = """
-SELECT d.datistemplate, d.datallowconn, d.datconnlimit, d.datacl::pg_catalog.text,
-       pg_catalog.shobj_description(d.oid, 'pg_database'),
-       pg_catalog.array_agg(s.setconfig::pg_catalog.text
-                            ORDER BY s.setdatabase, s.setrole, s.setconfig::pg_catalog.text)
-FROM pg_catalog.pg_database d
-LEFT JOIN pg_catalog.pg_db_role_setting s
-  ON s.setdatabase OPERATOR(pg_catalog.=) d.oid
-  OR s.setrole OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
-                                       WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
-WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
-GROUP BY d.oid, d.datistemplate, d.datallowconn, d.datconnlimit, d.datacl::pg_catalog.text
-"""
 
+def pinned_options(options: str, limits: RestoreLimits | None = None) -> str:
+    """libpq ``options`` with the settings the scan assumes set from the start.
 
-def _pinned(info: dict[str, Any]) -> dict[str, Any]:
-    """Connection parameters with the settings the scan assumes set from the start.
-
-    Settings of the server, the database or the role (``ALTER DATABASE ... SET``) could
-    otherwise start the session with ``standard_conforming_strings`` off.
+    Settings of the server, the database or the role could otherwise start the session
+    with ``standard_conforming_strings`` off. The restore's time limits start as server
+    settings too; the monitor keeps them if the template changes them.
     """
-    options = " ".join(f"-c {name}={value}" for name, value in _PINNED.items())
-    pinned = dict(info)
-    pinned["options"] = f"{info['options']} {options}" if info.get("options") else options
-    return pinned
+    settings = dict(_PINNED)
+    if limits is not None and limits.statement_timeout:
+        settings["statement_timeout"] = str(max(1, round(limits.statement_timeout * 1000)))
+    if limits is not None and limits.lock_timeout:
+        settings["lock_timeout"] = str(max(1, round(limits.lock_timeout * 1000)))
+    pinned = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    return f"{options} {pinned}".strip()
 
 
 def _refuse_unsafe(item: Any, path: str) -> None:
@@ -183,10 +142,13 @@ def _refuse_unsafe(item: Any, path: str) -> None:
         if is_skipped_meta(item.text):
             return
         command = item.text.split()[0]
-        raise RestoreError(f"{path}:{item.line}: refused: psql meta-command {command}")
+        raise UnsafeContent(
+            f"{path}:{item.line}: refused: psql meta-command {command} is not allowed",
+            line=item.line,
+        )
     messages = scan_statement(item.text)
     if messages:
-        raise RestoreError(f"{path}:{item.line}: refused: {messages[0]}")
+        raise UnsafeContent(f"{path}:{item.line}: refused: {messages[0]}", line=item.line)
 
 
 def _check_lexing(conn: psycopg.Connection[Any], path: str, line: int) -> None:
@@ -201,12 +163,6 @@ def _check_lexing(conn: psycopg.Connection[Any], path: str, line: int) -> None:
                 f"{path}:{line}: refused: the template changed {name} to {current}; "
                 "the rest could not be read as the safety scan read it"
             )
-
-
-def _database_state(cur: psycopg.Cursor[Any]) -> tuple[Any, ...] | None:
-    """The sandbox database's flags, access list, comment and per-database settings."""
-    row = cur.execute(_STATE_QUERY).fetchone()
-    return tuple(row) if row is not None else None
 
 
 def _run_item(cur: psycopg.Cursor[Any], item: Any) -> None:

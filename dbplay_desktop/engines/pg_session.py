@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -53,14 +53,18 @@ def _streams_through_cursor(sql: str) -> bool:
 class PostgresSession(Session):
     """One connection to one database, owned by one worker thread at a time."""
 
-    def __init__(self, conninfo: dict[str, Any], *, statement_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        conninfo: dict[str, Any],
+        *,
+        statement_timeout: float | None = None,
+        opener: Callable[..., psycopg.Connection[Any]] | None = None,
+    ) -> None:
+        """``conninfo`` names the database and user; ``opener`` (when given) makes the
+        connections, as the engine must for a sandbox's role (see ``PostgresEngine``)."""
         self._conninfo = dict(conninfo)
-        try:
-            self._conn = psycopg.connect(
-                **self._conninfo, autocommit=True, application_name="dbplay"
-            )
-        except psycopg.Error as exc:
-            raise connection_error(exc, self._conninfo) from exc
+        self._opener = opener
+        self._conn = self._connect("dbplay")
         self._conn.prepare_threshold = None  # user text is run once; never auto-prepare it
         self._notices: list[str] = []
         self._conn.add_notice_handler(self._on_notice)
@@ -211,13 +215,18 @@ class PostgresSession(Session):
     def _catalog(self) -> psycopg.Connection[Any]:
         """A second connection for metadata, so the catalog never waits for a running query."""
         if self._catalog_conn is None or self._catalog_conn.closed:
-            try:
-                self._catalog_conn = psycopg.connect(
-                    **self._conninfo, autocommit=True, application_name="dbplay catalog"
-                )
-            except psycopg.Error as exc:
-                raise connection_error(exc, self._conninfo) from exc
+            self._catalog_conn = self._connect("dbplay catalog")
         return self._catalog_conn
+
+    def _connect(self, application_name: str) -> psycopg.Connection[Any]:
+        if self._opener is not None:
+            return self._opener(autocommit=True, application_name=application_name)
+        try:
+            return psycopg.connect(
+                **self._conninfo, autocommit=True, application_name=application_name
+            )
+        except psycopg.Error as exc:
+            raise connection_error(exc, self._conninfo) from exc
 
     def catalog(self):  # type: ignore[override]
         return load_catalog(self._catalog())

@@ -1,14 +1,17 @@
 """The PostgreSQL engine: sandboxes, sessions, dumps with pg_dump, scanned restores.
 
-Every playground and every restore target is a fresh database owned by a role the app
-creates for it (``dbplay_sbx_<hex>``: no superuser, no CREATEDB/CREATEROLE, no
-replication, no RLS bypass). Sessions on a sandbox log in as that role, so whatever a
-template or the editor runs has no more power than the owner of one database. The admin
-connection from the URI only creates and drops sandboxes.
+Every playground and every restore target is a fresh database owned by the admin, with a
+role the app creates for it (``dbplay_sbx_<hex>``, see :mod:`pg_sandbox`). Sessions on a
+sandbox log in as that role, so whatever a template or the editor runs has no more power
+than a guest in one database: it cannot change the database itself, and it can log in
+only when dbplay opens a connection for it. The admin connection from the URI only
+creates, checks and drops sandboxes.
 
 Sandbox databases carry the comment ``dbplay sandbox`` (``dbplay sandbox (playground)``
-for the unnamed, throwaway ones); :meth:`drop_sandbox` refuses any database without it, so
-the app can never drop a user's own database.
+for the unnamed, throwaway ones), which only the admin can write; :meth:`drop_sandbox`
+refuses any database without it, so the app can never drop a user's own database. A
+sandbox that cannot be dropped yet (a statement on it ignores cancel requests) goes into
+a journal (:mod:`sandbox_journal`) and is dropped at the next start or connection.
 
 The engine decides what runs where; running ``pg_dump`` lives in :mod:`pg_dump`, playing a
 payload script into a sandbox in :mod:`pg_restore`, the safety scan in :mod:`pg_safety`.
@@ -16,11 +19,13 @@ payload script into a sandbox in :mod:`pg_restore`, the safety scan in :mod:`pg_
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,19 +42,59 @@ from dbplay_desktop.engines.base import (
     ProgressCallback,
     RestoreError,
     Statement,
-    UnsafeContent,
     UnsupportedUri,
 )
 from dbplay_desktop.engines.pg_dump import find_pg_dump, hardened_options, write_dump
 from dbplay_desktop.engines.pg_errors import connection_error, error_message
-from dbplay_desktop.engines.pg_restore import run_payload
+from dbplay_desktop.engines.pg_restore import pinned_options, run_payload
+from dbplay_desktop.engines.pg_restore_monitor import RestoreLimits
+from dbplay_desktop.engines.pg_sandbox import (
+    PLAYGROUND_MARK,
+    SANDBOX_MARK,
+    SANDBOX_MARKS,
+    SANDBOX_ROLE_PREFIX,
+    SandboxBusy,
+    busy_backends,
+    changes,
+    create_role,
+    database_exists,
+    database_owner,
+    disable_login,
+    drop_database,
+    drop_role,
+    drop_role_quietly,
+    enable_login,
+    is_sandbox,
+    is_superuser,
+    lend_database,
+    prepare_database,
+    sandbox_role,
+    snapshot,
+    stray_roles,
+    take_back,
+)
 from dbplay_desktop.engines.pg_script import split_sql
+from dbplay_desktop.engines.sandbox_journal import SandboxJournal
 
-SANDBOX_MARK = "dbplay sandbox"
-# Unnamed sandboxes (the window's playgrounds) are throwaway: see drop_abandoned_playgrounds.
-PLAYGROUND_MARK = "dbplay sandbox (playground)"
-SANDBOX_MARKS = (SANDBOX_MARK, PLAYGROUND_MARK)
-SANDBOX_ROLE_PREFIX = "dbplay_sbx_"
+__all__ = [
+    "PLAYGROUND_MARK",
+    "SANDBOX_MARK",
+    "SANDBOX_MARKS",
+    "SANDBOX_ROLE_PREFIX",
+    "PostgresEngine",
+    "SandboxBusy",
+]
+
+log = logging.getLogger(__name__)
+
+#: One sandbox login at a time in this process: a login sets the role's password.
+_LOGIN_LOCK = threading.Lock()
+#: The largest temporary-file space one sandbox session may use (``temp_file_limit``).
+DEFAULT_TEMP_FILE_LIMIT = "2GB"
+#: How long a sandbox statement may wait for a lock, in seconds.
+DEFAULT_LOCK_TIMEOUT = 60.0
+#: Pending drops are retried at most this often (seconds) per engine.
+_RETRY_INTERVAL = 10.0
 
 
 def _maintenance_databases(uri_database: str) -> list[str]:
@@ -73,6 +118,7 @@ class PostgresEngine(Engine):
         *,
         statement_timeout: float | None = None,
         bin_dir: str | Path | None = None,
+        journal: SandboxJournal | None = None,
     ) -> None:
         super().__init__(uri)
         try:
@@ -80,10 +126,13 @@ class PostgresEngine(Engine):
         except psycopg.Error as exc:
             raise UnsupportedUri(f"not a PostgreSQL address: {error_message(exc)}") from exc
         if statement_timeout is None and os.environ.get("DBPLAY_STATEMENT_TIMEOUT"):
-            statement_timeout = _seconds(os.environ["DBPLAY_STATEMENT_TIMEOUT"])
+            statement_timeout = _seconds(
+                os.environ["DBPLAY_STATEMENT_TIMEOUT"], "DBPLAY_STATEMENT_TIMEOUT"
+            )
         self.statement_timeout = statement_timeout
         self.bin_dir = Path(bin_dir) if bin_dir else None
-        self._role_passwords: dict[str, str] = {}
+        self.journal = journal or SandboxJournal()
+        self._last_retry = float("-inf")
 
     @classmethod
     def split(cls, text: str) -> list[Statement]:
@@ -93,6 +142,12 @@ class PostgresEngine(Engine):
     @property
     def default_database(self) -> str:
         return str(self._conninfo.get("dbname") or self._conninfo.get("user") or "postgres")
+
+    @property
+    def server_key(self) -> str:
+        """The server, for the drop journal: host and port, never a password."""
+        host = self._conninfo.get("host") or "localhost"
+        return f"postgresql://{host}:{self._conninfo.get('port') or 5432}"
 
     def _info(self, database: str | None = None, **changes: Any) -> dict[str, Any]:
         info = dict(self._conninfo)
@@ -152,118 +207,161 @@ class PostgresEngine(Engine):
         from dbplay_desktop.engines.pg_session import PostgresSession
 
         database = database or self.default_database
+        self.retry_pending_drops()
+        opener = self._opener(database)
         return PostgresSession(
-            self._session_info(database), statement_timeout=self.statement_timeout
+            self._info(database, user=opener.user, password=None),
+            statement_timeout=self.statement_timeout,
+            opener=opener,
         )
 
-    def _session_info(self, database: str) -> dict[str, Any]:
-        """Log in as the sandbox's own role when the database is a sandbox."""
+    def _opener(self, database: str) -> _Opener:
+        """Opens connections to ``database``: as its sandbox role when it is a sandbox."""
         with self._admin() as conn:
-            role = _sandbox_role(conn, database)
-            if role is None:
-                return self._info(database)
-            password = self._role_passwords.get(role)
-            if password is None:
-                password = secrets.token_urlsafe(24)
-                conn.execute(
-                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                        sql.Identifier(role), sql.Literal(password)
-                    )
-                )
-                self._role_passwords[role] = password
-        return self._info(database, user=role, password=password)
+            role = sandbox_role(conn, database)
+        return _Opener(self, database, role)
+
+    def _login(self, database: str, role: str, **params: Any) -> psycopg.Connection[Any]:
+        """One connection as a sandbox's role.
+
+        The role is NOLOGIN with no password at rest: a password its template set is
+        useless. For this one connection the admin gives it LOGIN and a random password,
+        and takes both away again as soon as the connection is made.
+        """
+        with _LOGIN_LOCK, self._admin() as admin:
+            admin.execute("SET lock_timeout = '10s'")
+            try:
+                password = enable_login(admin, role)
+            except psycopg.Error as exc:
+                raise EngineError(
+                    f"cannot log in to sandbox {database!r}: {error_message(exc)}"
+                ) from exc
+            try:
+                info = self._info(database, user=role, password=password)
+                info.update(params)
+                try:
+                    return psycopg.connect(**info)
+                except psycopg.Error as exc:
+                    raise connection_error(exc, info) from exc
+            finally:
+                with suppress(psycopg.Error):
+                    disable_login(admin, role)
 
     # -- sandboxes -------------------------------------------------------------------
-    def create_sandbox(self, name: str | None = None) -> str:
-        database = name or f"playground_{time.strftime('%Y%m%d')}_{secrets.token_hex(3)}"
-        with self._admin() as conn:
-            if _database_exists(conn, database):
-                raise EngineError(f"database {database!r} already exists")
-            mark = SANDBOX_MARK if name else PLAYGROUND_MARK
-            self._make_sandbox(conn, database, create=True, mark=mark)
-        return database
+    def _role_limits(self) -> dict[str, str]:
+        """What every sandbox session starts with, set on its role by the admin."""
+        limits = {
+            "temp_file_limit": os.environ.get("DBPLAY_TEMP_FILE_LIMIT") or DEFAULT_TEMP_FILE_LIMIT,
+            # A template's RAISE LOG loop must not fill the server's log.
+            "log_min_messages": "fatal",
+            "log_min_error_statement": "panic",
+            "lock_timeout": f"{round(DEFAULT_LOCK_TIMEOUT * 1000)}ms",
+        }
+        if self.statement_timeout:
+            limits["statement_timeout"] = f"{round(self.statement_timeout * 1000)}ms"
+        return limits
 
-    def _adopt_empty_database(self, database: str) -> None:
-        """Turn an existing, empty database into a sandbox so a restore runs unprivileged."""
-        with self._admin() as conn:
-            self._make_sandbox(conn, database, create=False)
-
-    def _make_sandbox(
-        self,
-        conn: psycopg.Connection[Any],
-        database: str,
-        *,
-        create: bool,
-        mark: str = SANDBOX_MARK,
-    ) -> None:
-        can_create_roles = conn.execute(
-            "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
-        ).fetchone()[0]  # type: ignore[index]
-        if not can_create_roles:
-            raise EngineError(
-                "this PostgreSQL account cannot create roles; dbplay needs CREATEROLE and "
-                "CREATEDB to run sandboxes as an unprivileged role"
-            )
-        role = SANDBOX_ROLE_PREFIX + secrets.token_hex(6)
-        password = secrets.token_urlsafe(24)
-        db, owner = sql.Identifier(database), sql.Identifier(role)
-        conn.execute(
-            sql.SQL(
-                "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                "NOREPLICATION NOBYPASSRLS"
-            ).format(owner, sql.Literal(password))
-        )
+    def restore_limits(self) -> RestoreLimits:
+        """The ceilings a restore keeps whatever its template sets."""
+        max_locks = os.environ.get("DBPLAY_RESTORE_MAX_LOCKS", "").strip()
         try:
-            conn.execute(sql.SQL("GRANT {} TO current_user").format(owner))
-            if create:
-                conn.execute(
-                    sql.SQL(
-                        "CREATE DATABASE {} OWNER {} TEMPLATE template0 ENCODING 'UTF8'"
-                    ).format(db, owner)
-                )
-            else:
-                conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, owner))
-            conn.execute(
-                sql.SQL("COMMENT ON DATABASE {} IS {}").format(db, sql.Literal(mark))
-            )
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
-        except psycopg.Error as exc:
-            if create:
-                _drop_quietly(conn, database, role)
-            else:
-                _drop_role_quietly(conn, role)
+            locks = int(max_locks) if max_locks else None
+        except ValueError as exc:
             raise EngineError(
-                f"cannot create sandbox database {database!r}: {error_message(exc)}"
+                f"DBPLAY_RESTORE_MAX_LOCKS must be a number of locks, not {max_locks!r}"
             ) from exc
-        self._role_passwords[role] = password
+        return RestoreLimits(
+            statement_timeout=self.statement_timeout,
+            lock_timeout=DEFAULT_LOCK_TIMEOUT,
+            max_locks=locks,
+        )
+
+    def create_sandbox(self, name: str | None = None) -> str:
+        self.retry_pending_drops()
+        database = name or f"playground_{time.strftime('%Y%m%d')}_{secrets.token_hex(3)}"
+        mark = SANDBOX_MARK if name else PLAYGROUND_MARK
+        with self._admin() as conn:
+            if database_exists(conn, database):
+                raise EngineError(f"database {database!r} already exists")
+            role = create_role(conn, self._role_limits())
+            created = False
+            try:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
+                        sql.Identifier(database)
+                    )
+                )
+                created = True
+                prepare_database(conn, self._admin(database), database, role, mark=mark)
+            except (psycopg.Error, EngineError) as exc:
+                if created:
+                    with suppress(psycopg.Error):
+                        conn.execute(
+                            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database))
+                        )
+                drop_role_quietly(conn, role)
+                raise EngineError(
+                    f"cannot create sandbox database {database!r}: {error_message(exc)}"
+                ) from exc
+        return database
 
     def drop_sandbox(self, database: str) -> None:
         with self._admin(avoid=database) as conn:
-            if not _database_exists(conn, database):
+            if not database_exists(conn, database):
+                self.journal.remove(self.server_key, database)
                 return
-            if not _is_sandbox(conn, database):
+            if not is_sandbox(conn, database):
                 raise EngineError(
                     f"database {database!r} is not a dbplay sandbox; "
                     "dbplay never drops other databases"
                 )
-            role = _sandbox_role(conn, database)
-            try:
-                # The sandbox's owner may have flagged it a template, which DROP refuses.
-                conn.execute(
-                    sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(database))
-                )
-                conn.execute(
-                    sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
-                )
-            except psycopg.Error as exc:
-                raise EngineError(
-                    f"cannot drop database {database!r}: {error_message(exc)}"
-                ) from exc
+            role = sandbox_role(conn, database)
             if role is not None:
-                _drop_role_quietly(conn, role)
-                self._role_passwords.pop(role, None)
+                with suppress(psycopg.Error):
+                    disable_login(conn, role)
+            try:
+                drop_database(conn, database)
+            except SandboxBusy:
+                self.journal.add(self.server_key, database, role)
+                raise
+            self.journal.remove(self.server_key, database)
+            if role is not None:
+                drop_role(conn, self._admin, role)
+
+    def retry_pending_drops(self, *, force: bool = False) -> list[str]:
+        """Drop the sandboxes the journal still lists for this server; returns those dropped.
+
+        Cheap when the journal is empty; otherwise at most every few seconds. A sandbox
+        still running its statement is left for the next try.
+        """
+        now = time.monotonic()
+        if not force and now - self._last_retry < _RETRY_INTERVAL:
+            return []
+        self._last_retry = now
+        pending = self.journal.pending(self.server_key)
+        dropped = []
+        for entry in pending:
+            try:
+                with self._admin(avoid=entry.database) as conn:
+                    if not database_exists(conn, entry.database):
+                        if entry.role:
+                            drop_role(conn, self._admin, entry.role)
+                        self.journal.remove(self.server_key, entry.database)
+                        continue
+                    if not is_sandbox(conn, entry.database):
+                        self.journal.remove(self.server_key, entry.database)
+                        continue
+                    if busy_backends(conn, entry.database):
+                        continue
+                self.drop_sandbox(entry.database)
+            except EngineError as exc:
+                log.info("sandbox %s is not dropped yet: %s", entry.database, exc)
+                continue
+            dropped.append(entry.database)
+        return dropped
 
     def drop_abandoned_playgrounds(self) -> list[str]:
+        dropped = self.retry_pending_drops(force=True)
         with self._admin() as conn:
             rows = conn.execute(
                 """
@@ -274,13 +372,18 @@ class PostgresEngine(Engine):
                 """,
                 (PLAYGROUND_MARK,),
             ).fetchall()
-        dropped = []
         for (database,) in rows:
             try:
                 self.drop_sandbox(database)
             except EngineError:
                 continue  # someone connected in the meantime: it is not abandoned
             dropped.append(database)
+        with self._admin() as conn:
+            for role in list(stray_roles(conn)):
+                try:
+                    drop_role(conn, self._admin, role)
+                except EngineError as exc:
+                    log.warning("%s", exc)
         return dropped
 
     # -- dump ------------------------------------------------------------------------
@@ -290,18 +393,18 @@ class PostgresEngine(Engine):
         from dbplay_desktop.engines.pg_catalog import database_stats
 
         # Counting rows can run code of the database's own (row-security policies), so it
-        # runs as the sandbox's role; pg_dump itself keeps the server's view (row_security
-        # off, search_path hardened) with the address's credentials.
-        counting = self._session_info(database)
-        counting["options"] = hardened_options(counting)
-        try:
-            conn = psycopg.connect(**counting, autocommit=True, application_name="dbplay dump")
-        except psycopg.Error as exc:
-            raise connection_error(exc, counting) from exc
-        with conn:
+        # runs as the sandbox's role, time-limited and cancellable; pg_dump itself keeps
+        # the server's view (row_security off, search_path hardened) with the address's
+        # credentials.
+        opener = self._opener(database)
+        with opener(
+            autocommit=True,
+            application_name="dbplay dump",
+            options=hardened_options(self._conninfo),
+        ) as conn:
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
             server_major = conn.info.server_version // 10000
-            stats = database_stats(conn)
+            stats = database_stats(conn, progress)
         admin = self._info(database, options=hardened_options(self._conninfo))
         write_dump(find_pg_dump(server_major, self.bin_dir), admin, sink, progress)
         return DumpInfo(engine_version=version, stats=stats)
@@ -325,69 +428,126 @@ class PostgresEngine(Engine):
         database: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> str:
-        findings = self.scan(source)
-        if findings:
-            more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
-            raise UnsafeContent(f"refused: {findings[0]}{more}")
-        created = False
+        """Restore into a new sandbox, or into an existing empty database.
+
+        Each statement is scanned right before it runs (the restore's one scan). After
+        the commit the admin checks that nothing about the database or its role changed
+        (code can run at COMMIT); any failure leaves no database it created and an
+        existing database exactly as it was.
+        """
         with self._admin() as conn:
-            exists = database is not None and _database_exists(conn, database)
+            exists = database is not None and database_exists(conn, database)
         if exists:
             assert database is not None
-            with self._admin(database) as conn:
-                if not _is_empty(conn):
-                    raise RestoreError(f"database {database!r} already exists and is not empty")
-            self._adopt_empty_database(database)
-        else:
-            database = self.create_sandbox(database)
-            created = True
+            self._restore_into_existing(source, database, progress)
+            return database
+        database = self.create_sandbox(database)
         try:
-            run_payload(self._session_info(database), source, progress)
+            with self._admin() as conn:
+                role = sandbox_role(conn, database)
+                assert role is not None
+                before = snapshot(conn, database, role)
+            self._play(source, database, role, progress)
+            with self._admin() as conn:
+                changed = changes(before, snapshot(conn, database, role))
+            if changed:
+                raise RestoreError(
+                    "refused: the template changed " + " and ".join(changed)
+                    + "; the sandbox was dropped"
+                )
         except BaseException:
-            if created:
-                try:
-                    self.drop_sandbox(database)
-                except EngineError:
-                    pass
+            try:
+                self.drop_sandbox(database)
+            except SandboxBusy as exc:
+                log.warning("%s", exc)
+            except EngineError as exc:
+                log.warning("could not drop %s after a failed restore: %s", database, exc)
             raise
         return database
 
+    def _play(
+        self, source: PayloadSource, database: str, role: str, progress: ProgressCallback | None
+    ) -> None:
+        limits = self.restore_limits()
+        conn = self._login(
+            database,
+            role,
+            autocommit=False,
+            application_name="dbplay restore",
+            options=pinned_options(str(self._conninfo.get("options") or ""), limits),
+        )
+        run_payload(conn, source, progress, admin=self._admin(), limits=limits)
+
+    def _restore_into_existing(
+        self, source: PayloadSource, database: str, progress: ProgressCallback | None
+    ) -> None:
+        """Restore into a user's empty database, then hand the objects to its owner.
+
+        The database itself is never changed: a role made for the restore gets grants
+        only, and loses them (and its objects, on failure) at the end.
+        """
+        with self._admin(database) as conn:
+            if not _is_empty(conn):
+                raise RestoreError(f"database {database!r} already exists and is not empty")
+        with self._admin() as conn:
+            owner = database_owner(conn, database)
+            assert owner is not None
+            may_reassign = conn.execute(
+                "SELECT pg_catalog.pg_has_role(current_user, %s, 'MEMBER')", (owner,)
+            ).fetchone()
+            if not (is_superuser(conn) or (may_reassign and may_reassign[0])):
+                raise RestoreError(
+                    f"cannot restore into {database!r}: it belongs to {owner}, and this "
+                    "account cannot hand the restored objects to that role"
+                )
+            role = create_role(conn, self._role_limits())
+            before = snapshot(conn, database, role)
+            try:
+                lend_database(conn, self._admin(database), database, role)
+            except BaseException:
+                with suppress(psycopg.Error, EngineError):
+                    take_back(self._admin(database), role, keep_objects_for=None)
+                drop_role_quietly(conn, role)
+                raise
+        restored = False
+        try:
+            self._play(source, database, role, progress)
+            with self._admin() as conn:
+                after = snapshot(conn, database, role)
+            changed = [c for c in changes(before, after) if "access" not in c]
+            if changed:
+                raise RestoreError("refused: the template changed " + " and ".join(changed))
+            take_back(self._admin(database), role, keep_objects_for=owner)
+            restored = True
+        finally:
+            if not restored:
+                with suppress(psycopg.Error, EngineError):
+                    take_back(self._admin(database), role, keep_objects_for=None)
+            with self._admin() as conn:
+                drop_role(conn, self._admin, role)
+
+
+class _Opener:
+    """Opens connections to one database as the engine decided (sandbox role or the URI's)."""
+
+    def __init__(self, engine: PostgresEngine, database: str, role: str | None) -> None:
+        self._engine = engine
+        self.database = database
+        self.role = role
+        self.user = role or engine._conninfo.get("user")
+
+    def __call__(self, **params: Any) -> psycopg.Connection[Any]:
+        if self.role is not None:
+            return self._engine._login(self.database, self.role, **params)
+        info = self._engine._info(self.database)
+        info.update(params)
+        try:
+            return psycopg.connect(**info)
+        except psycopg.Error as exc:
+            raise connection_error(exc, info) from exc
+
 
 # -- helpers on an admin connection ---------------------------------------------------
-def _database_exists(conn: psycopg.Connection[Any], database: str) -> bool:
-    row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
-    return row is not None
-
-
-def _is_sandbox(conn: psycopg.Connection[Any], database: str) -> bool:
-    """Marked as a sandbox, or owned by a sandbox role.
-
-    The owner of a sandbox can rewrite its database's comment, so the comment alone must
-    not decide: a database owned by a ``dbplay_sbx_`` role is one dbplay made or adopted
-    (such a role cannot create databases nor take over another's).
-    """
-    row = conn.execute(
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-        (database,),
-    ).fetchone()
-    if row is None:
-        return False
-    return row[0] in SANDBOX_MARKS or _sandbox_role(conn, database) is not None
-
-
-def _sandbox_role(conn: psycopg.Connection[Any], database: str) -> str | None:
-    """The owning role of a sandbox database, if it is one of ours.
-
-    Decided by the owner alone, never by the comment the sandbox itself can change: a
-    template that rewrites it must not make dbplay log in with the admin's credentials.
-    """
-    row = conn.execute(
-        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (database,)
-    ).fetchone()
-    owner = row[0] if row else None
-    return owner if owner and owner.startswith(SANDBOX_ROLE_PREFIX) else None
-
-
 def _is_empty(conn: psycopg.Connection[Any]) -> bool:
     """True when the database holds no user objects (the restore target must be empty)."""
     row = conn.execute(
@@ -406,27 +566,10 @@ def _is_empty(conn: psycopg.Connection[Any]) -> bool:
     return row is not None and row[0] == 0
 
 
-def _drop_quietly(conn: psycopg.Connection[Any], database: str, role: str) -> None:
-    try:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
-    except psycopg.Error:
-        pass
-    _drop_role_quietly(conn, role)
-
-
-def _drop_role_quietly(conn: psycopg.Connection[Any], role: str) -> None:
-    try:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-    except psycopg.Error:
-        pass  # still owns something elsewhere: left for the server's administrator
-
-
-def _seconds(text: str) -> float | None:
-    """``DBPLAY_STATEMENT_TIMEOUT`` in seconds (``0`` or empty: no limit)."""
+def _seconds(text: str, variable: str) -> float | None:
+    """A number of seconds from the environment (``0`` or empty: no limit)."""
     try:
         value = float(text)
     except ValueError as exc:
-        raise EngineError(
-            f"DBPLAY_STATEMENT_TIMEOUT must be a number of seconds, not {text!r}"
-        ) from exc
+        raise EngineError(f"{variable} must be a number of seconds, not {text!r}") from exc
     return value or None

@@ -38,6 +38,12 @@ _SETTINGS = """\
 # Written by dbplay on every start; use ALTER SYSTEM for your own settings.
 max_connections = 50
 shared_buffers = '32MB'
+# A restore is one transaction that locks every table, index and sequence it makes; room
+# for big templates, and a lock table they cannot fill (restores stop at half of it).
+max_locks_per_transaction = 1024
+# Sessions of sandbox roles log nothing below FATAL (set on each role); the server's own
+# messages stay, and a runaway log is cut at the next start.
+log_min_messages = warning
 lc_messages = 'C'
 log_destination = 'stderr'
 logging_collector = off

@@ -207,17 +207,17 @@ def test_rollback_in_a_payload_is_refused(pg_engine, pg_admin_uri, tmp_path):
     assert not database_exists(pg_admin_uri, "rolled_back")
 
 
-def test_admin_connections_ignore_libraries_and_search_path_a_sandbox_sets(pg_engine, tmp_path):
-    """The sandbox owner may set per-database settings; the admin's dump must not obey them."""
+def test_admin_connections_ignore_libraries_and_search_path_of_a_sandbox(
+    pg_engine, pg_admin_uri, tmp_path
+):
+    """Per-database settings (which a sandbox's own role cannot set, but an older dbplay's
+    sandbox could) must not steer the admin's dump."""
     source = pg_engine.create_sandbox()
     try:
-        load(
-            pg_engine,
-            source,
-            "create table t (x int); insert into t values (1);"
-            f"alter database {source} set local_preload_libraries = 'no_such_plugin';"
-            f"alter database {source} set search_path = public, pg_catalog",
-        )
+        load(pg_engine, source, "create table t (x int); insert into t values (1);")
+        with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
+            conn.execute(f"alter database {source} set local_preload_libraries = 'no_such_plugin'")
+            conn.execute(f"alter database {source} set search_path = public, pg_catalog")
         path = tmp_path / "hardened.dbtpl"
         save(pg_engine, source, path)  # would fail loading $libdir/plugins/no_such_plugin
         with TemplateReader(path) as reader:

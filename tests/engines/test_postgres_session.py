@@ -176,7 +176,7 @@ def test_catalog_lists_objects(pg_session):
 
 def test_sessions_run_as_an_unprivileged_role(pg_session):
     user, superuser = run(
-        pg_session, "select current_user, usesuper from pg_user where usename = current_user"
+        pg_session, "select current_user, rolsuper from pg_roles where rolname = current_user"
     )[0][1][0]
     assert user.startswith("dbplay_sbx_") and superuser is False
     for text in (
@@ -205,7 +205,10 @@ def test_create_and_drop_sandbox_leave_no_role(pg_engine, pg_admin_uri):
     database = pg_engine.create_sandbox()
     with psycopg.connect(pg_admin_uri) as conn:
         owner = conn.execute(
-            "select pg_get_userbyid(datdba) from pg_database where datname = %s", (database,)
+            "select pg_get_userbyid(a.grantee) from pg_database d, aclexplode(d.datacl) a"
+            " where d.datname = %s and a.privilege_type = 'CREATE'"
+            " and pg_get_userbyid(a.grantee) like 'dbplay_sbx_%%'",
+            (database,),
         ).fetchone()[0]
     pg_engine.drop_sandbox(database)
     pg_engine.drop_sandbox(database)  # idempotent

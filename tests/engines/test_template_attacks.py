@@ -66,7 +66,7 @@ def no_trace(admin_uri: str) -> Iterator[None]:
 
 def _as_sandbox(engine, database: str, statements: list[str]) -> None:
     """Run statements as the sandbox's own role (what a template's code or the editor can do)."""
-    with psycopg.connect(**engine._session_info(database), autocommit=True) as conn:
+    with engine._opener(database)(autocommit=True) as conn:
         for statement in statements:
             conn.execute(statement)
 
@@ -219,17 +219,27 @@ def test_a_statement_runs_alone(pg_engine, pg_sandbox):
 
     item = ScriptItem("statement", "SELECT 1; CREATE TABLE x ()", 1)
     with (
-        psycopg.connect(**pg_engine._session_info(pg_sandbox)) as conn,
+        pg_engine._opener(pg_sandbox)() as conn,
         pytest.raises(psycopg.Error, match="multiple commands"),
     ):
         _run_item(conn.cursor(), item)
 
 
-def test_a_payload_that_changes_after_the_scan_is_refused(pg_engine, pg_admin_uri, trap):
+def test_a_payload_that_changes_after_the_scan_cannot_run_the_change(
+    pg_engine, pg_admin_uri, trap
+):
+    """The restore reads the payload once and scans each statement right before it runs,
+    so a file that reads differently the second time never gets a second reading."""
     safe = b"CREATE TABLE t (x int);\nSELECT 1;\n"
     evil = b"CREATE TABLE t (x int);\nCOPY t TO PROGRAM 'touch " + trap.encode() + b"';\n"
+    payload = _Payload(safe, evil)
+    database = pg_engine.restore(payload)
+    try:
+        assert payload.reads == 1
+    finally:
+        pg_engine.drop_sandbox(database)
     with no_trace(pg_admin_uri), pytest.raises(RestoreError) as caught:
-        pg_engine.restore(_Payload(safe, evil))
+        pg_engine.restore(_Payload(evil))
     assert str(caught.value).startswith("dump.sql:2: refused: COPY ... PROGRAM")
 
 
@@ -239,15 +249,35 @@ def test_a_payload_that_changes_after_the_scan_is_refused(pg_engine, pg_admin_ur
         "format('COMMENT ON DATABASE %I IS %L', current_database(), 'mine')",
         "format('ALTER DATABASE %I SET search_path = public, pg_catalog', current_database())",
         "format('ALTER DATABASE %I IS_TEMPLATE true', current_database())",
-        "format('GRANT CONNECT ON DATABASE %I TO PUBLIC', current_database())",
+        "format('ALTER DATABASE %I CONNECTION LIMIT 1', current_database())",
         "'ALTER ROLE CURRENT_USER ' || 'SET work_mem = ''1MB'''",
+        "'ALTER ROLE CURRENT_USER ' || 'PASSWORD ''known'''",
     ],
 )
 def test_database_level_changes_are_refused(pg_engine, pg_admin_uri, tmp_path, change):
     payload = f"CREATE TABLE t (x int);\nDO $$BEGIN EXECUTE {change}; END$$;\n".encode()
     path = craft_template(tmp_path / "db.dbtpl", payload)
-    with no_trace(pg_admin_uri), pytest.raises(RestoreError, match="database's own settings"):
+    with no_trace(pg_admin_uri), pytest.raises(
+        RestoreError, match=r"must be owner|template changed"
+    ):
         _restore(pg_engine, path)
+
+
+def test_a_grant_on_its_database_changes_nothing(pg_engine, pg_admin_uri, tmp_path):
+    "The sandbox role holds no grant option: the server only warns, and nothing changes."
+    change = "format('GRANT CONNECT ON DATABASE %I TO PUBLIC', current_database())"
+    payload = f"CREATE TABLE t (x int);\nDO $$BEGIN EXECUTE {change}; END$$;\n".encode()
+    database = _restore(pg_engine, craft_template(tmp_path / "db.dbtpl", payload))
+    try:
+        with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
+            public = conn.execute(
+                "SELECT count(*) FROM pg_database d, aclexplode(d.datacl) a "
+                "WHERE d.datname = %s AND a.grantee = 0",
+                (database,),
+            ).fetchone()
+        assert public == (0,)
+    finally:
+        pg_engine.drop_sandbox(database)
 
 
 # --------------------------------------------------------------------------- after restore
@@ -277,13 +307,16 @@ def test_a_sandbox_that_rewrites_its_comment_stays_a_sandbox(
 
     database = pg_engine.create_sandbox()
     try:
-        # What a template's trigger or the editor can do later, as the sandbox's owner.
-        _as_sandbox(pg_engine, database, [
-            _PLANT.format(trap=trap),
+        # What a template's trigger or the editor can try later, as the sandbox's role:
+        # the database belongs to the admin, so each of these is refused by the server.
+        _as_sandbox(pg_engine, database, [_PLANT.format(trap=trap)])
+        for change in (
             f"ALTER DATABASE {database} SET search_path = public, pg_catalog",
             f"COMMENT ON DATABASE {database} IS 'just a database'",
             f"ALTER DATABASE {database} IS_TEMPLATE true",
-        ])
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                _as_sandbox(pg_engine, database, [change])
         session = pg_engine.connect(database)
         try:
             user = [result.fetch_all() for result in session.execute("SELECT current_user")]
@@ -302,10 +335,11 @@ def test_admin_connections_ignore_the_sandbox_search_path(pg_engine, pg_admin_ur
     name = f"target_{secrets.token_hex(4)}"
     database = pg_engine.create_sandbox(name)
     try:
-        _as_sandbox(pg_engine, database, [
-            _PLANT.format(trap=trap),
-            f"ALTER DATABASE {database} SET search_path = public, pg_catalog",
-        ])
+        _as_sandbox(pg_engine, database, [_PLANT.format(trap=trap)])
+        # The worst case: a database whose search_path puts the planted functions first
+        # (a sandbox role cannot set it any more; a sandbox of an older dbplay could).
+        with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {database} SET search_path = public, pg_catalog")
         # Restoring into it again checks, with the admin's connection, that it is empty.
         with pytest.raises(RestoreError, match="not empty"):
             pg_engine.restore(_Payload(b"SELECT 1;\n"), database)
