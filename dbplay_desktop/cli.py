@@ -11,7 +11,10 @@ Other tools and CI jobs script against this surface, so it stays exactly::
     dbplay --version
 
 Exit status: 0 success, 1 failure (one ``error: ...`` line on stderr, a traceback only
-with ``--debug``), 2 usage error, 130 interrupted. Heavy modules (drivers, the template
+with ``--debug``), 2 usage error, 130 interrupted. Text that comes from a template or a
+server (names, descriptions, findings, messages) is printed through
+:func:`~dbplay_desktop.display_text.safe_text`, so it cannot move the cursor, retitle the
+terminal or fake a line of dbplay's own output. Heavy modules (drivers, the template
 container, Qt) load inside the command that needs them, so ``dbplay --version`` is instant.
 """
 
@@ -25,6 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dbplay_desktop import __version__
+from dbplay_desktop.display_text import safe_json, safe_text
 
 if TYPE_CHECKING:
     from dbplay_desktop.progress import TerminalProgress
@@ -47,6 +51,8 @@ output:
          Values keep their JSON type; decimals, dates, times and other exact values are
          strings; bytes are "\\x<hex>".
 rows are streamed batch by batch as the server sends them, never collected in memory.
+control characters in values and messages: table shows them escaped (\\n, \\x1b, \\u202e);
+  json writes them as \\u escapes (the same data once decoded); csv keeps data exact.
 exit status 1 at the first failing statement, after the results of the ones before it:
   error: statement N (line L, column C): <message>
 """
@@ -177,7 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        log_handler = logging.StreamHandler()
+        log_handler.setFormatter(_SafeFormatter("%(name)s: %(message)s"))
+        logging.basicConfig(level=logging.DEBUG, handlers=[log_handler])
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -192,11 +200,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
+class _SafeFormatter(logging.Formatter):
+    """Debug log lines quote SQL and server messages: escape them like all other output."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_text(super().format(record), multiline=True)
+
+
 def _one_line(exc: BaseException) -> str:
+    """The error line for ``exc``: an engine's or the server's own message, never a class name."""
     from dbplay_desktop.engines.base import EngineError
 
     if isinstance(exc, EngineError):
         return str(exc)
+    if type(exc).__module__.split(".")[0] == "psycopg":
+        # A driver error that escaped the engine's wrapping: still the server's words.
+        from dbplay_desktop.engines.pg_errors import error_message
+
+        return " ".join(error_message(exc).split())
     if isinstance(exc, UnicodeDecodeError):
         return f"the input is not UTF-8 text (byte {exc.start})"
     if isinstance(exc, OSError) and exc.filename is not None:
@@ -211,8 +232,9 @@ def _print_error(message: str, exc: BaseException | None) -> None:
     except (OSError, ValueError):
         _silence_stdout()
     if exc is not None:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    print(f"error: {message}", file=sys.stderr, flush=True)
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        sys.stderr.write(safe_text("".join(lines), multiline=True))
+    print(f"error: {safe_text(message)}", file=sys.stderr, flush=True)
 
 
 def _silence_stdout() -> None:
@@ -227,7 +249,7 @@ def _silence_stdout() -> None:
 
 
 def _status(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(safe_text(message), file=sys.stderr, flush=True)
 
 
 def _progress(label: str) -> TerminalProgress | None:
@@ -271,8 +293,8 @@ def _cmd_save(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.finish()
     size = human_size(Path(args.out).stat().st_size)
-    print(f"saved template {manifest.name!r} to {args.out} ({size}, "
-          f"{len(manifest.files)} payload file(s))")
+    print(safe_text(f"saved template {manifest.name!r} to {args.out} ({size}, "
+                    f"{len(manifest.files)} payload file(s))"))
     return EXIT_OK
 
 
@@ -285,7 +307,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.finish()
-    print(f"restored {args.file} into database {database}")
+    print(safe_text(f"restored {args.file} into database {database}"))
     return EXIT_OK
 
 
@@ -297,7 +319,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     info = template_info(args.file)
     if args.json:
-        print(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+        print(safe_json(json.dumps(info, indent=2, ensure_ascii=False, default=str)))
         return EXIT_OK
     lines = [
         ("name", info["name"]),
@@ -309,14 +331,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
         ("size", f"{human_size(info['file_size'])} "
                  f"({human_size(info['payload_size'])} uncompressed)"),
     ]
+    # Every value may come from the template: one line each, controls escaped.
     for key, value in lines:
-        print(f"{key + ':':<13}{value}")
+        print(f"{key + ':':<13}{safe_text(value)}")
     if info["stats"]:
         stats = ", ".join(f"{key} {value}" for key, value in info["stats"].items())
-        print(f"{'contents:':<13}{stats}")
+        print(f"{'contents:':<13}{safe_text(stats)}")
     print("files:")
     for entry in info["files"]:
-        print(f"  {entry['path']}  {human_size(entry['size'])}  sha256 {entry['sha256']}")
+        size = human_size(entry["size"])
+        print(f"  {safe_text(entry['path'])}  {size}  sha256 {entry['sha256']}")
     return EXIT_OK
 
 
@@ -325,11 +349,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     problems = verify_template(args.file)
     for problem in problems:
-        print(problem)
+        print(safe_text(problem))
     if problems:
         _print_error(f"{args.file}: {len(problems)} problem(s) found", None)
         return EXIT_FAILURE
-    print(f"{args.file}: ok")
+    print(f"{safe_text(args.file)}: ok")
     return EXIT_OK
 
 

@@ -12,6 +12,8 @@ import sys
 import time
 from typing import TextIO
 
+from dbplay_desktop.display_text import safe_text
+
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -41,7 +43,7 @@ class TerminalProgress:
         unit: str = "bytes",
         min_interval: float = 0.1,
     ) -> None:
-        self.label = label
+        self.label = safe_text(label)  # may name a template; the line is redrawn with \r
         self.stream = stream if stream is not None else sys.stderr
         self.unit = unit
         self.min_interval = min_interval

@@ -4,12 +4,19 @@ Rows are written batch by batch as the server sends them, never collected in mem
 so a query over a large table starts printing at once and ``| head`` stops it early.
 Only results go to ``out``; the command prints statuses, notices and errors on stderr
 (see ``QUERY_EPILOG`` in :mod:`dbplay_desktop.cli` for the formats users rely on).
+
+Values are the user's data, but a value or column name can still carry terminal escapes
+(a table restored from a template, a server message): the table format, meant for eyes,
+shows them escaped with :func:`~dbplay_desktop.display_text.safe_text`; JSON writes them
+as ``\\u`` escapes, which decode to the same data; CSV, meant for files, stays exact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
+
+from dbplay_desktop.display_text import safe_json, safe_text
 
 if TYPE_CHECKING:
     from dbplay_desktop.engines.base import StatementResult
@@ -66,7 +73,7 @@ class TableWriter(ResultWriter):
         if not self._begin(result):
             return
         columns = result.columns or []
-        header = [column.name for column in columns]
+        header = [safe_text(column.name) for column in columns]
         widths: list[int] | None = None
         right: list[bool] = []
         shown, truncated = 0, False
@@ -111,9 +118,17 @@ class CsvWriter(ResultWriter):
         if not self._begin(result):
             return
         writer = csv.writer(self.out, lineterminator="\n")
-        writer.writerow([column.name for column in result.columns or []])
+        # With "\n" as line end, csv does not quote a field holding a lone "\r", which
+        # readers take for a line break; such rows are written with every field quoted.
+        quoted = csv.writer(self.out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+        def write_row(fields: list[str]) -> None:
+            (quoted if any("\r" in field for field in fields) else writer).writerow(fields)
+
+        write_row([column.name for column in result.columns or []])
         for batch, _more in self.rows(result):
-            writer.writerows([_text(value, "") for value in row] for row in batch)
+            for row in batch:
+                write_row([_text(value, "") for value in row])
             self.out.flush()
 
 
@@ -129,17 +144,17 @@ class JsonWriter(ResultWriter):
             None if result.columns is None
             else [{"name": c.name, "type": c.type_name} for c in result.columns]
         )
-        self.out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "rows": [')
+        self.out.write(safe_json(json.dumps(head, ensure_ascii=False))[:-1] + ', "rows": [')
         first, truncated = True, False
         for batch, more in self.rows(result):
             truncated = truncated or more
             for row in batch:
-                self.out.write(("" if first else ", ") + json.dumps(
-                    [_json_value(value) for value in row], ensure_ascii=False, allow_nan=False))
+                self.out.write(("" if first else ", ") + safe_json(json.dumps(
+                    [_json_value(value) for value in row], ensure_ascii=False, allow_nan=False)))
                 first = False
             self.out.flush()
         tail = {"rowcount": result.rowcount, "status": result.status, "truncated": truncated}
-        self.out.write("], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        self.out.write("], " + safe_json(json.dumps(tail, ensure_ascii=False))[1:] + "\n")
         self.out.flush()
 
     def failed(self, number: int, result: StatementResult) -> None:
@@ -151,7 +166,7 @@ class JsonWriter(ResultWriter):
             "statement": number, "line": stmt.line, "column": stmt.column,
             "error": {"message": err.message, "line": err.line, "column": err.column},
         }
-        self.out.write(json.dumps(document, ensure_ascii=False) + "\n")
+        self.out.write(safe_json(json.dumps(document, ensure_ascii=False)) + "\n")
         self.out.flush()
 
 
@@ -167,7 +182,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _text(value: Any, null: str, *, one_line: bool = False) -> str:
-    """A cell as text; ``one_line`` escapes newlines and tabs so table columns stay aligned."""
+    """A cell as text; ``one_line`` escapes newlines, tabs and every other control or
+    disguising character, so table columns stay aligned and a terminal stays untouched."""
     if value is None:
         return null
     if isinstance(value, bool):
@@ -180,9 +196,7 @@ def _text(value: Any, null: str, *, one_line: bool = False) -> str:
         text = json.dumps(_json_value(value), ensure_ascii=False)
     else:
         text = str(value)
-    if one_line:
-        text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return text
+    return safe_text(text) if one_line else text
 
 
 def _json_value(value: Any) -> Any:

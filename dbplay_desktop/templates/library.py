@@ -337,6 +337,13 @@ class TemplateLibrary:
         new_name = " ".join(new_name.split())
         if not new_name:
             raise LibraryError("A template needs a name")
+        from dbplay_desktop.templates.manifest import MAX_NAME_LENGTH
+
+        if len(new_name) > MAX_NAME_LENGTH:
+            raise LibraryError(
+                f"A template name may have at most {MAX_NAME_LENGTH} characters, "
+                f"this one has {len(new_name)}"
+            )
         old = entry.path
         if not old.is_file():
             raise LibraryError(f"Cannot rename {old.name}: the file no longer exists")

@@ -5,6 +5,10 @@ can expand to gigabytes. The limit caps how many uncompressed bytes a template m
 in total; readers refuse larger templates before restoring anything and count the bytes
 they actually decompress. Writers use the same limit so dbplay never saves a template
 it would refuse to open.
+
+The manifest has limits of its own (its size here; depth, numbers, strings and list
+sizes in :mod:`~dbplay_desktop.templates.manifest`, re-exported below), so every limit a
+template can hit is listed in this module.
 """
 
 from __future__ import annotations
@@ -12,10 +16,41 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from dbplay_desktop.templates.manifest import TemplateError
+from dbplay_desktop.templates.manifest import (
+    MAX_DEPTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_FIELD_LENGTH,
+    MAX_FILES,
+    MAX_NAME_LENGTH,
+    MAX_NUMBER_LENGTH,
+    MAX_PATH_LENGTH,
+    MAX_STATS,
+    TemplateError,
+)
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "ENV_MAX_SIZE",
+    "MAX_ARCHIVE_ENTRIES",
+    "MAX_DEPTH",
+    "MAX_DESCRIPTION_LENGTH",
+    "MAX_FIELD_LENGTH",
+    "MAX_FILES",
+    "MAX_MANIFEST_SIZE",
+    "MAX_NAME_LENGTH",
+    "MAX_NUMBER_LENGTH",
+    "MAX_PATH_LENGTH",
+    "MAX_STATS",
+    "format_size",
+    "max_template_size",
+    "parse_size",
+    "resolve_max_size",
+]
 
 DEFAULT_MAX_SIZE = 4 * 1024**3
 MAX_MANIFEST_SIZE = 1024**2
+# Entries in the ZIP: the payload files, the manifest and as many directory entries.
+MAX_ARCHIVE_ENTRIES = 2 * MAX_FILES + 1
 ENV_MAX_SIZE = "DBPLAY_MAX_TEMPLATE_SIZE"
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

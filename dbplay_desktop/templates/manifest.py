@@ -5,12 +5,20 @@ before any other code sees it: types, the file list, paths that could escape a d
 and the format version. Keys this version does not know are kept in ``extra`` so that a
 template written by a newer tool keeps them when it is read and written again.
 
+Parsing is bounded too: the manifest is at most 1 MiB (see
+:mod:`~dbplay_desktop.templates.limits`), and within it nesting depth, number length,
+string lengths and list sizes have limits of their own, checked before or while the JSON
+is decoded, so a hostile manifest fails with one line naming the limit rather than a
+``RecursionError`` or a 4300-digit ``ValueError`` from deep inside the parser.
+
 The format is described for users and other tools in ``docs/dbtpl-format.md``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +45,17 @@ _KNOWN_KEYS = (
     "stats",
 )
 _FILE_KEYS = ("path", "sha256", "size")
+
+# Limits inside the manifest; dbplay's own writer stays far below them.
+MAX_DEPTH = 32  # nested lists and objects; a dbplay manifest needs 3
+MAX_NUMBER_LENGTH = 32  # characters of one JSON number; a 64-bit size needs 19 digits
+MAX_NAME_LENGTH = 200  # characters of 'name'
+MAX_DESCRIPTION_LENGTH = 10_000  # characters of 'description'
+MAX_FIELD_LENGTH = 200  # characters of 'engine_version', 'app_version', 'created_at'
+MAX_PATH_LENGTH = 1024  # characters of a payload file's path
+MAX_FILES = 10_000  # payload files listed
+MAX_STATS = 256  # keys of 'stats'
+_DEPTH_TOKEN = re.compile(r'["\[\]{}]')
 _HEX_DIGITS = frozenset(string.hexdigits.lower())
 
 
@@ -57,19 +76,19 @@ def check_member_path(path: object, what: str = "path") -> str:
     (directory entry) is allowed here; callers that need a file name check for it.
     """
     if not isinstance(path, str) or not path:
-        raise TemplateError(f"{what} must be a non-empty string, not {path!r}")
+        raise TemplateError(f"{what} must be a non-empty string, not {_show(path)}")
     if "\\" in path:
-        raise TemplateError(f"{what} {path!r} contains a backslash")
+        raise TemplateError(f"{what} {_show(path)} contains a backslash")
     if path.startswith("/"):
-        raise TemplateError(f"{what} {path!r} is absolute")
+        raise TemplateError(f"{what} {_show(path)} is absolute")
     if len(path) >= 2 and path[1] == ":" and path[0].isascii() and path[0].isalpha():
-        raise TemplateError(f"{what} {path!r} starts with a drive letter")
+        raise TemplateError(f"{what} {_show(path)} starts with a drive letter")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
-        raise TemplateError(f"{what} {path!r} contains a control character")
+        raise TemplateError(f"{what} {_show(path)} contains a control character")
     parts = path[:-1].split("/") if path.endswith("/") else path.split("/")
     for part in parts:
         if part in ("", ".", ".."):
-            raise TemplateError(f"{what} {path!r} has a {part or 'empty'!r} component")
+            raise TemplateError(f"{what} {_show(path)} has a {part or 'empty'!r} component")
     return path
 
 
@@ -155,9 +174,14 @@ class Manifest:
                 raise TemplateError(
                     f"{MANIFEST_NAME} is not UTF-8 text (bad byte at offset {err.start})"
                 ) from err
+        _check_depth(text)
         try:
             data = json.loads(
-                text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+                text,
+                object_pairs_hook=_no_duplicate_keys,
+                parse_constant=_no_constants,
+                parse_int=_parse_int,
+                parse_float=_parse_float,
             )
         except json.JSONDecodeError as err:
             raise TemplateError(
@@ -173,12 +197,14 @@ class Manifest:
         """Validate an already decoded manifest object (see :meth:`from_json`)."""
         fmt = _require(data, "format")
         if fmt != FORMAT:
-            raise TemplateError(f"{MANIFEST_NAME} key 'format' is {fmt!r}, expected {FORMAT!r}")
+            raise TemplateError(
+                f"{MANIFEST_NAME} key 'format' is {_show(fmt)}, expected {FORMAT!r}"
+            )
         version = _require(data, "format_version")
         if not _is_int(version) or version < 1:
             raise TemplateError(
                 f"{MANIFEST_NAME} key 'format_version' must be a positive integer, "
-                f"not {version!r}"
+                f"not {_show(version)}"
             )
         if version > FORMAT_VERSION:
             raise TemplateError(
@@ -188,22 +214,23 @@ class Manifest:
         engine = _string(data, "engine", required=True)
         if engine not in KNOWN_ENGINES:
             raise TemplateError(
-                f"{MANIFEST_NAME} names an unknown engine {engine!r} "
+                f"{MANIFEST_NAME} names an unknown engine {_show(engine)} "
                 f"(known: {', '.join(KNOWN_ENGINES)})"
             )
-        name = _string(data, "name", required=True)
+        name = _string(data, "name", required=True, limit=MAX_NAME_LENGTH)
         if not name.strip():
             raise TemplateError(f"{MANIFEST_NAME} key 'name' must not be empty")
         created_at = _string(data, "created_at", required=True)
         if _parse_timestamp(created_at) is None:
             raise TemplateError(
-                f"{MANIFEST_NAME} key 'created_at' is not an ISO 8601 timestamp: {created_at!r}"
+                f"{MANIFEST_NAME} key 'created_at' is not an ISO 8601 timestamp: "
+                f"{_show(created_at)}"
             )
         return cls(
             engine=engine,
             engine_version=_string(data, "engine_version", required=True),
             name=name,
-            description=_string(data, "description"),
+            description=_string(data, "description", limit=MAX_DESCRIPTION_LENGTH),
             created_at=created_at,
             app_version=_string(data, "app_version"),
             files=_files(_require(data, "files")),
@@ -227,12 +254,72 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _show(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a hostile value must not flood the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_text_length(key: str, value: str, limit: int) -> None:
+    """Refuse a manifest string longer than ``limit`` characters (the writer checks too)."""
+    if len(value) > limit:
+        raise TemplateError(
+            f"{MANIFEST_NAME} key {key!r} is {len(value)} characters long; "
+            f"at most {limit} are allowed"
+        )
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` before the recursive JSON parser runs.
+
+    Strings are skipped with the JSON module's own (linear) string scanner, so brackets
+    inside them do not count; malformed text is left for ``json.loads`` to report.
+    """
+    depth, pos = 0, 0
+    while (match := _DEPTH_TOKEN.search(text, pos)) is not None:
+        char, pos = match.group(), match.end()
+        if char == '"':
+            try:
+                pos = json.decoder.scanstring(text, pos)[1]
+            except json.JSONDecodeError:
+                return
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise TemplateError(
+                    f"{MANIFEST_NAME} nests lists or objects more than {MAX_DEPTH} deep"
+                )
+        else:
+            depth -= 1
+
+
+def _check_number(text: str) -> None:
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise TemplateError(
+            f"{MANIFEST_NAME} holds a number {len(text)} characters long; "
+            f"at most {MAX_NUMBER_LENGTH} are allowed"
+        )
+
+
+def _parse_int(text: str) -> int:
+    _check_number(text)
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    _check_number(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise TemplateError(f"{MANIFEST_NAME} holds the number {text}, too large for JSON")
+    return value
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """Refuse repeated keys: parsers disagree on which one wins, so a template could differ."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise TemplateError(f"{MANIFEST_NAME} has the key {key!r} twice")
+            raise TemplateError(f"{MANIFEST_NAME} has the key {_show(key)} twice")
         result[key] = value
     return result
 
@@ -247,10 +334,13 @@ def _require(data: dict[str, Any], key: str) -> Any:
     return data[key]
 
 
-def _string(data: dict[str, Any], key: str, *, required: bool = False) -> str:
+def _string(
+    data: dict[str, Any], key: str, *, required: bool = False, limit: int = MAX_FIELD_LENGTH
+) -> str:
     value = _require(data, key) if required else data.get(key, "")
     if not isinstance(value, str):
         raise TemplateError(f"{MANIFEST_NAME} key {key!r} must be a string, not {_kind(value)}")
+    check_text_length(key, value, limit)
     return value
 
 
@@ -266,6 +356,10 @@ def _parse_timestamp(text: str) -> datetime | None:
 def _files(value: object) -> list[FileEntry]:
     if not isinstance(value, list):
         raise TemplateError(f"{MANIFEST_NAME} key 'files' must be a list, not {_kind(value)}")
+    if len(value) > MAX_FILES:
+        raise TemplateError(
+            f"{MANIFEST_NAME} lists {len(value)} payload files; at most {MAX_FILES} are allowed"
+        )
     entries: list[FileEntry] = []
     seen: set[str] = set()
     for index, item in enumerate(value):
@@ -275,13 +369,17 @@ def _files(value: object) -> list[FileEntry]:
         for key in _FILE_KEYS:
             if key not in item:
                 raise TemplateError(f"{MANIFEST_NAME} key {where!r} has no {key!r}")
+        if isinstance(item["path"], str):
+            check_text_length(f"{where}.path", item["path"], MAX_PATH_LENGTH)
         path = check_member_path(item["path"], f"{MANIFEST_NAME} key '{where}.path'")
         if path.endswith("/"):
-            raise TemplateError(f"{MANIFEST_NAME} key '{where}.path' names a directory: {path!r}")
+            raise TemplateError(
+                f"{MANIFEST_NAME} key '{where}.path' names a directory: {_show(path)}"
+            )
         if path == MANIFEST_NAME:
             raise TemplateError(f"{MANIFEST_NAME} lists itself as a payload file")
         if path in seen:
-            raise TemplateError(f"{MANIFEST_NAME} lists the payload file {path!r} twice")
+            raise TemplateError(f"{MANIFEST_NAME} lists the payload file {_show(path)} twice")
         seen.add(path)
         digest = item["sha256"]
         if (
@@ -290,13 +388,13 @@ def _files(value: object) -> list[FileEntry]:
             or not set(digest.lower()) <= _HEX_DIGITS
         ):
             raise TemplateError(
-                f"{MANIFEST_NAME} key '{where}.sha256' must be 64 hex digits, not {digest!r}"
+                f"{MANIFEST_NAME} key '{where}.sha256' must be 64 hex digits, not {_show(digest)}"
             )
         size = item["size"]
         if not _is_int(size) or size < 0:
             raise TemplateError(
                 f"{MANIFEST_NAME} key '{where}.size' must be a non-negative integer, "
-                f"not {size!r}"
+                f"not {_show(size)}"
             )
         extra = {key: val for key, val in item.items() if key not in _FILE_KEYS}
         entries.append(FileEntry(path, digest.lower(), size, extra))
@@ -306,9 +404,19 @@ def _files(value: object) -> list[FileEntry]:
 def _stats(value: object) -> dict[str, int]:
     if not isinstance(value, dict):
         raise TemplateError(f"{MANIFEST_NAME} key 'stats' must be an object, not {_kind(value)}")
+    if len(value) > MAX_STATS:
+        raise TemplateError(
+            f"{MANIFEST_NAME} key 'stats' has {len(value)} counts; at most {MAX_STATS} "
+            "are allowed"
+        )
     for key, count in value.items():
+        if len(key) > MAX_FIELD_LENGTH:
+            raise TemplateError(
+                f"{MANIFEST_NAME} key 'stats' has a key {len(key)} characters long; "
+                f"at most {MAX_FIELD_LENGTH} are allowed"
+            )
         if not _is_int(count):
             raise TemplateError(
-                f"{MANIFEST_NAME} key 'stats.{key}' must be an integer, not {count!r}"
+                f"{MANIFEST_NAME} key 'stats.{key}' must be an integer, not {_show(count)}"
             )
     return dict(value)

@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbplay_desktop.engines.base import (
+    ConnectionFailed,
     Engine,
+    EngineError,
     Finding,
     PayloadSource,
     ProgressCallback,
@@ -193,21 +195,29 @@ def restore_template(
     The database must not exist (it is created) or be empty. The engine scans the payload
     before anything reaches the server, and the reader checks every file's size and hash
     as the scan reads it; on any failure the engine removes the database it created.
-    Returns the database name.
+    Returns the database name. A failure names the template file first
+    (``shop.dbtpl: dump.sql:12: relation "x" does not exist``), unless it is about the
+    server rather than the template (a connection failure).
     """
     database = database_from_uri(target_uri)
     with TemplateReader(path, max_size=max_size) as reader:
         engine = engine_for_template(reader.manifest, target_uri)
         try:
             return engine.restore(reader, database, progress)
-        except UnsafeContent as exc:
-            if reader.label in exc.message:
-                raise
-            raise UnsafeContent(
-                f"{reader.label}: {exc.message}", line=exc.line, column=exc.column
-            ) from exc
+        except EngineError as exc:
+            if not isinstance(exc, ConnectionFailed):
+                _name_template(exc, reader.label)
+            raise
         finally:
             engine.close()
+
+
+def _name_template(exc: EngineError, label: str) -> None:
+    """Put ``label: `` in front of the error's one-line message, once."""
+    if exc.message.startswith(f"{label}:"):
+        return
+    exc.message = f"{label}: {exc.message}"
+    exc.args = (exc.message, *exc.args[1:])
 
 
 # --------------------------------------------------------------------------- info

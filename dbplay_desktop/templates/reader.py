@@ -1,13 +1,14 @@
 """Reading ``.dbtpl`` templates: structure checks up front, payload checks while streaming.
 
 Opening a template checks everything that can be checked without decompressing the
-payload: it is a ZIP, every entry name is a safe relative path and appears once, every
-entry is listed in the manifest (or is the manifest or a directory), every listed file is
-present with the size the manifest declares, and the declared total is within the size
-limit. Payload files are then read as streams that count the bytes really decompressed
-(the ZIP headers are only used to refuse early), never return more than the manifest
-declares, and check the SHA-256 when they reach the end, so a damaged or altered file
-fails before its last byte is accepted.
+payload: it is a ZIP and nothing but a ZIP (no bytes before its first entry, as a
+shell-script polyglot would have, and none after its end record), every entry name is a
+safe relative path and appears once, every entry is listed in the manifest (or is the
+manifest or a directory), every listed file is present with the size the manifest
+declares, and the declared total is within the size limit. Payload files are then read as
+streams that count the bytes really decompressed (the ZIP headers are only used to refuse
+early), never return more than the manifest declares, and check the SHA-256 when they
+reach the end, so a damaged or altered file fails before its last byte is accepted.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from pathlib import Path
 from typing import IO
 
 from dbplay_desktop.engines.base import PayloadSource
-from dbplay_desktop.templates.limits import MAX_MANIFEST_SIZE, format_size, resolve_max_size
+from dbplay_desktop.templates.limits import (
+    MAX_ARCHIVE_ENTRIES,
+    MAX_MANIFEST_SIZE,
+    format_size,
+    resolve_max_size,
+)
 from dbplay_desktop.templates.manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -36,6 +42,10 @@ _OVERRUN_PROBE = 1 << 16
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 # What zipfile and zlib raise for corrupt compressed data.
 _DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_END_RECORD = b"PK\x05\x06"
+_END_RECORD_SIZE = 22
+# End records of ZIP and ZIP64, and the ZIP64 locator: none may hide in the ZIP comment.
+_END_SIGNATURES = (_END_RECORD, b"PK\x06\x06", b"PK\x06\x07")
 
 
 class TemplateReader(PayloadSource):
@@ -52,6 +62,7 @@ class TemplateReader(PayloadSource):
         self.max_size = resolve_max_size(max_size)
         self._zip = self._open_zip()
         try:
+            self._check_framing()
             self.manifest: Manifest = self._read_structure()
         except BaseException:
             self._zip.close()
@@ -120,6 +131,48 @@ class TemplateReader(PayloadSource):
             raise TemplateError(
                 f"not a .dbtpl file: {self.label} is not a ZIP archive (or it is truncated)"
             ) from None
+
+    def _check_framing(self) -> None:
+        """Refuse an archive with other data around it, and one with too many entries.
+
+        Python's zipfile (like unzip) accepts leading data, so ``#!/bin/sh`` followed by a
+        template would open here and run as a script elsewhere; data after the end record,
+        or a second end record inside the comment, makes ZIP readers disagree about what
+        the archive holds. dbplay never writes either, so both are refused.
+        """
+        infos = self._zip.infolist()
+        if len(infos) > MAX_ARCHIVE_ENTRIES:
+            raise TemplateError(
+                f"{self.label}: the archive has {len(infos)} entries; "
+                f"at most {MAX_ARCHIVE_ENTRIES} are allowed"
+            )
+        first = min((info.header_offset for info in infos), default=self._zip.start_dir)
+        if first > 0:
+            raise TemplateError(
+                f"{self.label}: refused: {first} bytes of other data come before the ZIP "
+                "archive (a .dbtpl file must start with it)"
+            )
+        comment = self._zip.comment
+        if any(signature in comment for signature in _END_SIGNATURES):
+            raise TemplateError(
+                f"{self.label}: refused: the ZIP comment holds another end-of-archive record"
+            )
+        fp = self._zip.fp
+        assert fp is not None
+        try:
+            size = fp.seek(0, io.SEEK_END)
+            window = min(size, _END_RECORD_SIZE + 0xFFFF + (1 << 16))
+            fp.seek(size - window)
+            tail = fp.read(window)
+        except OSError as err:
+            raise TemplateError(f"{self.label}: cannot be read ({err.strerror or err})") from None
+        at = tail.rfind(_END_RECORD)
+        extra = len(tail) - (at + _END_RECORD_SIZE + len(comment)) if at >= 0 else 0
+        if extra > 0:
+            raise TemplateError(
+                f"{self.label}: refused: {extra} bytes of other data follow the end of the "
+                "ZIP archive"
+            )
 
     def _read_structure(self) -> Manifest:
         entries = self._check_entries()

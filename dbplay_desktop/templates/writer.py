@@ -26,6 +26,8 @@ from dbplay_desktop.templates.manifest import (
     FORMAT_VERSION,
     KNOWN_ENGINES,
     MANIFEST_NAME,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NAME_LENGTH,
     FileEntry,
     Manifest,
     TemplateError,
@@ -66,6 +68,16 @@ class TemplateWriter(PayloadSink):
             raise TemplateError(f"unknown engine {engine!r} (known: {', '.join(KNOWN_ENGINES)})")
         if not isinstance(name, str) or not name.strip():
             raise TemplateError("a template needs a name")
+        # Checked here too so a save fails before the dump, not after it.
+        for what, text, limit in (
+            ("name", name, MAX_NAME_LENGTH),
+            ("description", description, MAX_DESCRIPTION_LENGTH),
+        ):
+            if len(text) > limit:
+                raise TemplateError(
+                    f"a template {what} may have at most {limit} characters, "
+                    f"this one has {len(text)}"
+                )
         self.path = Path(path)
         self.label = self.path.name
         self.engine = engine

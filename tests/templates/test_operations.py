@@ -192,3 +192,18 @@ def test_failed_restore_drops_the_database_it_created(tmp_path: Path, pg_admin_u
         restore_template(path, with_database(pg_admin_uri, target))
     assert "dump.sql:2" in str(info.value)
     assert not database_exists(pg_admin_uri, target)
+
+
+def test_a_failed_restore_names_the_template_once(tmp_path: Path, pg_admin_uri: str) -> None:
+    """Runtime and scan errors both start with the template's file name, never twice."""
+    broken = craft_template(tmp_path / "shop.dbtpl", b"CREATE TABLE t (id int);\nSELECT nope;\n")
+    evil = craft_template(tmp_path / "evil.dbtpl", b"CREATE TABLE t (id int);\nLOAD 'x';\n")
+    for path, error in ((broken, RestoreError), (evil, RestoreError)):
+        target = f"ops_named_{secrets.token_hex(4)}"
+        with pytest.raises(error) as info:
+            restore_template(path, with_database(pg_admin_uri, target))
+        message = str(info.value)
+        assert message.startswith(f"{path.name}: "), message
+        assert "dump.sql:2: " in message
+        assert message.count(path.name) == 1, message
+        assert not database_exists(pg_admin_uri, target)
