@@ -355,6 +355,7 @@ class EmbeddedPostgres:
         wait = max(1.0, deadline - time.monotonic())
         completed = self._run(
             [
+                *memory_limit_prefix(),
                 str(self._binaries().program("pg_ctl")),
                 "start",
                 "-D",
@@ -443,6 +444,40 @@ class EmbeddedPostgres:
             timeout=timeout,
             stdin_text=stdin_text,
         )
+
+
+#: Address space each server process may use (``DBPLAY_SERVER_MEMORY_LIMIT``, ``0``: none).
+DEFAULT_MEMORY_LIMIT = "2G"
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_limit_bytes() -> int | None:
+    """The per-process memory ceiling of the embedded server, in bytes (None: none).
+
+    PostgreSQL has no ceiling a session cannot raise for ``work_mem``; a template's
+    ``SET work_mem = '8GB'`` and a big sort would take the user's memory. An address-space
+    limit on the server's processes makes such a backend fail with "out of memory"
+    instead (PostgreSQL reports a failed allocation as an ordinary error).
+    """
+    text = (os.environ.get("DBPLAY_SERVER_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT).strip().upper()
+    text = text.removesuffix("B").removesuffix("I")
+    unit = text[-1] if text and text[-1] in _SIZE_UNITS else ""
+    try:
+        value = float(text[: len(text) - len(unit)]) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise ServerError(
+            f"DBPLAY_SERVER_MEMORY_LIMIT must be a size such as 2G or 0, not {text!r}"
+        ) from None
+    return int(value) or None
+
+
+def memory_limit_prefix() -> list[str]:
+    """``sh -c 'ulimit -v ...'`` in front of ``pg_ctl`` (POSIX; the server inherits it)."""
+    limit = memory_limit_bytes()
+    if limit is None or os.name != "posix":
+        return []
+    kilobytes = max(1, limit // 1024)
+    return ["/bin/sh", "-c", f'ulimit -v {kilobytes} 2>/dev/null; exec "$@"', "sh"]
 
 
 class _RetryStart(Exception):

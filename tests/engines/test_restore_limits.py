@@ -179,3 +179,17 @@ def test_a_save_waiting_for_a_lock_can_be_cancelled(pg_engine, pg_admin_uri, tmp
     finally:
         pg_engine.drop_sandbox(database)
     assert not database_exists(pg_admin_uri, database)
+
+
+def test_a_template_cannot_take_the_machines_memory(pg_engine, pg_admin_uri, tmp_path):
+    """``SET work_mem`` has no ceiling in PostgreSQL; the embedded server's processes have
+    one (2 GB of address space each), so a huge in-memory sort fails instead."""
+    payload = (
+        b"SET work_mem = '16GB';\n"
+        b"SELECT sum(length(s)) FROM (SELECT g, repeat('x', 400000000) AS s "
+        b"FROM generate_series(1, 8) g ORDER BY g DESC) t;\n"
+    )
+    before = all_databases(pg_admin_uri)
+    with pytest.raises(RestoreError, match="out of memory"):
+        restore(pg_engine, craft_template(tmp_path / "memory.dbtpl", payload))
+    assert all_databases(pg_admin_uri) == before

@@ -371,3 +371,37 @@ def test_a_restore_into_an_existing_database_hands_it_to_its_owner(
     finally:
         with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_cancelling_a_restore_stuck_in_an_uncancellable_statement_returns(
+    pg_admin_uri, tmp_path
+):
+    """Cancel, then terminate, are ignored; the restore still returns, and the sandbox it
+    could not drop yet is journaled for the next start."""
+    journal = SandboxJournal(tmp_path / "journal.json")
+    engine = PostgresEngine(pg_admin_uri, journal=journal)
+    payload = (
+        b"CREATE EXTENSION pg_trgm;\n"
+        b"SELECT strict_word_similarity(repeat('abc def ', 40000), repeat('abd deg ', 40000));\n"
+    )
+    before = databases(pg_admin_uri)
+    asked = []
+
+    def cancel_once_running(done: int, total: int | None) -> bool:
+        asked.append(done)
+        return len(asked) > 2
+
+    with (
+        TemplateReader(craft_template(tmp_path / "stuck.dbtpl", payload)) as reader,
+        pytest.raises(RestoreError, match="cancelled"),
+    ):
+        engine.restore(reader, progress=cancel_once_running)
+    left = databases(pg_admin_uri) - before
+    assert {entry.database for entry in journal.pending(engine.server_key)} == left
+    later = PostgresEngine(pg_admin_uri, journal=journal)
+    for _ in range(1200):
+        later.retry_pending_drops(force=True)
+        if not journal.pending(engine.server_key):
+            break
+        time.sleep(0.1)
+    assert databases(pg_admin_uri) == before
