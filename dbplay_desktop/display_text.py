@@ -26,6 +26,11 @@ need. Backslashes are not doubled: the result is for reading, not for decoding b
 ``multiline`` keeps ``\\n`` (a ``\\r\\n`` pair becomes ``\\n``) and tabs, for texts that are
 multi-line by design, such as a template's description in the browser; every other use
 (names, titles, status lines, one-line errors) is single-line and escapes them too.
+
+:func:`safe_json` does the same for JSON output, as ``\\u`` escapes that decode to the
+same data; :func:`safe_html` and :func:`qt_text` prepare such text for Qt, which would otherwise
+guess from the text itself whether it is markup (``<img src=...>`` in a name). The
+window shows these texts in labels set to plain text, or through these helpers.
 """
 
 from __future__ import annotations
@@ -98,3 +103,18 @@ def safe_html(text: object, *, multiline: bool = False) -> str:
 
     escaped = html.escape(safe_text(text, multiline=multiline), quote=False)
     return escaped.replace("\n", "<br>") if multiline else escaped
+
+
+
+def qt_text(text: object, *, multiline: bool = False) -> str:
+    """``text`` for a Qt widget that guesses plain or rich text (tooltips, message boxes).
+
+    Qt renders a string as markup when it merely looks like some (a name such as
+    ``<img src=...>``, or ``&lt;``); without ``<`` or ``&`` it cannot, so such text is
+    returned as :func:`safe_text`, and any other is escaped and wrapped as explicit rich
+    text that shows exactly those characters.
+    """
+    safe = safe_text(text, multiline=multiline)
+    if "<" not in safe and "&" not in safe:
+        return safe
+    return "<p style='white-space:pre-wrap'>" + safe_html(safe, multiline=multiline) + "</p>"

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.history import HistoryEntry, QueryHistory
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.confirm import confirm_destructive
@@ -200,7 +201,7 @@ class HistoryPanel(QWidget):
         self.connection_only.setVisible(name is not None)
         if name is None:
             self.connection_only.setChecked(False)
-        self.connection_only.setToolTip(f"Show only runs on {name}" if name else "")
+        self.connection_only.setToolTip(qt_text(f"Show only runs on {name}") if name else "")
         if self.connection_only.isChecked():
             self.refresh()
 
@@ -229,7 +230,8 @@ class HistoryPanel(QWidget):
     def _item(self, entry: HistoryEntry, now: datetime) -> QTreeWidgetItem:
         rows = "" if entry.rows < 0 else f"{entry.rows:,}"
         item = QTreeWidgetItem(
-            ["", format_when(entry, now), entry.database, query_summary(entry.text),
+            ["", format_when(entry, now), safe_text(entry.database),
+             safe_text(query_summary(entry.text)),
              format_elapsed(entry.elapsed_s), rows]
         )
         item.setData(0, ENTRY_ROLE, entry)
@@ -242,7 +244,8 @@ class HistoryPanel(QWidget):
         details = f"{moment}" + (f" on {where}" if where else "")
         if not entry.ok:
             details += f"\nError: {entry.error}" if entry.error else "\nFailed"
-        tooltip = f"{tip}\n\n{details}"
+        # The query may hold "<b>" and the error is the server's: never guessed as markup.
+        tooltip = qt_text(f"{tip}\n\n{details}", multiline=True)
         for column in range(len(COLUMNS)):
             item.setToolTip(column, tooltip)
         return item

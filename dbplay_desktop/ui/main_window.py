@@ -17,6 +17,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from dbplay_desktop.connections import ConnectionStore
+from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.engines.base import Engine
 from dbplay_desktop.history import QueryHistory
 from dbplay_desktop.servers.manager import EMBEDDED_LABEL, ServerManager
@@ -105,17 +106,18 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         self.engine, version = result
         name = getattr(self.engine, "display_name", self.engine.name)
         short_version = version.split()[0] if version else ""
-        self.engine_label.setText(f"{name} {short_version}".strip())
-        self.engine_label.setToolTip(f"{name} {version}")
+        # The version string is the server's own words.
+        self.engine_label.setText(safe_text(f"{name} {short_version}".strip()))
+        self.engine_label.setToolTip(qt_text(f"{name} {version}"))
         self.engine_icon_label.setPixmap(icons.engine_icon(self.engine.name).pixmap(16, 16))
-        self.statusBar().showMessage(f"{name} {version} ready", 5000)
+        self.statusBar().showMessage(safe_text(f"{name} {version} ready"), 5000)
         for playground in self.playgrounds():
             playground.attach_engine(self.engine)
         self._update_chrome()
         self.engine_ready.emit()
 
     def _on_engine_failed(self, exc: object) -> None:
-        message = one_line(exc) if isinstance(exc, BaseException) else str(exc)
+        message = safe_text(one_line(exc) if isinstance(exc, BaseException) else str(exc))
         self.engine_error = message
         self.statusBar().showMessage(f"Database server unavailable: {message}")
         for playground in self.playgrounds():
@@ -174,7 +176,9 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         playground.catalog_changed.connect(self._on_catalog_changed)
         playground.status_message.connect(self._on_playground_message)
         playground.status_ticked.connect(self._on_playground_ticked)
-        index = self.tabs.addTab(playground, icons.engine_icon("postgresql"), playground.title)
+        index = self.tabs.addTab(
+            playground, icons.engine_icon("postgresql"), safe_text(playground.title)
+        )
         self.tabs.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.tabs)
         if self.engine is not None:
@@ -192,20 +196,20 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
             index = self.tabs.indexOf(playground)
             if index >= 0:
                 title = playground.title + (" •" if playground.modified else "")
-                self.tabs.setTabText(index, title)
-                self.tabs.setTabToolTip(index, str(playground.template_path or UNTITLED))
+                self.tabs.setTabText(index, safe_text(title))
+                self.tabs.setTabToolTip(index, qt_text(playground.template_path or UNTITLED))
             if playground is self.current_playground() and playground.state != READY:
                 self.catalog_tree.set_message(_catalog_placeholder(playground))
         self._update_chrome()
 
     def _on_playground_message(self, text: str) -> None:
         if self.sender() is self.current_playground():
-            self.statusBar().showMessage(text, 8000)
+            self.statusBar().showMessage(safe_text(text), 8000)
 
     def _on_playground_ticked(self, status: str) -> None:
         # The run's clock: one label, not the whole chrome, several times a second.
         if self.sender() is self.current_playground():
-            self.status_label.setText(status)
+            self.status_label.setText(safe_text(status))
 
     def _on_catalog_changed(self, items: list) -> None:
         if self.sender() is self.current_playground():
@@ -341,10 +345,16 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
 
     # ================================================================== messages
     def show_error(self, title: str, message: str) -> None:
-        """A non-blocking error box: one line that says what went wrong."""
+        """A non-blocking error box: one line that says what went wrong.
+
+        The message often quotes a template or the server, so it is escaped and shown as
+        plain text, never as markup.
+        """
+        message = safe_text(message)
         self.statusBar().showMessage(message, 10000)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
-                          self)
+        box = QMessageBox(QMessageBox.Icon.Warning, safe_text(title), message,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 

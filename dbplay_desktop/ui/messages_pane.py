@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
+from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.run_clock import format_elapsed
 
@@ -52,7 +53,9 @@ class MessagesPane(QTreeWidget):
         kind: str = "ok",
     ) -> None:
         """Append a line: ``index`` is the 0-based statement (-1: the run as a whole),
-        ``line`` its 1-based line (0: unknown), ``kind`` one of ok, notice, error."""
+        ``line`` its 1-based line (0: unknown), ``kind`` one of ok, notice, error.
+        ``text`` is often the server's (or a template's) words: it is shown escaped."""
+        text = safe_text(text)
         item = QTreeWidgetItem(
             [str(index + 1) if index >= 0 else "", str(line) if line else "", text,
              format_elapsed(elapsed)]
@@ -60,7 +63,7 @@ class MessagesPane(QTreeWidget):
         item.setTextAlignment(0, _RIGHT)
         item.setTextAlignment(1, _RIGHT)
         item.setTextAlignment(3, _RIGHT)
-        item.setToolTip(2, text)
+        item.setToolTip(2, qt_text(text))
         item.setData(0, POSITION_ROLE, position)
         item.setData(1, POSITION_ROLE, kind)
         if kind == "error":

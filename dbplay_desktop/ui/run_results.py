@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QTabWidget
 
+from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.engines.base import EngineError, QueryCancelled, Statement, StatementResult
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.messages_pane import MessagesPane
@@ -175,7 +176,9 @@ class RunResults(QObject):
         view.show_live_elapsed(self.clock.elapsed() - self._statement_began)
         number = len(self._models)
         tab = self.tabs.addTab(view, icons.icon("database"), f"Result {number}")
-        self.tabs.setTabToolTip(tab, " ".join(result.statement.text.split())[:200])
+        statement = " ".join(result.statement.text.split())[:200]
+        view.setProperty("statement_tip", statement)
+        self.tabs.setTabToolTip(tab, qt_text(statement))
         if number == 1:
             self.tabs.setCurrentIndex(tab)
 
@@ -229,7 +232,7 @@ class RunResults(QObject):
         """A statement's rows stopped coming: its footer and tab say why."""
         model, view = self._models[index], self._views[index]
         cancelled = isinstance(error, QueryCancelled)
-        failure = "" if cancelled else (error if isinstance(error, str) else error.message)
+        failure = "" if cancelled else safe_text(error if isinstance(error, str) else error.message)
         model.finish(False, False, elapsed=elapsed, cancelled=cancelled, failure=failure)
         tab = self.tabs.indexOf(view)
         if tab >= 0:
@@ -237,8 +240,9 @@ class RunResults(QObject):
             word = "cancelled" if cancelled else "failed"
             self.tabs.setTabText(tab, f"Result {number} ({word})")
             self.tabs.setTabIcon(tab, icons.icon("warning"))
-            statement = self.tabs.tabToolTip(tab)
-            self.tabs.setTabToolTip(tab, f"{model.summary()}\n{statement}".strip())
+            statement = view.property("statement_tip") or ""
+            tip = f"{model.summary()}\n{statement}".strip()
+            self.tabs.setTabToolTip(tab, qt_text(tip, multiline=True))
 
     def _report_error(self, index: int, result: StatementResult) -> None:
         error = result.error
@@ -264,7 +268,9 @@ class RunResults(QObject):
                 end = self.offset + result.statement.end
             else:
                 start, end = position, _token_end(self.document, position)
-            self.editor.mark_error(start, max(end, start + 1), f"{error.title}: {error.message}")
+            self.editor.mark_error(
+                start, max(end, start + 1), qt_text(f"{error.title}: {error.message}")
+            )
         self.tabs.setCurrentWidget(self.messages)
 
     def _on_run_failed(self, exc: object) -> None:

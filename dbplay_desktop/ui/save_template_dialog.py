@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -26,7 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbplay_desktop.display_text import safe_text
 from dbplay_desktop.templates.library import TEMPLATE_SUFFIX, TemplateLibrary, safe_file_stem
+from dbplay_desktop.templates.manifest import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,15 @@ class SaveTemplateDialog(QDialog):
         )
         intro.setWordWrap(True)
 
-        self.name_field = QLineEdit(name, self)
+        # A name and description taken over from an opened template are shown with any
+        # hidden or control characters made visible, so the user sees what is saved.
+        self.name_field = QLineEdit(safe_text(name), self)
         self.name_field.setPlaceholderText("e.g. Shop with 3 orders")
         self.name_field.textChanged.connect(self._update)
-        self.description_field = QPlainTextEdit(description, self)
+        self.description_field = QPlainTextEdit(safe_text(description, multiline=True), self)
         self.description_field.setPlaceholderText("What is in it, what it is for (optional)")
         self.description_field.setFixedHeight(80)
+        self.description_field.textChanged.connect(self._update)
 
         self.library_button = QRadioButton("My template library", self)
         self.file_button = QRadioButton("Another file:", self)
@@ -97,6 +103,7 @@ class SaveTemplateDialog(QDialog):
 
         self.problem = QLabel(self)
         self.problem.setWordWrap(True)
+        self.problem.setTextFormat(Qt.TextFormat.PlainText)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -113,8 +120,13 @@ class SaveTemplateDialog(QDialog):
     # -- answers -----------------------------------------------------------------------
     def problem_text(self) -> str:
         """Why Save is disabled, or ``""``."""
-        if not self.name_field.text().strip():
+        name = self.name_field.text().strip()
+        if not name:
             return "Give the template a name."
+        if len(name) > MAX_NAME_LENGTH:
+            return f"A template name may have at most {MAX_NAME_LENGTH} characters."
+        if len(self.description_field.toPlainText().strip()) > MAX_DESCRIPTION_LENGTH:
+            return f"A description may have at most {MAX_DESCRIPTION_LENGTH:,} characters."
         if self.file_button.isChecked():
             text = self.path_field.text().strip()
             if not text:

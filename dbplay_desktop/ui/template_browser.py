@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.engines.base import EngineError
 from dbplay_desktop.templates.library import (
     TEMPLATE_SUFFIX,
@@ -256,7 +257,8 @@ class TemplateBrowser(QWidget):
         if entry is None or entry.sample:
             return
         name, ok = QInputDialog.getText(
-            self, "Rename template", "New name:", QLineEdit.EchoMode.Normal, entry.name
+            self, "Rename template", "New name:", QLineEdit.EchoMode.Normal,
+            safe_text(entry.name),  # what the list shows, hidden characters made visible
         )
         if ok and name.strip() and name.strip() != entry.name:
             self._run(lambda: self.library.rename(entry, name), "Rename failed")
@@ -268,9 +270,9 @@ class TemplateBrowser(QWidget):
         if confirm_destructive(
             self,
             "Delete template",
-            f"Delete the template “{entry.name}”?",
+            qt_text(f"Delete the template “{entry.name}”?"),
             "Delete",
-            f"The file {entry.path.name} is removed from your library.",
+            qt_text(f"The file {entry.path.name} is removed from your library."),
         ):
             self._run(lambda: self.library.delete(entry), "Delete failed")
 
@@ -285,7 +287,8 @@ class TemplateBrowser(QWidget):
             self.select_path(result.path)
 
     def _error(self, title: str, message: str) -> None:
-        QMessageBox.warning(self, title, message)
+        """Errors quote file names and manifest text: shown escaped, never as markup."""
+        QMessageBox.warning(self, title, qt_text(message))
 
     def _show_menu(self, pos: QPoint) -> None:
         item = self.tree.itemAt(pos)
@@ -385,7 +388,7 @@ class TemplateBrowser(QWidget):
             placeholder.setData(0, KIND_ROLE, PLACEHOLDER)
             placeholder.setFlags(Qt.ItemFlag.ItemIsEnabled)
         for entry in entries:
-            item = QTreeWidgetItem(group, [entry.name])
+            item = QTreeWidgetItem(group, [safe_text(entry.name)])
             item.setData(0, KIND_ROLE, ENTRY)
             item.setData(0, ENTRY_ROLE, entry)
             item.setToolTip(0, entry_tooltip(entry))

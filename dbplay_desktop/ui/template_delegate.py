@@ -5,16 +5,20 @@ size · object counts, with the engine's badge; the formatting helpers here make
 texts and the row's tooltip. Kept apart from :mod:`.template_browser` (the dock's
 behaviour: filtering, file operations, watching the folder) because painting is the part
 that changes with the look, and the helpers are useful without any widget.
+
+Names, descriptions, counts and errors come from the template file: every text drawn or
+put in the tooltip passes :mod:`dbplay_desktop.display_text` first. The row shows one
+line of description; the tooltip keeps the description's own line breaks (it is
+multi-line by design) but escapes every other control character.
 """
 
 from __future__ import annotations
-
-import html
 
 from PySide6.QtCore import QDateTime, QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from dbplay_desktop.display_text import safe_html, safe_text
 from dbplay_desktop.templates.library import TemplateEntry
 from dbplay_desktop.ui import icons
 
@@ -68,7 +72,7 @@ def stats_summary(stats: dict[str, int], *, brief: bool = True) -> str:
         k for k in stats
         if k not in _STAT_ORDER and stats[k] and not (brief and k in _STAT_DETAIL_ONLY)
     )
-    return " · ".join(_stat_label(k, stats[k]) for k in keys)
+    return safe_text(" · ".join(_stat_label(k, stats[k]) for k in keys))
 
 
 def entry_date(entry: TemplateEntry) -> QDateTime:
@@ -85,12 +89,12 @@ def short_date(entry: TemplateEntry) -> str:
 
 def entry_tooltip(entry: TemplateEntry) -> str:
     """Rich-text tooltip with everything the row had to cut short."""
-    esc = html.escape
+    esc = safe_html
     parts = [f"<b>{esc(entry.name)}</b>"]
     if entry.error:
         parts.append(f"<span style='color:#cf222e'>{esc(entry.error)}</span>")
     if entry.description:
-        parts.append(esc(entry.description).replace("\n", "<br>"))
+        parts.append(esc(entry.description, multiline=True))
     details = [icons.engine_label(entry.engine)] if entry.engine else []
     details.append(human_size(entry.size))
     if entry.stats:
@@ -195,7 +199,7 @@ class EntryDelegate(QStyledItemDelegate):
         name_width = max(width - date_width - 8, 10)
         painter.setFont(bold)
         painter.setPen(text_color)
-        name = fm_bold.elidedText(entry.name, Qt.TextElideMode.ElideRight, name_width)
+        name = fm_bold.elidedText(safe_text(entry.name), Qt.TextElideMode.ElideRight, name_width)
         painter.drawText(
             QRect(left, rect.top(), name_width, fm_bold.height()),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -209,10 +213,10 @@ class EntryDelegate(QStyledItemDelegate):
         if entry.error:
             dark = opt.palette.color(QPalette.ColorRole.Base).lightness() < 128
             painter.setPen(text_color if selected else QColor("#ff7b72" if dark else "#cf222e"))
-            line_text = entry.error
+            line_text = safe_text(entry.error)
         else:
             painter.setPen(muted)
-            line_text = " ".join(entry.description.split()) or "No description"
+            line_text = safe_text(" ".join(entry.description.split())) or "No description"
         painter.drawText(
             line2,
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.catalog_tree import CatalogTree
 from dbplay_desktop.ui.history_panel import HistoryPanel
@@ -198,6 +199,11 @@ class WindowChromeMixin:
         self.database_label = QLabel(info)
         self.status_label = QLabel(info)
         info.addWidget(self.engine_icon_label)
+        # These show the server's version, database names and template-derived status:
+        # never guessed to be markup.
+        for label in (self.engine_label, self.server_label, self.database_label,
+                      self.status_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)
         for label in (self.engine_label, self.server_label, self.database_label):
             label.setContentsMargins(4, 0, 12, 0)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -223,7 +229,7 @@ class WindowChromeMixin:
             if self.tabs.count() == 0:
                 self.stack.setCurrentWidget(self.welcome)
         else:
-            self.setWindowTitle(f"{playground.title} — {APP_TITLE}")
+            self.setWindowTitle(f"{safe_text(playground.title)} — {APP_TITLE}")
         ready = playground is not None and playground.state == READY
         running = ready and playground.is_running  # type: ignore[union-attr]
         for action in (self.run_action, self.run_all_action):
@@ -243,10 +249,11 @@ class WindowChromeMixin:
         self.retry_server_action.setVisible(self.server_uri is None)
         self.retry_server_action.setEnabled(self.engine is None)
         self.server_label.setText(
-            getattr(playground, "server_name", None) or self.server_label_text
+            safe_text(getattr(playground, "server_name", None) or self.server_label_text)
         )
         self.database_label.setText(
-            f"Sandbox: {playground.database}" if playground and playground.database else ""
+            safe_text(f"Sandbox: {playground.database}")
+            if playground and playground.database else ""
         )
         if self.engine is None:
             status = "Server failed" if self.engine_error else "Starting…"
@@ -254,9 +261,9 @@ class WindowChromeMixin:
             status = "Ready"
         else:
             status = playground.status_line
-        self.status_label.setText(status)
+        self.status_label.setText(safe_text(status))
         if self.engine_error and self.engine is None:
-            self.status_label.setToolTip(self.engine_error)
+            self.status_label.setToolTip(qt_text(self.engine_error))
 
     # ================================================================== settings
     def recent_files(self) -> list[str]:
@@ -272,8 +279,8 @@ class WindowChromeMixin:
             self.recent_menu.addAction("No recent templates").setEnabled(False)
             return
         for name in files:
-            action = self.recent_menu.addAction(Path(name).name)
-            action.setToolTip(name)
+            action = self.recent_menu.addAction(safe_text(Path(name).name))
+            action.setToolTip(qt_text(name))
             action.triggered.connect(lambda _checked=False, n=name: self.open_template(n))
 
     def _save_geometry(self) -> None:
