@@ -207,3 +207,25 @@ def test_a_failed_restore_names_the_template_once(tmp_path: Path, pg_admin_uri: 
         assert "dump.sql:2: " in message
         assert message.count(path.name) == 1, message
         assert not database_exists(pg_admin_uri, target)
+
+
+def test_a_driver_error_at_commit_is_a_named_restore_error(
+    tmp_path: Path, pg_admin_uri: str
+) -> None:
+    """A deferred constraint trigger fails inside COMMIT; the error still names the file."""
+    payload = b"""CREATE TABLE t (id int);
+CREATE FUNCTION no() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+CREATE CONSTRAINT TRIGGER late AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION no();
+INSERT INTO t VALUES (1);
+"""
+    path = craft_template(tmp_path / "late.dbtpl", payload)
+    target = f"ops_late_{secrets.token_hex(4)}"
+    with pytest.raises(EngineError) as info:
+        restore_template(path, with_database(pg_admin_uri, target))
+    message = str(info.value)
+    assert message.startswith("late.dbtpl: "), message
+    assert "refused at commit" in message
+    assert "RaiseException" not in message
+    assert not database_exists(pg_admin_uri, target)
