@@ -66,31 +66,52 @@ def listen_for_other_instances(window) -> SingleInstanceServer:
     return instance
 
 
-def _close_on_signals(window) -> None:
+class _QuitOnSignals:
     """Ctrl+C in the terminal or a SIGTERM closes the window the normal way, so the
-    playgrounds' databases are dropped and the embedded server stops."""
-    import signal
+    playgrounds' databases are dropped and the embedded server stops.
 
-    from PySide6.QtCore import QTimer
+    Installed before anything else starts: a signal that arrives before the window
+    exists is remembered and closes the window as soon as it is shown.
+    """
 
-    def request_close(_signum: int, _frame: object) -> None:
-        window.ask_save = lambda _playground: "discard"
-        window.close()
+    def __init__(self) -> None:
+        import signal
 
-    for name in ("SIGINT", "SIGTERM"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), request_close)
-    # Python runs signal handlers only between bytecodes: wake it up now and then.
-    timer = QTimer(window)
-    timer.setInterval(300)
-    timer.timeout.connect(lambda: None)
-    timer.start()
+        self.requested = False
+        self._window = None
+        for name in ("SIGINT", "SIGTERM"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), self._on_signal)
+
+    def watch(self, window) -> None:
+        from PySide6.QtCore import QTimer
+
+        self._window = window
+        # Python runs signal handlers only between bytecodes: wake it up now and then.
+        timer = QTimer(window)
+        timer.setInterval(200)
+        timer.timeout.connect(lambda: None)
+        timer.start()
+        if self.requested:
+            QTimer.singleShot(0, self._close)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        self.requested = True
+        if self._window is not None:
+            self._close()
+
+    def _close(self) -> None:
+        window = self._window
+        if window is not None:
+            window.ask_save = lambda _playground: "discard"
+            window.close()
 
 
 def run_app(files: list[str], debug: bool = False) -> int:
     """Run the window until it closes; returns the process exit code."""
     from dbplay_desktop.ui.single_instance import hand_over
 
+    quit_on_signals = _QuitOnSignals()
     app = QApplication.instance()
     if app is None:
         app = DbplayApplication(sys.argv[:1])
@@ -120,7 +141,7 @@ def run_app(files: list[str], debug: bool = False) -> int:
             "Tip: double-click a sample template on the left to start", 10000
         )
     app.setQuitOnLastWindowClosed(True)
-    _close_on_signals(window)
+    quit_on_signals.watch(window)
     try:
         code = app.exec()
     finally:

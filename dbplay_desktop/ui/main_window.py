@@ -203,7 +203,9 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         self._update_chrome()
 
     def _on_playground_message(self, text: str) -> None:
-        if self.sender() is self.current_playground():
+        # A closed tab still reports on its database (a drop that has to wait).
+        sender = self.sender()
+        if sender is self.current_playground() or sender in self._closing:
             self.statusBar().showMessage(safe_text(text), 8000)
 
     def _on_playground_ticked(self, status: str) -> None:

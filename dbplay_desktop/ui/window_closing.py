@@ -188,4 +188,6 @@ class SaveAndCloseMixin:
             return
         self._shutdown_done = True
         self.shutdown_finished.emit()
-        self.close()
+        # Not close() here: this may run inside closeEvent (nothing to drop), and Qt
+        # ignores a close requested while a close is being handled.
+        QTimer.singleShot(0, self.close)

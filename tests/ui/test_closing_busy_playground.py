@@ -51,6 +51,7 @@ def test_closing_a_playground_stuck_in_an_uncancellable_statement(
     assert main_window.tabs.indexOf(playground) < 0  # the tab is gone at once
     qtbot.waitUntil(lambda: main_window.closing_playgrounds == 0, timeout=120_000)
     assert any("next start" in message for message in messages), messages
+    assert "next start" in main_window.statusBar().currentMessage()
 
     # The next start (same data directory, so the same journal) drops it once it is quiet.
     later = PostgresEngine(pg_admin_uri)
