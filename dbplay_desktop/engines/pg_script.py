@@ -118,8 +118,9 @@ def _first_token(text: str, start: int, end: int) -> int:
     from pglast.parser import ParseError
 
     while text.startswith("--", start, end):
-        # A "--" comment runs to the end of its line: the common case, without lexing.
-        newline = text.find("\n", start, end)
+        # A "--" comment runs to the next \n or \r (as in PostgreSQL's lexer): the
+        # common case, without lexing.
+        newline = _line_end(text, start, end)
         if newline < 0:
             return end
         start = newline + 1
@@ -146,6 +147,25 @@ def _first_token(text: str, start: int, end: int) -> int:
         window *= 8
 
 
+def _parens_balanced(piece: str) -> bool:
+    """Whether no ``)`` token of ``piece`` comes without its ``(`` and all are closed."""
+    from pglast.parser import ParseError
+
+    depth = 0
+    try:
+        tokens = sql_tokens(piece)
+    except ParseError:
+        return False
+    for tok in tokens:
+        if tok.name == "ASCII_40":
+            depth += 1
+        elif tok.name == "ASCII_41":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def _is_routine(head: list[str]) -> bool:
     """Whether the first words are CREATE [OR REPLACE] FUNCTION|PROCEDURE."""
     if not head or head[0] != "CREATE":
@@ -155,12 +175,22 @@ def _is_routine(head: list[str]) -> bool:
     return head[1:3] == ["OR", "REPLACE"] and len(head) > 3 and head[3] in _ROUTINE_WORDS
 
 
-def _walk(text: str, base: int, limit: int) -> tuple[list[tuple[int, int]], int | None]:
+def _line_end(text: str, start: int, end: int) -> int:
+    """The first \n or \r in ``text[start:end]`` (where a ``--`` comment ends), or -1."""
+    newline = text.find("\n", start, end)
+    ret = text.find("\r", start, newline if newline >= 0 else end)
+    return ret if ret >= 0 else newline
+
+
+def _walk(
+    text: str, base: int, limit: int, ends: list[int] | None = None
+) -> tuple[list[tuple[int, int]], int | None]:
     """Split ``text[base:limit]`` token by token, exactly as psql does.
 
     A ``;`` ends a statement only outside parentheses (CREATE RULE action lists) and
     outside the ``BEGIN ... END`` of a CREATE FUNCTION/PROCEDURE; a stray ``)`` does not
-    upset the count. Returns the spans and where an unfinished last statement starts.
+    upset the count. Returns the spans and where an unfinished last statement starts;
+    ``ends``, if given, receives the offset of every ``;`` that ends a statement.
     """
     from pglast.parser import ParseError
 
@@ -173,17 +203,26 @@ def _walk(text: str, base: int, limit: int) -> tuple[list[tuple[int, int]], int 
     end = 0
     paren = depth = 0
     head: list[str] = []
+    clean: int | None = 0  # where the text since the last statement end is only comments
     for tok in tokens:
         name = tok.name
         if name == "ASCII_59" and paren == 0 and depth == 0:
+            if ends is not None and clean is not None:
+                ends.append(base + clean)
+                ends.append(base + tok.start)
             if start is not None:
                 spans.append((base + start, base + end))
-            start, head = None, []
+            start, head, clean = None, [], tok.end + 1
             continue
         if start is None:
             if name in COMMENT_TOKENS:
+                if ends is not None and clean is not None:
+                    ends.extend((base + clean, base + tok.start))
+                clean = tok.end + 1
                 continue
-            start = tok.start
+            if ends is not None and clean is not None:
+                ends.extend((base + clean, base + tok.start))
+            start, clean = tok.start, None
         end = tok.end + 1
         if name == "ASCII_40":
             paren += 1
@@ -197,6 +236,8 @@ def _walk(text: str, base: int, limit: int) -> tuple[list[tuple[int, int]], int 
                     depth += 1
                 elif name == "END_P" and depth:
                     depth -= 1
+    if ends is not None and clean is not None:
+        ends.extend((base + clean, limit))
     return spans, None if start is None else base + start
 
 
@@ -214,6 +255,8 @@ def cut_text(text: str) -> TextCut:
     for start, end in pieces:
         if "atomic" in text[start:end].lower() or not _terminated(text, end):
             break
+        if ")" in text[start:end] and not _parens_balanced(text[start:end]):
+            break  # libpg_query's split counts a stray ")" where psql ignores it
         spans.append((_first_token(text, start, end), end))
         rest = text.index(";", end) + 1
     more, open_at = _walk(text, rest, limit)
@@ -221,6 +264,45 @@ def cut_text(text: str) -> TextCut:
     if error is not None and open_at is None:
         open_at = error
     return TextCut(spans, open_at, error)
+
+
+@dataclass
+class StatementMarks:
+    """Where the statements of a text end, for a reader deciding where lines may start.
+
+    ``clean`` holds ``(start, end)`` ranges of offsets at which the text read so far
+    would be complete: after a statement's ``;`` (or at the start), outside comments,
+    before the next statement begins. ``first_code`` is where the first token that is
+    not a complete comment starts (an unterminated token counts), ``len(text)`` if none.
+    """
+
+    clean: list[tuple[int, int]]
+    first_code: int
+
+    def complete_at(self, offset: int) -> bool:
+        """Whether the text up to ``offset`` holds only complete statements and comments."""
+        from bisect import bisect_right
+
+        index = bisect_right(self.clean, (offset, len(self.clean) + offset + 1)) - 1
+        return index >= 0 and self.clean[index][0] <= offset <= self.clean[index][1]
+
+
+def statement_marks(text: str) -> StatementMarks:
+    """The :class:`StatementMarks` of ``text``, by the same token walk as :func:`cut_text`."""
+    from pglast.parser import ParseError
+
+    scope = text.replace("\x00", " ") if "\x00" in text else text
+    limit = len(scope)
+    try:
+        tokens = sql_tokens(scope)
+    except ParseError as exc:
+        limit = _scanner_error(exc)
+        tokens = sql_tokens(scope[:limit])
+    first_code = next((tok.start for tok in tokens if tok.name not in COMMENT_TOKENS), limit)
+    bounds: list[int] = []
+    _walk(scope, 0, limit, bounds)
+    clean = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    return StatementMarks(clean, first_code)
 
 
 def _lead(text: str, previous_end: int, start: int) -> int:

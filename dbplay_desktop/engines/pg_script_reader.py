@@ -1,9 +1,16 @@
 """Plain-SQL dump files (``pg_dump --format=plain``) streamed statement by statement.
 
 A template payload can be far larger than memory, so :func:`read_script` holds one
-statement at a time and hands ``COPY ... FROM stdin`` data on as raw byte chunks. The
-statements are cut exactly as in the editor (:func:`pg_script.cut_text`), so the safety
-scan and the restore see the same statements the server will run.
+statement at a time (at most :data:`MAX_STATEMENT_CHARS`) and hands ``COPY ... FROM
+stdin`` data on as raw byte chunks. The statements are cut exactly as in the editor
+(:func:`pg_script.cut_text`), so the safety scan and the restore see the same statements
+the server will run.
+
+Reading stays linear in the file's size. A statement is cut again only when a line could
+end it, and while it stays open (a long string whose lines end in ``;``) only as often as
+its length doubles. Lines read past the true end of a statement in the meantime are put
+back and read again, so a COPY's data or a meta-command line after it is never taken for
+SQL text.
 """
 
 from __future__ import annotations
@@ -14,10 +21,17 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from dbplay_desktop.engines.base import RestoreError
-from dbplay_desktop.engines.pg_script import COMMENT_TOKENS, TextCut, cut_text, sql_tokens
+from dbplay_desktop.engines.pg_script import TextCut, cut_text, statement_marks
+from dbplay_desktop.engines.pg_script_lines import SQL_SPACE, Lines
 
 #: COPY data is handed on in chunks of about this many bytes.
 COPY_CHUNK_SIZE = 256 * 1024
+#: The longest statement (in characters) a script may hold; longer ones are refused,
+#: which bounds the memory of reading and of the safety scan's parse tree.
+MAX_STATEMENT_CHARS = 1024 * 1024
+#: A statement is cut again only while all its cuts so far total at most this many
+#: times its length (which keeps the cutting linear).
+_CUT_BUDGET = 2
 
 
 class TemplateScriptError(RestoreError):
@@ -51,50 +65,12 @@ class ScriptItem:
     data: Iterator[bytes] | None = field(default=None, repr=False, compare=False)
 
 
-class _Lines:
-    """Reads a byte stream line by line, counting lines, in bounded pieces."""
-
-    def __init__(self, stream: IO[bytes], path: str) -> None:
-        self._readline = stream.readline
-        self.path = path
-        self.line = 0  # lines fully read so far
-
-    def read_line(self) -> bytes:
-        """The next whole line (with its newline), or ``b""`` at the end."""
-        parts: list[bytes] = []
-        while True:
-            part = self._readline(COPY_CHUNK_SIZE)
-            if not part:
-                break
-            parts.append(part)
-            if part.endswith(b"\n"):
-                break
-        data = b"".join(parts)
-        if data:
-            self.line += 1
-        return data
-
-    def read_fragment(self) -> bytes:
-        """At most one line, possibly only part of a long one; ``b""`` at the end."""
-        part = self._readline(COPY_CHUNK_SIZE)
-        if part.endswith(b"\n"):
-            self.line += 1
-        return part
-
-    def decode(self, raw: bytes, line: int) -> str:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise TemplateScriptError(
-                self.path, line, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-            ) from None
-
-
 class _CopyData:
     """The data of one COPY block, streamed; skipping the rest is :meth:`drain`."""
 
-    def __init__(self, lines: _Lines, statement_line: int) -> None:
+    def __init__(self, lines: Lines, path: str, statement_line: int) -> None:
         self._lines = lines
+        self._path = path
         self._statement_line = statement_line
         self._at_line_start = True
         self.done = False
@@ -108,11 +84,11 @@ class _CopyData:
         chunk: list[bytes] = []
         size = 0
         while size < COPY_CHUNK_SIZE:
-            part = self._lines.read_fragment()
+            part = self._lines.read_fragment(COPY_CHUNK_SIZE)
             if not part:
                 self.done = True
                 raise TemplateScriptError(
-                    self._lines.path,
+                    self._path,
                     self._statement_line,
                     "COPY data is not ended by a \\. line before the end of the file",
                 )
@@ -137,9 +113,11 @@ def _is_copy_from_stdin(sql: str) -> bool:
         return False
     from pglast.parser import ParseError, parse_sql_json
 
+    from dbplay_desktop.engines.pg_json import loads
+
     try:
-        tree = json.loads(parse_sql_json(sql))
-    except ParseError:
+        tree = loads(parse_sql_json(sql))
+    except (ParseError, json.JSONDecodeError, ValueError):
         return False
     stmts = tree.get("stmts", [])
     if len(stmts) != 1:
@@ -162,91 +140,244 @@ def _close_hint(text: str, index: int) -> str:
     return "'"
 
 
+def _is_comment_line(stripped: str) -> bool:
+    """Whether a line is one ``--`` comment: it ends at a \\r too, so text after one runs."""
+    return stripped.startswith("--") and "\r" not in stripped
+
+
 def read_script(stream: IO[bytes], path: str = "<script>") -> Iterator[ScriptItem]:
     """Stream the statements, COPY blocks and psql meta-command lines of a plain-SQL file.
 
     Memory use is bounded by the largest single statement. Raises
     :class:`TemplateScriptError` (one line, naming ``path:line``) for invalid UTF-8, a
-    statement left open at the end of the file, or a COPY block without its ``\\.``.
+    statement left open at the end of the file or longer than
+    :data:`MAX_STATEMENT_CHARS`, or a COPY block without its ``\\.``.
     """
-    lines = _Lines(stream, path)
-    buffer: list[str] = []
-    buffer_line = 0
-    wait_for: str | None = None
-    first = True
-    while True:
-        raw = lines.read_line()
-        if not raw:
-            break
-        text = lines.decode(raw, lines.line)
-        if first:
-            text = text.removeprefix("\ufeff")
-            first = False
-        stripped = text.strip()
-        if not buffer:
-            if not stripped or stripped.startswith("--"):
+    return _Reader(stream, path).items()
+
+
+class _Reader:
+    """The state of one :func:`read_script`: the lines of the statement being read."""
+
+    def __init__(self, stream: IO[bytes], path: str) -> None:
+        self.lines = Lines(stream)
+        self.path = path
+        self._reset()
+
+    def _reset(self) -> None:
+        self.parts: list[str] = []  # the statement's text so far, piece by piece
+        self.starts: list[int] = []  # where each piece starts in the joined text
+        self.line_of: list[int] = []  # the file line of each piece
+        self.size = 0
+        self.cut_so_far = 0  # characters cut for this statement
+        self.wait_for: str | None = None
+        self.deferred = False  # a line that might have ended it was not looked at
+
+    # -- lines in ------------------------------------------------------------------
+    def items(self) -> Iterator[ScriptItem]:
+        self.lines.skip_bom()
+        while True:
+            yield from self._read_lines()
+            if not self.parts:
+                return
+            if (yield from self._settle()):
+                continue  # lines were put back: read them again
+            joined = "".join(self.parts)
+            cut = cut_text(joined)
+            if cut.open_at is not None:
+                line = self._line_at(joined, cut.open_at)
+                raise TemplateScriptError(
+                    self.path, line, "statement is not complete at the end of the file"
+                )
+            first = self.line_of[0]
+            self._reset()
+            yield from self._emit(joined, cut, first)
+            return
+
+    def _read_lines(self) -> Iterator[ScriptItem]:
+        """Read to the end of the stream, emitting what is complete on the way."""
+        lines = self.lines
+        while True:
+            if not self.parts:
+                lines.skip_space()
+            elif plain := lines.read_plain(MAX_STATEMENT_CHARS + 1 - self.size):
+                number = lines.line - plain.count(b"\n") + 1
+                text = self._decode(plain, number)
+                self._append(text, number)
+                if self.wait_for is not None and self.wait_for in text:
+                    self.wait_for = None
+                yield from self._check_size()
                 continue
+            number = lines.line + 1
+            raw = lines.read_line(MAX_STATEMENT_CHARS + 1)
+            if not raw:
+                return
+            try:
+                text = self._decode(raw, number)
+            except TemplateScriptError:
+                if not self.parts or not (yield from self._settle(raw)):
+                    raise
+                continue
+            yield from self._line(text, raw, number)
+
+    def _line(self, text: str, raw: bytes, number: int) -> Iterator[ScriptItem]:
+        stripped = text.strip(SQL_SPACE)
+        if not self.parts:
+            if not stripped or _is_comment_line(stripped):
+                if len(raw) > MAX_STATEMENT_CHARS and not raw.endswith(b"\n"):
+                    # the rest of the line is not a new line: refuse rather than guess
+                    raise TemplateScriptError(
+                        self.path, number, f"line is longer than {MAX_STATEMENT_CHARS} characters"
+                    )
+                return
             if stripped.startswith("\\"):
-                yield ScriptItem("meta", stripped, lines.line)
-                continue
-            buffer_line = lines.line
-        elif stripped.startswith("\\") and _only_comments(buffer):
-            buffer.clear()
-            yield ScriptItem("meta", stripped, lines.line)
-            continue
-        buffer.append(text)
-        if wait_for is not None:
-            if wait_for not in text:
-                continue
-            wait_for = None
-        if not stripped.endswith(";"):
-            continue
-        joined = "".join(buffer)
-        cut = cut_text(joined)
-        if cut.open_at is not None:
-            if cut.open_token is not None:
-                wait_for = _close_hint(joined, cut.open_token)
-            continue
-        buffer.clear()
-        yield from _emit(joined, cut, buffer_line, lines)
-    if buffer:
-        joined = "".join(buffer)
-        cut = cut_text(joined)
-        if cut.open_at is not None:
-            line = buffer_line + joined.count("\n", 0, cut.open_at)
+                yield ScriptItem("meta", stripped, number)
+                return
+        self._append(text, number)
+        yield from self._check_size()
+        if not self.parts:
+            return
+        if stripped.startswith("\\") and len(self.parts) > 1:
+            yield from self._maybe_meta(stripped)
+            if not self.parts:
+                return
+        if self.wait_for is not None:
+            if self.wait_for not in text:
+                return
+            self.wait_for = None
+        if stripped.endswith(";"):
+            yield from self._maybe_end()
+
+    def _append(self, text: str, number: int) -> None:
+        self.starts.append(self.size)
+        self.line_of.append(number)
+        self.parts.append(text)
+        self.size += len(text)
+
+    def _decode(self, raw: bytes, line: int) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line += raw.count(b"\n", 0, exc.start)
+            column = exc.start - raw.rfind(b"\n", 0, exc.start)
             raise TemplateScriptError(
-                path, line, "statement is not complete at the end of the file"
-            )
-        yield from _emit(joined, cut, buffer_line, lines)
+                self.path, line, f"not valid UTF-8 (byte {column} of the line)"
+            ) from None
 
+    def _line_at(self, joined: str, offset: int) -> int:
+        """The file line of character ``offset`` of the joined statement text."""
+        from bisect import bisect_right
 
-def _only_comments(buffer: list[str]) -> bool:
-    """Whether the lines read so far hold nothing but a block comment."""
-    from pglast.parser import ParseError
+        piece = max(0, bisect_right(self.starts, offset) - 1)
+        return self.line_of[piece] + joined.count("\n", self.starts[piece], offset)
 
-    if not buffer[0].lstrip().startswith("/*"):
+    # -- deciding where statements end ------------------------------------------------
+    def _may_cut(self) -> bool:
+        """Whether cutting again stays within the budget (else the line is deferred)."""
+        if self.cut_so_far > _CUT_BUDGET * self.size:
+            self.deferred = True
+            return False
+        self.cut_so_far += self.size
+        return True
+
+    def _maybe_end(self) -> Iterator[ScriptItem]:
+        """A line ending in ``;`` was added: emit the statements if they are complete."""
+        if self.deferred:
+            if self._may_cut():
+                yield from self._settle()
+            return
+        if not self._may_cut():
+            return
+        joined = "".join(self.parts)
+        cut = cut_text(joined)
+        if cut.open_at is None:
+            first = self.line_of[0]
+            self._reset()
+            yield from self._emit(joined, cut, first)
+        elif cut.open_token is not None:
+            self.wait_for = _close_hint(joined, cut.open_token)
+
+    def _maybe_meta(self, stripped: str) -> Iterator[ScriptItem]:
+        """A ``\\`` line was added: a meta-command if only comments come before it."""
+        head = self.parts[0].lstrip(SQL_SPACE)
+        if not head.startswith(("/*", "--")) or self.wait_for is not None:
+            return  # code (or a still open comment) comes first: it is SQL text
+        if self.deferred:
+            if self._may_cut():
+                yield from self._settle()
+            return
+        if not self._may_cut():
+            return
+        before = "".join(self.parts[:-1])
+        if statement_marks(before).first_code >= len(before):
+            number = self.line_of[-1]
+            self._reset()
+            yield ScriptItem("meta", stripped, number)
+
+    def _check_size(self) -> Iterator[ScriptItem]:
+        if self.size <= MAX_STATEMENT_CHARS:
+            return
+        if (yield from self._settle()):
+            return
+        raise TemplateScriptError(
+            self.path,
+            self.line_of[0],
+            f"statement is longer than {MAX_STATEMENT_CHARS} characters "
+            "(the most one template statement may hold)",
+        )
+
+    def _settle(self, extra: bytes | None = None) -> Iterator[ScriptItem]:
+        """Find the first line where the buffered text could have ended a statement or
+        held a meta-command, as if every line had been looked at; emit up to there and
+        put the rest (and ``extra``, a line not yet taken) back. True if it found one.
+        """
+        joined = "".join(self.parts)
+        marks = statement_marks(joined)
+        for index, text in enumerate(self.parts):
+            stripped = text.rstrip(SQL_SPACE)
+            start = self.starts[index]
+            lead = stripped.lstrip(SQL_SPACE)
+            backslash = start + len(stripped) - len(lead)
+            if index and lead.startswith("\\") and marks.first_code == backslash:
+                yield from self._split(index, extra, meta=lead)
+                return True
+            if stripped.endswith(";") and marks.complete_at(start + len(text)):
+                yield from self._split(index + 1, extra)
+                return True
         return False
-    try:
-        return all(tok.name in COMMENT_TOKENS for tok in sql_tokens("".join(buffer)))
-    except ParseError:
-        return False
 
+    def _split(
+        self, index: int, extra: bytes | None, meta: str | None = None
+    ) -> Iterator[ScriptItem]:
+        """Keep pieces before ``index`` (statements, or comments before a meta line)."""
+        kept = "".join(self.parts[:index])
+        first, meta_line = self.line_of[0], self.line_of[index] if meta else 0
+        rest = [part.encode("utf-8") for part in self.parts[index + (1 if meta else 0) :]]
+        if extra is not None:
+            rest.append(extra)
+        self._reset()
+        self.lines.unread(rest)
+        if meta is not None:
+            yield ScriptItem("meta", meta, meta_line)
+            return
+        yield from self._emit(kept, cut_text(kept), first)
 
-def _emit(joined: str, cut: TextCut, first_line: int, lines: _Lines) -> Iterator[ScriptItem]:
-    """Yield the statements of a complete buffer; a COPY FROM stdin brings its data."""
-    last = len(cut.spans) - 1
-    line, counted = first_line, 0
-    for number, (start, end) in enumerate(cut.spans):
-        sql = joined[start:end]
-        line += joined.count("\n", counted, start)
-        counted = start
-        if not _is_copy_from_stdin(sql):
-            yield ScriptItem("statement", sql, line)
-            continue
-        if number != last:
-            raise TemplateScriptError(
-                lines.path, line, "COPY ... FROM stdin must be the last statement on its line"
-            )
-        data = _CopyData(lines, line)
-        yield ScriptItem("copy", sql, line, data)
-        data.drain()
+    # -- items out -----------------------------------------------------------------
+    def _emit(self, joined: str, cut: TextCut, first_line: int) -> Iterator[ScriptItem]:
+        """Yield the statements of a complete text; a COPY FROM stdin brings its data."""
+        last = len(cut.spans) - 1
+        line, counted = first_line, 0
+        for number, (start, end) in enumerate(cut.spans):
+            sql = joined[start:end]
+            line += joined.count("\n", counted, start)
+            counted = start
+            if not _is_copy_from_stdin(sql):
+                yield ScriptItem("statement", sql, line)
+                continue
+            if number != last:
+                raise TemplateScriptError(
+                    self.path, line, "COPY ... FROM stdin must be the last statement on its line"
+                )
+            data = _CopyData(self.lines, self.path, line)
+            yield ScriptItem("copy", sql, line, data)
+            data.drain()
