@@ -119,43 +119,157 @@ class PacedBatches:
         self._capped.close()
 
 
+class _Source:
+    """One result's batches, shared by the workers that stream it one after another.
+
+    A stream that stops at a limit with rows left keeps the result open here (with the
+    rows read past the limit) so *Fetch more* can continue it; :meth:`release` says
+    nobody will, and the result is closed on a worker -- at once, or by the worker
+    still using it as it ends.
+    """
+
+    def __init__(self, result: StatementResult) -> None:
+        self.result: StatementResult | None = result
+        self._batches = result.batches()
+        self.pending: list[Row] = []
+        self.flags = StreamFlags()
+        self._lock = threading.Lock()
+        self._busy = False
+        self._released = False
+        self._closed = False
+
+    def next_batch(self) -> list[Row] | None:
+        """Worker side: the next non-empty batch, or None at the end."""
+        if self.pending:
+            rows, self.pending = self.pending, []
+            return rows
+        for batch in self._batches:
+            if batch:
+                return list(batch)
+        return None
+
+    def acquire(self) -> bool:
+        """Worker side: start using the result; False when it was released meanwhile."""
+        with self._lock:
+            if self._released or self._closed:
+                return False
+            self._busy = True
+            return True
+
+    def park(self, keep: bool) -> None:
+        """Worker side: done for now; keep the result open only if asked and still wanted."""
+        with self._lock:
+            self._busy = False
+            close = not keep or self._released
+            if close:
+                self._closed = True
+        if close:
+            self._close()
+
+    def release(self, *_args: object) -> None:
+        """Any thread: nobody will fetch again; stop a running worker and free the result."""
+        with self._lock:
+            self._released = True
+            self.flags.halt()
+            if self._busy or self._closed:
+                return
+            self._closed = True
+        start_worker(self._close)
+
+    @property
+    def is_open(self) -> bool:
+        return not self._closed
+
+    def _close(self) -> None:
+        result, self.result = self.result, None
+        self.pending = []
+        try:
+            self._batches.close()
+        finally:
+            if result is not None:
+                result.close()
+
+
 def _feed(
-    result: StatementResult, cap: int | None, generation: int, flags: StreamFlags
+    source: _Source, limit: int | None, generation: int, flags: StreamFlags, keep: bool
 ) -> Iterator[Any]:
-    """Worker body of :class:`ResultFeeder`: yields ``(generation, rows)``."""
-    paced = PacedBatches(result.batches(), cap, flags)
+    """Worker body of :class:`ResultFeeder`: yields ``(generation, rows)`` up to ``limit``
+    rows and returns ``(generation, more)``, or None when stopped.
+
+    The batch that crosses the limit is the probe: its first rows are shown, the rest wait
+    in the source for the next fetch. With ``keep`` the result stays open after the limit
+    (and after a stop, which then counts as reaching the limit).
+    """
+    if not source.acquire():
+        return None
+    parked = False
     try:
-        for rows in paced:
+        taken = 0
+        while True:
+            if not flags.take_credit():
+                parked = keep
+                return (generation, True) if keep else None
+            rows = source.next_batch()
+            if rows is None:
+                flags.give_credit()  # taken for a batch that never came
+                return generation, False
+            if limit is not None and taken + len(rows) > limit:
+                head, source.pending = rows[: limit - taken], rows[limit - taken :]
+                parked = keep
+                if head:
+                    yield generation, head
+                else:
+                    flags.give_credit()
+                return generation, True
+            taken += len(rows)
             yield generation, rows
-        return None if paced.stopped else (generation, paced.more)
     finally:
-        paced.close()
-        result.close()  # frees the cursor even when quit() stopped us mid-stream
+        source.park(parked)
 
 
 class ResultFeeder(QObject):
     """Streams one result into one model on a worker; a child of the model, so the
-    connections die with the model (closing its tab stops deliveries)."""
+    connections die with the model (closing its tab stops deliveries).
+
+    With ``resumable`` the result stays open when the cap stops it, and the feeder is
+    the model's :attr:`~.results_model.ResultsModel.fetcher`: *Fetch more* and *Fetch
+    all* continue the same cursor, and *Stop* parks it again.
+    """
 
     #: The model has been finished (normally, at the cap, stopped or failed).
     done = Signal()
     #: The stream raised; the argument is the exception.
     failed = Signal(object)
 
-    def __init__(self, result: StatementResult, model: ResultsModel, cap: int | None) -> None:
+    def __init__(
+        self,
+        result: StatementResult,
+        model: ResultsModel,
+        cap: int | None,
+        *,
+        resumable: bool = False,
+    ) -> None:
         super().__init__(model)
-        self.result = result
         self.model = model
         self.cap = cap
+        self.resumable = resumable
         self.generation = model.generation
         self.worker: Worker | None = None
         self._finished = False
-        self._flags = StreamFlags()
-        # Destroying the model (closing its tab) stops the worker even if nobody calls stop().
-        self.destroyed.connect(self._flags.halt)
+        self._elapsed_of = result
+        self._source = _Source(result)
+        # Destroying the model (closing its tab) stops the worker even if nobody calls
+        # stop(), and frees a result kept open for Fetch more.
+        self.destroyed.connect(self._source.release)
 
     def start(self, pool: QThreadPool | None = None) -> Worker:
-        worker = Worker(_feed, self.result, self.cap, self.generation, self._flags)
+        return self._start(self.cap, resumed=False, pool=pool)
+
+    def _start(self, limit: int | None, *, resumed: bool, pool: QThreadPool | None) -> Worker:
+        flags = StreamFlags()
+        self._source.flags = flags
+        self._finished = False
+        worker = Worker(_feed, self._source, limit, self.generation, flags, self.resumable)
         worker.generation = self.generation
         worker.signals.yielded.connect(self._on_rows)
         worker.signals.returned.connect(self._on_returned)
@@ -164,15 +278,33 @@ class ResultFeeder(QObject):
         self.worker = worker
         return start_worker(worker, _pool=pool)
 
+    # -- the model's fetcher -------------------------------------------------------
+    @property
+    def can_fetch(self) -> bool:
+        """Whether the result is parked at a limit and may be continued."""
+        return self.resumable and self.worker is None and self._source.is_open
+
+    def fetch(self, count: int | None, pool: QThreadPool | None = None) -> Worker | None:
+        """Continue the parked result for ``count`` more rows (None: to the end)."""
+        if not self.can_fetch:
+            return None
+        return self._start(count, resumed=True, pool=pool)
+
+    def stop_fetching(self) -> None:
+        """Stop a running fetch at its next batch; the result stays open for later."""
+        self._source.flags.halt()
+
     def stop(self) -> None:
-        """Stop at the next batch; the model is finished as "stopped"."""
-        self._flags.halt()
+        """Stop at the next batch and free the result; the model is finished as "stopped"
+        unless it was already finished."""
+        self._source.release()
         if self.worker is not None:
             self.worker.quit()
 
+    # -- deliveries ----------------------------------------------------------------
     def _on_rows(self, payload: tuple[int, list[Row]]) -> None:
         generation, rows = payload
-        self._flags.give_credit()
+        self._source.flags.give_credit()
         self.model.append_rows(rows, generation=generation)
 
     def _on_returned(self, payload: tuple[int, bool] | None) -> None:
@@ -180,7 +312,8 @@ class ResultFeeder(QObject):
             return
         generation, more = payload
         self._finished = True
-        self.model.finish(True, more, generation=generation, elapsed=self.result.elapsed)
+        elapsed = self._elapsed_of.elapsed if self._elapsed_of is not None else None
+        self.model.finish(True, more, generation=generation, elapsed=elapsed)
 
     def _on_errored(self, error: object) -> None:
         self._finished = True
@@ -191,8 +324,9 @@ class ResultFeeder(QObject):
         if not self._finished:  # quit() before the end
             self.model.finish(False, False, generation=self.generation)
         self._finished = True
-        self.result = None  # type: ignore[assignment]
         self.worker = None
+        if not self._source.is_open:
+            self._elapsed_of = None  # type: ignore[assignment]
         self.done.emit()
 
     @property
@@ -207,12 +341,15 @@ def stream_result(
     batch_size: int | None = None,
     *,
     pool: QThreadPool | None = None,
+    resumable: bool = False,
 ) -> Worker:
     """Reset ``model`` to ``result``'s columns and stream its rows in on a worker.
 
     ``cap`` defaults to ``model.cap``; ``batch_size`` (rows per ``fetchMore``) to
     ``model.batch_size``. Call ``worker.quit()`` to stop; the result's cursor is closed
-    on the worker thread either way.
+    on the worker thread either way. With ``resumable`` a result stopped by the cap
+    stays open for the model's *Fetch more* / *Fetch all* until the model goes away
+    or is streamed into again (keep its session idle meanwhile).
     """
     if batch_size is not None:
         model.batch_size = max(1, batch_size)
@@ -224,5 +361,6 @@ def stream_result(
             old.setParent(None)
     generation = model.reset()
     model.set_columns(result.columns or [], generation=generation)
-    feeder = ResultFeeder(result, model, model.cap if cap is None else cap)
+    feeder = ResultFeeder(result, model, model.cap if cap is None else cap, resumable=resumable)
+    model.fetcher = feeder if resumable else None
     return feeder.start(pool)

@@ -20,7 +20,7 @@ Cells keep their raw Python values; :mod:`.values` decides how they look.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -72,7 +72,15 @@ _ALIGN_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _ALIGN_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
-_ALIGN_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+class RowFetcher(Protocol):
+    """What continues a result stopped at the cap (a resumable ``ResultFeeder``)."""
+
+    @property
+    def can_fetch(self) -> bool: ...
+
+    def fetch(self, count: int | None) -> object: ...
+
+    def stop_fetching(self) -> None: ...
 
 
 class ResultsModel(QAbstractTableModel):
@@ -103,6 +111,10 @@ class ResultsModel(QAbstractTableModel):
         self.batch_size = max(1, batch_size)
         #: Row cap that feeders use for this model (None: no cap).
         self.cap = cap
+        #: Rows one *Fetch more* adds: the cap the model started with.
+        self.cap_step = cap if cap is not None else DEFAULT_ROW_CAP
+        #: Continues the stream past the cap, when its feeder can (see fetch_next).
+        self.fetcher: RowFetcher | None = None
         self.generation = 0
         #: Seconds the statement took, when known (shown by the view's footer).
         self.elapsed: float | None = None
@@ -114,6 +126,7 @@ class ResultsModel(QAbstractTableModel):
         self._finished = False
         self._total_known = True
         self._more_available = False
+        self._fetching_beyond = False
         #: Why the stream stopped early, when it did: the user cancelled, or it failed
         #: with this one-line message (the footer says so instead of looking complete).
         self.cancelled = False
@@ -128,7 +141,9 @@ class ResultsModel(QAbstractTableModel):
         self._columns, self._numeric_columns, self._rows = [], [], []
         self._visible = 0
         self._streaming = self._finished = self._more_available = False
+        self._fetching_beyond = False
         self._total_known = True
+        self.fetcher = None
         self.elapsed = None
         self.cancelled, self.failure = False, ""
         self.endResetModel()
@@ -182,6 +197,7 @@ class ResultsModel(QAbstractTableModel):
         if self._stale(generation):
             return False
         self._streaming, self._finished = False, True
+        self._fetching_beyond = False
         self._total_known = total_known
         self._more_available = more_available
         if not total_known:
@@ -193,7 +209,49 @@ class ResultsModel(QAbstractTableModel):
         self.finished.emit()
         return True
 
+    # -------------------------------------------------------------- past the cap
+    @property
+    def can_fetch_beyond(self) -> bool:
+        """Whether *Fetch more* / *Fetch all* can continue a result stopped at the cap."""
+        fetcher = self.fetcher
+        return (self._finished and self._more_available and fetcher is not None
+                and fetcher.can_fetch)  # fmt: skip
+
+    @property
+    def is_fetching_beyond(self) -> bool:
+        """A *Fetch more* / *Fetch all* is streaming (the footer offers Stop)."""
+        return self._fetching_beyond
+
+    def fetch_next(self, count: int | None = None) -> bool:
+        """Raise the cap by ``count`` rows (default: one more cap) and stream them in;
+        ``count=None`` after :meth:`fetch_all`. False when there is nothing to continue."""
+        return self._continue(self.cap_step if count is None else max(1, count))
+
+    def fetch_all(self) -> bool:
+        """Stream every remaining row (no cap); False when there is nothing to continue."""
+        return self._continue(None)
+
+    def _continue(self, count: int | None) -> bool:
+        if not self.can_fetch_beyond:
+            return False
+        assert self.fetcher is not None
+        self.cap = None if count is None else len(self._rows) + count
+        self._streaming, self._finished, self._more_available = True, False, False
+        self._fetching_beyond = True
+        self.fetcher.fetch(count)
+        self.summary_changed.emit(self.summary())
+        return True
+
+    def stop_fetching(self) -> None:
+        """Stop a running *Fetch more* / *Fetch all*; the rows so far stay, and the rest
+        can still be fetched."""
+        if self._fetching_beyond and self.fetcher is not None:
+            self.fetcher.stop_fetching()
+
     # -------------------------------------------------------------- fetch more
+    def expose_all(self) -> None:
+        """Give the view every row received so far (Ctrl+End, a scrollbar dragged down)."""
+        self._expose(len(self._rows) - self._visible)
     def canFetchMore(self, parent: QModelIndex = _ROOT) -> bool:
         return not parent.isValid() and self._visible < len(self._rows)
 
@@ -214,6 +272,10 @@ class ResultsModel(QAbstractTableModel):
     @property
     def columns(self) -> list[Column]:
         return list(self._columns)
+
+    def is_numeric_column(self, column: int) -> bool:
+        """Whether the column's type is numeric (its values align right, NULLs too)."""
+        return 0 <= column < len(self._numeric_columns) and self._numeric_columns[column]
 
     def column_names(self) -> list[str]:
         return [column.name for column in self._columns]
@@ -254,6 +316,8 @@ class ResultsModel(QAbstractTableModel):
         count = len(self._rows)
         noun = "row" if count == 1 else "rows"
         if self._streaming:
+            if self._fetching_beyond:
+                return f"fetching… {count:,} {noun}"
             return f"streaming… {count:,} {noun}" if count else "waiting for the first rows…"
         if not self._finished:
             return ""

@@ -25,8 +25,6 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
     QMenu,
     QMessageBox,
     QProgressDialog,
@@ -36,25 +34,36 @@ from PySide6.QtWidgets import (
 )
 
 from .cell_viewer import CellViewer
+from .column_widths import MAX_TEXT_WIDTH, ColumnWidths, NumberFitDelegate
+from .confirm import destructive_box
 from .export import ExportCancelled, copy_text, export_file
+from .result_footer import ResultFooter
 from .results_model import ResultsModel
 from .run_clock import format_elapsed, format_live
 from .values import needs_viewer, plain_text
 from .workers import Worker, start_worker
 
-#: Widest a column gets when sized to its first rows (pixels); users can drag wider.
-MAX_AUTO_COLUMN_WIDTH = 320
+__all__ = ["MAX_AUTO_COLUMN_WIDTH", "ResultsView", "format_elapsed"]
+
 #: How often the footer's row count is refreshed while rows stream in (ms).
 FOOTER_REFRESH_MS = 150
-#: Longest footer text; a longer one (a failure's message) ends in "…", in full as tooltip.
-MAX_FOOTER_CHARS = 160
+#: Kept for callers that size columns themselves: the widest a text column grows alone.
+MAX_AUTO_COLUMN_WIDTH = MAX_TEXT_WIDTH
 
 
 class _Table(QTableView):
-    """The grid; Enter opens the cell viewer (the model is read-only, so Enter is free)."""
+    """The grid; Enter opens the cell viewer (the model is read-only, so Enter is free),
+    Ctrl+End goes to the last row received, and fitting a column measures a sample."""
 
     open_requested = Signal(QModelIndex)
     copy_requested = Signal()
+    #: Ctrl+End or the scrollbar dragged to the bottom: show every row received so far.
+    end_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.widths = ColumnWidths(self)
+        self.setItemDelegate(NumberFitDelegate(self.widths, self))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
@@ -67,6 +76,20 @@ class _Table(QTableView):
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def moveCursor(
+        self, cursorAction: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
+        # Qt's Ctrl+End stops at the last row the view was given (one fetchMore page).
+        if (cursorAction == QAbstractItemView.CursorAction.MoveEnd
+                and modifiers & Qt.KeyboardModifier.ControlModifier):  # fmt: skip
+            self.end_requested.emit()
+        return super().moveCursor(cursorAction, modifiers)
+
+    def sizeHintForColumn(self, column: int) -> int:
+        # Qt's fit measures up to 1,000 rows per column; a sample and the rows on screen
+        # are enough and stay fast however many rows are loaded.
+        return self.widths.fit_width(column)
 
 
 class _ExportJob(QObject):
@@ -107,25 +130,29 @@ class ResultsView(QWidget):
         self.table.doubleClicked.connect(self._open_if_rich)
         self.table.open_requested.connect(self.open_cell)
         self.table.copy_requested.connect(self._copy_default)
+        self.table.end_requested.connect(self.go_to_end)
+        scrollbar = self.table.verticalScrollBar()
+        scrollbar.valueChanged.connect(self._on_scrolled)
+        scrollbar.sliderReleased.connect(self._on_slider_released)
 
-        self.summary_label = QLabel(self)
-        self.elapsed_label = QLabel(self)
-        footer = QHBoxLayout()
-        footer.setContentsMargins(6, 2, 6, 2)
-        footer.addWidget(self.summary_label)
-        footer.addStretch(1)
-        footer.addWidget(self.elapsed_label)
+        self.footer = ResultFooter(self)
+        self.summary_label = self.footer.summary_label
+        self.elapsed_label = self.footer.elapsed_label
+        self.footer.fetch_more_requested.connect(self.fetch_more)
+        self.footer.fetch_all_requested.connect(self.confirm_fetch_all)
+        self.footer.stop_requested.connect(self.stop_fetching)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.table, 1)
-        layout.addLayout(footer)
+        layout.addWidget(self.footer)
 
         self._footer_timer = QTimer(self)
         self._footer_timer.setSingleShot(True)
         self._footer_timer.setInterval(FOOTER_REFRESH_MS)
         self._footer_timer.timeout.connect(self._refresh_footer)
-        self._sized_columns = False
+        #: The question *Fetch all* asks, while it is open.
+        self.fetch_all_box: QMessageBox | None = None
         #: Seconds the statement has been running, while it runs (see show_live_elapsed).
         self._live_seconds: float | None = None
         self._viewers: list[CellViewer] = []
@@ -156,9 +183,9 @@ class ResultsView(QWidget):
                 signal.disconnect(slot)
         self._model = model
         self.table.setModel(model)
-        self._sized_columns = False
         for signal, slot in self._model_connections():
             signal.connect(slot)
+        self.table.widths.reset(model)
         self._refresh_footer()
 
     def _model_connections(self) -> list[tuple[Any, Any]]:
@@ -168,7 +195,6 @@ class ResultsView(QWidget):
             (model.finished, self._refresh_footer),
             (model.rows_buffered, self._on_rows_buffered),
             (model.modelReset, self._on_model_reset),
-            (model.rowsInserted, self._on_rows_inserted),
         ]
 
     def _schedule_footer(self, _summary: str = "") -> None:
@@ -176,23 +202,7 @@ class ResultsView(QWidget):
             self._footer_timer.start()
 
     def _refresh_footer(self) -> None:
-        model = self.model()
-        summary = model.summary()
-        short = summary if len(summary) <= MAX_FOOTER_CHARS else (
-            summary[: MAX_FOOTER_CHARS - 1] + "…")
-        self.summary_label.setText(short)
-        if model.more_available:
-            tip = (f"Only the first {model.received_count:,} rows were fetched: the row cap "
-                   "is set in File › Preferences.")
-        else:
-            tip = summary if short != summary else ""
-        self.summary_label.setToolTip(tip)
-        # A failure reads in the error colour, as it does in the Messages pane.
-        self.summary_label.setStyleSheet("color: #d1242f;" if model.failure else "")
-        if model.is_streaming and self._live_seconds is not None:
-            self.elapsed_label.setText(format_live(self._live_seconds))
-        else:
-            self.elapsed_label.setText(format_elapsed(model.elapsed))
+        self.footer.refresh(self.model(), self._live_seconds)
 
     def show_live_elapsed(self, seconds: float) -> None:
         """While the statement runs: the time so far in the footer (one label update; the
@@ -203,28 +213,91 @@ class ResultsView(QWidget):
         self.elapsed_label.setText(format_live(seconds))
 
     def _on_model_reset(self) -> None:
-        self._sized_columns = False
         self._live_seconds = None
+        self.table.widths.reset(self.model())
         self._refresh_footer()
 
-    def _on_rows_inserted(self, *_args: object) -> None:
-        if not self._sized_columns and self.model().rowCount() > 0:
-            self._sized_columns = True
-            self.table.resizeColumnsToContents()
-            header = self.table.horizontalHeader()
-            for column in range(self.model().columnCount()):
-                if header.sectionSize(column) > MAX_AUTO_COLUMN_WIDTH:
-                    header.resizeSection(column, MAX_AUTO_COLUMN_WIDTH)
-
     def _on_rows_buffered(self, _count: int) -> None:
-        # The view asks for more rows only when scrolled; if the user already sits at the
-        # bottom while rows arrive, hand over one more page now.
+        self.table.widths.sample()
+        # The view asks for more rows only when scrolled; if the user sits at the bottom
+        # while rows arrive, give the view all of them and stay at the bottom.
         model = self.model()
         if not model.canFetchMore(QModelIndex()):
             return
+        if self._at_bottom():
+            self._follow_to_end()
+
+    def _at_bottom(self) -> bool:
+        model = self.model()
         bottom = self.table.rowAt(self.table.viewport().height() - 1)
-        if bottom == -1 or bottom >= model.rowCount() - 1:
-            model.fetchMore(QModelIndex())
+        return bottom == -1 or bottom >= model.rowCount() - 1
+
+    # -------------------------------------------------------------- the end of the rows
+    def go_to_end(self) -> None:
+        """Ctrl+End: give the view every row received so far and follow new ones as they
+        arrive (up to the cap), so the last row is always a keystroke away."""
+        self._follow_to_end()
+
+    def _follow_to_end(self) -> None:
+        model = self.model()
+        current = self.table.currentIndex()
+        on_last = current.isValid() and current.row() == model.rowCount() - 1
+        model.expose_all()
+        if on_last and current.row() != model.rowCount() - 1:
+            self.table.setCurrentIndex(model.index(model.rowCount() - 1, current.column()))
+        self.table.scrollToBottom()
+
+    def _on_scrolled(self, value: int | None = None) -> None:
+        # Dragging the scrollbar to the bottom means "the end", not "one more page";
+        # the wheel and the arrow keys keep paging as Qt does.
+        scrollbar = self.table.verticalScrollBar()
+        dragging = scrollbar.isSliderDown() or value is None  # None: just released
+        at_bottom = scrollbar.value() >= scrollbar.maximum()
+        if dragging and at_bottom and self.model().canFetchMore(QModelIndex()):
+            self._follow_to_end()
+
+    def _on_slider_released(self) -> None:
+        self._on_scrolled(None)
+
+    # -------------------------------------------------------------- past the cap
+    def fetch_more(self) -> bool:
+        """*Fetch more*: the next cap's worth of rows; False when nothing can be fetched."""
+        started = self.model().fetch_next()
+        self._refresh_footer()
+        return started
+
+    def confirm_fetch_all(self) -> QMessageBox | None:
+        """*Fetch all*, after asking: nobody knows how many rows are left (the box is
+        returned, and answered asynchronously)."""
+        model = self.model()
+        if not model.can_fetch_beyond or self.fetch_all_box is not None:
+            return self.fetch_all_box
+        box, confirm = destructive_box(
+            self, "Fetch all rows", "Fetch all rows? This may be many rows.", "Fetch all",
+            f"{model.received_count:,} rows are loaded and the server has more. They are all "
+            "kept in memory; you can stop at any time.",
+        )
+        box.setIcon(QMessageBox.Icon.Question)
+        box.finished.connect(lambda _result: self._on_fetch_all_answered(box, confirm))
+        self.fetch_all_box = box
+        box.open()
+        return box
+
+    def _on_fetch_all_answered(self, box: QMessageBox, confirm: object) -> None:
+        self.fetch_all_box = None
+        if box.clickedButton() is confirm:
+            self.fetch_all()
+        box.deleteLater()
+
+    def fetch_all(self) -> bool:
+        """*Fetch all* without asking: stream every remaining row (Stop ends it)."""
+        started = self.model().fetch_all()
+        self._refresh_footer()
+        return started
+
+    def stop_fetching(self) -> None:
+        """*Stop*: end a running *Fetch more* / *Fetch all*; the rows so far stay."""
+        self.model().stop_fetching()
 
     # -------------------------------------------------------------- selection and copy
     def selected_block(self) -> tuple[list[str], list[list[Any]]]:
@@ -316,6 +389,18 @@ class ResultsView(QWidget):
             action = menu.addAction(f"Export {which} rows as {fmt.upper()}…")
             action.setEnabled(has_columns and self._export_worker is None)
             action.triggered.connect(lambda _=False, f=fmt: self.export_dialog(f))
+        if model.more_available or model.is_fetching_beyond:
+            # The footer's buttons, for the keyboard (the menu key) as much as the mouse.
+            menu.addSeparator()
+            if model.is_fetching_beyond:
+                menu.addAction("Stop fetching").triggered.connect(self.stop_fetching)
+            else:
+                more = menu.addAction(f"Fetch {model.cap_step:,} more rows")
+                more.setEnabled(model.can_fetch_beyond)
+                more.triggered.connect(self.fetch_more)
+                rest = menu.addAction("Fetch all rows…")
+                rest.setEnabled(model.can_fetch_beyond)
+                rest.triggered.connect(self.confirm_fetch_all)
         return menu
 
     # -------------------------------------------------------------- export
