@@ -110,7 +110,7 @@ def entry_tooltip(entry: TemplateEntry) -> str:
 
 
 class EntryDelegate(QStyledItemDelegate):
-    """Three lines per template: name and date, description, engine · size · counts."""
+    """Four lines per template: name and date, two of description, engine · size · counts."""
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
         base = QFont(option.font)
@@ -124,7 +124,8 @@ class EntryDelegate(QStyledItemDelegate):
         kind = index.data(KIND_ROLE)
         if kind == ENTRY:
             bold, base, small = self._fonts(option)
-            height = sum(QFontMetrics(f).height() for f in (bold, base, small))
+            lines = (bold, *[base] * DESCRIPTION_LINES, small)
+            height = sum(QFontMetrics(f).height() for f in lines)
             return QSize(200, height + 2 * _PAD + 2)
         size = super().sizeHint(option, index)
         return QSize(size.width(), size.height() + (10 if kind == GROUP else 8))
@@ -206,36 +207,78 @@ class EntryDelegate(QStyledItemDelegate):
             name,
         )
 
-        # Line 2: description, or the reason the file cannot be opened.
+        # Lines 2-3: description (wrapped), or the reason the file cannot be opened.
         fm = QFontMetrics(base)
-        line2 = QRect(left, line1.bottom() + 1, width, fm.height())
         painter.setFont(base)
         if entry.error:
             dark = opt.palette.color(QPalette.ColorRole.Base).lightness() < 128
             painter.setPen(text_color if selected else QColor("#ff7b72" if dark else "#cf222e"))
-            line_text = safe_text(entry.error)
+            text = safe_text(entry.error)
         else:
             painter.setPen(muted)
-            line_text = safe_text(" ".join(entry.description.split())) or "No description"
-        painter.drawText(
-            line2,
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            fm.elidedText(line_text, Qt.TextElideMode.ElideRight, width),
-        )
+            text = safe_text(" ".join(entry.description.split())) or "No description"
+        top = line1.bottom() + 1
+        for line_text in wrap_lines(text, fm, width, DESCRIPTION_LINES):
+            painter.drawText(
+                QRect(left, top, width, fm.height()),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                line_text,
+            )
+            top += fm.height()
+        top = line1.bottom() + 1 + DESCRIPTION_LINES * fm.height()
 
-        # Line 3: engine · size · counts.
-        line3 = QRect(left, line2.bottom() + 1, width, fm_small.height())
+        # Last line: engine · size · counts, dropping the least telling counts to fit.
         details = [icons.engine_label(entry.engine)] if entry.engine else []
         details.append(human_size(entry.size))
-        summary = stats_summary(entry.stats)
-        if summary:
-            details.append(summary)
+        details += stats_parts(entry.stats)
         painter.setFont(small)
         painter.setPen(muted)
         painter.drawText(
-            line3,
+            QRect(left, top, width, fm_small.height()),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            fm_small.elidedText(" · ".join(details), Qt.TextElideMode.ElideRight, width),
+            fit_parts(details, fm_small, width),
         )
+
+
+#: Lines of description a row shows (the tooltip has all of it).
+DESCRIPTION_LINES = 2
+
+
+def wrap_lines(text: str, metrics: QFontMetrics, width: int, count: int) -> list[str]:
+    """``text`` word-wrapped into at most ``count`` lines of ``width`` pixels; the last
+    line is elided when the text goes on (a long word is elided on its own line)."""
+    lines: list[str] = []
+    words = text.split(" ")
+    while words and len(lines) < count:
+        if len(lines) == count - 1:
+            lines.append(_elided(" ".join(words), metrics, width))
+            break
+        line = words.pop(0)
+        while words and metrics.horizontalAdvance(f"{line} {words[0]}") <= width:
+            line = f"{line} {words.pop(0)}"
+        lines.append(_elided(line, metrics, width))
+    return lines
+
+
+def _elided(text: str, metrics: QFontMetrics, width: int) -> str:
+    """``text`` as it is when it fits (Qt's elider can cut a text that fits exactly)."""
+    if metrics.horizontalAdvance(text) <= width:
+        return text
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+
+def stats_parts(stats: dict[str, int]) -> list[str]:
+    """The row's object counts, most telling first (see :func:`stats_summary`)."""
+    summary = stats_summary(stats)
+    return summary.split(" · ") if summary else []
+
+
+def fit_parts(parts: list[str], metrics: QFontMetrics, width: int) -> str:
+    """``a · b · c`` without the trailing parts that do not fit (whole parts, not
+    half-words: the tooltip lists them all); elided only if the first two do not fit."""
+    kept = list(parts)
+    while len(kept) > 2 and metrics.horizontalAdvance(" · ".join(kept)) > width:
+        kept.pop()
+    return _elided(" · ".join(kept), metrics, width)
 
 

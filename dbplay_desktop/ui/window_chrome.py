@@ -34,6 +34,8 @@ from dbplay_desktop.ui.template_browser import TemplateBrowser
 from dbplay_desktop.ui.welcome import WelcomePage
 
 APP_TITLE = "Database Playground"
+#: The template browser's first width: a row's name, date and counts fit.
+TEMPLATES_DOCK_WIDTH = 360
 
 
 def _preferences_shortcut() -> QKeySequence:
@@ -126,12 +128,16 @@ class WindowChromeMixin:
         self.history_panel.rerun_requested.connect(self._rerun_from_history)
         self.history_panel.open_requested.connect(self._open_from_history)
         self.history_dock = self._dock("historyDock", "History", self.history_panel)
+        # The left docks keep the window's full height: History opens under the
+        # playgrounds (beside their Messages and Results), never under the browser.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.history_dock)
         self.history_dock.hide()  # opened from View > History; the results need the room
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.templates_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.catalog_dock)
         self.splitDockWidget(self.templates_dock, self.catalog_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.templates_dock], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.templates_dock], [TEMPLATES_DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.resizeDocks([self.templates_dock, self.catalog_dock], [1, 1], Qt.Orientation.Vertical)
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
