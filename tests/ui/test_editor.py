@@ -326,7 +326,7 @@ def test_completion_offers_catalog_names(qtbot, shown):
     assert editor.toPlainText() == 'SELECT * FROM customers where AND "Order Lines"'
 
     qtbot.keyClicks(editor, " 'cu")  # no popup inside strings
-    qtbot.wait(400)
+    qtbot.waitUntil(lambda: not editor._completion_timer.isActive(), timeout=5000)
     assert not editor.completer.is_open()
 
 

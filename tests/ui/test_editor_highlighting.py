@@ -133,25 +133,36 @@ def test_other_languages(qtbot, editor):
     assert not editor.set_language("no-such-language")
 
 
-def test_typing_in_a_big_document_stays_fast(qtbot, editor):
+def test_typing_in_a_big_document_stays_fast(qtbot, editor, monkeypatch):
+    """A key press re-highlights its own line (and what its state reaches), never the
+    whole document: counted in lines highlighted, not in seconds (timing is for the
+    benchmarks)."""
+    from dbplay_desktop.ui.highlighter import PygmentsHighlighter
+
     line = "SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.cid WHERE x > 'y';"
     editor.setPlainText("\n".join(line for _ in range(10_000)))
     editor.show()
     settle(qtbot, editor)
     put_cursor(editor, len(line) * 5000)
-    timings = []
+    highlighted: list[str] = []
+    highlighter = editor.highlighter
+    original = PygmentsHighlighter.highlightBlock
+
+    def counting(text: str) -> None:
+        highlighted.append(text)
+        original(highlighter, text)
+
+    # Qt calls the Python override it finds on the instance.
+    monkeypatch.setattr(highlighter, "highlightBlock", counting, raising=False)
     for char in "abc":
-        start = time.perf_counter()
+        highlighted.clear()
         qtbot.keyClick(editor, char)
-        timings.append(time.perf_counter() - start)
-    print(f"typing in 10,000 lines: {max(timings) * 1000:.1f} ms per key (worst)")
-    assert max(timings) < 1.0  # generous; the aim is well under 50 ms
+        assert 1 <= len(highlighted) <= 5, len(highlighted)
+    monkeypatch.undo()
 
     # Opening a comment at the top changes every line's state: deferred, not a freeze.
     put_cursor(editor, 0)
-    start = time.perf_counter()
     qtbot.keyClicks(editor, "/*")
-    print(f"'/*' at the top of 10,000 lines: {(time.perf_counter() - start) * 1000:.1f} ms")
     settle(qtbot, editor)
     last = editor.document().lastBlock()
     assert last.layout().formats()[0].format.property(LITERAL_PROPERTY) == "comment"

@@ -193,10 +193,12 @@ def test_connect_in_context_ties_a_callback_to_its_context(qtbot):
 
     later = Worker(values)
     connect_in_context(later.signals.yielded, context, got.append)
+    witness: list[int] = []
+    later.signals.yielded.connect(witness.append)  # delivered in the same order
     shiboken6.delete(context)
     with qtbot.waitSignal(later.signals.finished):
         start_worker(later)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: len(witness) == 3)
     assert got == [0, 1, 2]
 
 
