@@ -90,6 +90,9 @@ class ColumnWidths(QObject):
         self._full_needed = [0] * count
         self._follows = [True] * count
         self._sampled_upto = 0
+        header = self.table.horizontalHeader()
+        for column in range(count):  # from the header's own width, not Qt's default 100 px
+            self._resize(column, header.sectionSizeHint(column))
         if count:
             self.sample()
 

@@ -133,7 +133,7 @@ class _Source:
         self._batches = result.batches()
         self.pending: list[Row] = []
         self.flags = StreamFlags()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._busy = False
         self._released = False
         self._closed = False
@@ -149,8 +149,11 @@ class _Source:
         return None
 
     def acquire(self) -> bool:
-        """Worker side: start using the result; False when it was released meanwhile."""
+        """Worker side: start using the result (once the worker before has let go of it);
+        False when it was released meanwhile."""
         with self._lock:
+            while self._busy and not self._released:
+                self._lock.wait(0.05)
             if self._released or self._closed:
                 return False
             self._busy = True
@@ -163,6 +166,7 @@ class _Source:
             close = not keep or self._released
             if close:
                 self._closed = True
+            self._lock.notify_all()
         if close:
             self._close()
 
@@ -256,6 +260,7 @@ class ResultFeeder(QObject):
         self.generation = model.generation
         self.worker: Worker | None = None
         self._finished = False
+        self._parked = False  # stopped at a limit with the result kept open
         self._elapsed_of = result
         self._source = _Source(result)
         # Destroying the model (closing its tab) stops the worker even if nobody calls
@@ -268,7 +273,7 @@ class ResultFeeder(QObject):
     def _start(self, limit: int | None, *, resumed: bool, pool: QThreadPool | None) -> Worker:
         flags = StreamFlags()
         self._source.flags = flags
-        self._finished = False
+        self._finished = self._parked = False
         worker = Worker(_feed, self._source, limit, self.generation, flags, self.resumable)
         worker.generation = self.generation
         worker.signals.yielded.connect(self._on_rows)
@@ -282,7 +287,7 @@ class ResultFeeder(QObject):
     @property
     def can_fetch(self) -> bool:
         """Whether the result is parked at a limit and may be continued."""
-        return self.resumable and self.worker is None and self._source.is_open
+        return self._parked and self._source.is_open
 
     def fetch(self, count: int | None, pool: QThreadPool | None = None) -> Worker | None:
         """Continue the parked result for ``count`` more rows (None: to the end)."""
@@ -312,6 +317,7 @@ class ResultFeeder(QObject):
             return
         generation, more = payload
         self._finished = True
+        self._parked = more and self.resumable
         elapsed = self._elapsed_of.elapsed if self._elapsed_of is not None else None
         self.model.finish(True, more, generation=generation, elapsed=elapsed)
 
