@@ -16,11 +16,17 @@ Everything ``pg_dump --no-owner --no-privileges`` writes for an ordinary databas
 
 from __future__ import annotations
 
-import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from dbplay_desktop.engines.base import Finding
+from dbplay_desktop.engines.base import Finding, ProgressCallback, RestoreError
+from dbplay_desktop.engines.pg_json import loads
+from dbplay_desktop.engines.pg_safety_plpgsql import (
+    declared_defaults,
+    qualify_declared_types,
+    replace_body,
+)
 from dbplay_desktop.engines.pg_safety_rules import (
     ALLOWED_LANGUAGES,
     IN_TRANSACTION,
@@ -36,20 +42,64 @@ from dbplay_desktop.engines.pg_safety_rules import (
     is_skipped_meta,
 )
 from dbplay_desktop.engines.pg_script import sql_tokens
-from dbplay_desktop.engines.pg_script_reader import TemplateScriptError, read_script
+from dbplay_desktop.engines.pg_script_reader import (
+    MAX_STATEMENT_CHARS,
+    TemplateScriptError,
+    read_script,
+)
+
+#: How deep code may hold code (a function body creating a function, a DO block running
+#: ``EXECUTE 'DO ...'``): every level is parsed again, so the depth bounds the work.
+MAX_CODE_NESTING = 16
+
+
+class ScanCancelled(RestoreError):
+    """The progress callback asked the scan to stop."""
+
+    title = "Scan cancelled"
+
+
+class _Progress:
+    """A stream wrapper that reports the bytes read and stops the scan when asked."""
+
+    def __init__(self, raw: IO[bytes], progress: ProgressCallback, total: int | None) -> None:
+        self._raw, self._progress, self._total = raw, progress, total
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        self.report()
+        return data
+
+    def report(self) -> None:
+        if self._progress(self.count, self._total):
+            raise ScanCancelled("scan cancelled")
+
 
 # --------------------------------------------------------------------------- entry points
 
 
-def scan_script(stream: IO[bytes], path: str) -> list[Finding]:
+def scan_script(
+    stream: IO[bytes],
+    path: str,
+    progress: ProgressCallback | None = None,
+    total: int | None = None,
+) -> list[Finding]:
     """Every refused statement or meta-command of a plain-SQL payload, with its line.
 
     Streams the file (any size). A file that cannot be read as a script (invalid
-    UTF-8, cut off in a statement or COPY block) ends the scan with one last finding.
+    UTF-8, cut off in a statement or COPY block, a statement over
+    :data:`MAX_STATEMENT_CHARS`) ends the scan with one last finding. ``progress``
+    hears ``(bytes read, total)`` as the scan goes; returning True stops it with
+    :class:`ScanCancelled`.
     """
     findings: list[Finding] = []
+    counter = _Progress(stream, progress, total) if progress is not None else None
     try:
-        for item in read_script(stream, path):
+        for item in read_script(counter or stream, path):  # type: ignore[arg-type]
+            if counter is not None:
+                counter.report()
             if item.kind == "meta":
                 command = item.text.split()[0]
                 if command in RESTORE_META_COMMANDS and not is_skipped_meta(item.text):
@@ -61,25 +111,32 @@ def scan_script(stream: IO[bytes], path: str) -> list[Finding]:
                 continue
             for message in scan_statement(item.text):
                 findings.append(Finding(path, item.line, message, _snippet(item.text)))
+            if item.data is not None and counter is not None:
+                for _chunk in item.data:  # COPY data: read through (not scanned)
+                    counter.report()
     except TemplateScriptError as exc:
         findings.append(Finding(path, exc.line or 0, exc.reason))
     return findings
 
 
 def scan_statement(sql: str) -> list[str]:
-    """Why ``sql`` (one statement, or several) is refused; an empty list if it is fine."""
-    from pglast.parser import ParseError, parse_sql_json
+    """Why ``sql`` (one statement, or several) is refused; an empty list if it is fine.
 
-    if "\x00" in sql:
-        # The parser (C) would stop reading at the NUL and never see what follows.
-        return ["NUL byte in SQL text (PostgreSQL text cannot contain one)"]
-    try:
-        tree = json.loads(parse_sql_json(sql))
-    except ParseError as exc:
-        return [_parse_failure(sql, exc)]
+    Code inside code (function bodies, DO blocks, ``EXECUTE 'constant'``) is scanned
+    too, level by level, at most :data:`MAX_CODE_NESTING` levels deep. Statements
+    longer than :data:`MAX_STATEMENT_CHARS` are refused unparsed: their parse trees
+    could take hundreds of times their size in memory.
+    """
+    if len(sql) > MAX_STATEMENT_CHARS:
+        return [
+            f"statement is longer than {MAX_STATEMENT_CHARS} characters "
+            "(the most one template statement may hold)"
+        ]
     checker = _Checker(sql)
-    for entry in tree.get("stmts", []):
-        checker.check(entry.get("stmt", {}), _statement_text(sql, entry))
+    pending: deque[tuple[str, str, int, bool]] = deque([(sql, "", 0, True)])
+    while pending:
+        text, where, depth, report_invalid = pending.popleft()
+        checker.scan(text, where, depth, report_invalid, pending)
     return list(dict.fromkeys(checker.messages))
 
 
@@ -94,6 +151,9 @@ def _parse_failure(sql: str, exc: Exception) -> str:
     """A finding for text the grammar rejects; psql backslash commands get named."""
     from pglast.parser import ParseError
 
+    reason = str(exc.args[0]) if exc.args else str(exc)
+    if "stack depth limit exceeded" in reason or "memory exhausted" in reason:
+        return f"statement is nested too deeply for the parser ({reason})"
     try:
         if any(tok.name == "ASCII_92" for tok in sql_tokens(sql)):
             return "psql meta-command inside a statement (psql would run it)"
@@ -103,14 +163,14 @@ def _parse_failure(sql: str, exc: Exception) -> str:
     return f"not valid SQL: {reason}"
 
 
-def _statement_text(sql: str, entry: dict[str, Any]) -> str:
-    """The source text of one parsed statement (libpg_query reports byte offsets)."""
-    start = entry.get("stmt_location", 0)
-    length = entry.get("stmt_len", 0)
+def _statement_text(sql: str, raw: bytes, entry: dict[str, Any]) -> tuple[str, int]:
+    """The source text of one parsed statement and its byte offset (libpg_query
+    reports byte offsets)."""
+    start = int(entry.get("stmt_location", 0))
+    length = int(entry.get("stmt_len", 0))
     if start == 0 and length == 0:
-        return sql
-    raw = sql.encode("utf-8")
-    return raw[start : start + length if length else len(raw)].decode("utf-8", "replace")
+        return sql, 0
+    return raw[start : start + length if length else len(raw)].decode("utf-8", "replace"), start
 
 
 def _names(items: list[Any] | None) -> list[str]:
@@ -125,12 +185,12 @@ def _names(items: list[Any] | None) -> list[str]:
 
 def _const(node: Any) -> Any:
     """The value of an ``A_Const`` (string, number or bool), else ``None``."""
+    while isinstance(node, dict) and "TypeCast" in node:  # 'search_path'::text
+        node = node["TypeCast"].get("arg")
     if not isinstance(node, dict):
         return None
     const = node.get("A_Const")
     if const is None:
-        if "TypeCast" in node:  # 'search_path'::text
-            return _const(node["TypeCast"].get("arg"))
         return None
     for key, default in (("sval", ""), ("ival", 0), ("fval", "0"), ("boolval", False)):
         if key in const:
@@ -148,6 +208,7 @@ def _plpgsql_expr_sql(query: str, mode: int) -> str:
     if mode == 0:
         return query
     if mode >= 3:
+        # The target stays (as an expression): its subscripts are code too.
         depth = 0
         for tok in sql_tokens(query):
             if tok.name in ("ASCII_91", "ASCII_40"):
@@ -155,9 +216,24 @@ def _plpgsql_expr_sql(query: str, mode: int) -> str:
             elif tok.name in ("ASCII_93", "ASCII_41"):
                 depth -= 1
             elif depth == 0 and tok.name in ("COLON_EQUALS", "ASCII_61"):
-                query = query[tok.end + 1 :]
+                query = query[: tok.start] + ", " + query[tok.end + 1 :]
                 break
     return "SELECT " + query
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string value anywhere under ``node`` (names, string constants)."""
+    stack = [node]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if key == "sval" and isinstance(child, str):
+                    yield child
+                elif isinstance(child, dict | list):
+                    stack.append(child)
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def _quote_literal(text: str) -> str:
@@ -172,10 +248,54 @@ class _Checker:
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
+        self.raw = b""
+        self.base = 0  # byte offset of the statement being checked in ``raw``
         self.messages: list[str] = []
+        self._where = ""
+        self._depth = 0
+        self._pending: deque[tuple[str, str, int, bool]] = deque()
+
+    def scan(
+        self,
+        sql: str,
+        where: str,
+        depth: int,
+        report_invalid: bool,
+        pending: deque[tuple[str, str, int, bool]],
+    ) -> None:
+        """Parse and check ``sql``; code found inside it is queued on ``pending``."""
+        from pglast.parser import ParseError, parse_sql_json
+
+        if "\x00" in sql:
+            # The parser (C) would stop reading at the NUL and never see what follows.
+            self.messages.append(
+                f"{where}NUL byte in SQL text (PostgreSQL text cannot contain one)"
+            )
+            return
+        try:
+            tree = loads(parse_sql_json(sql))
+        except ParseError as exc:
+            message = _parse_failure(sql, exc)
+            if report_invalid or not message.startswith("not valid SQL"):
+                self.messages.append(where + message)
+            return
+        self.sql, self.raw = sql, sql.encode("utf-8")
+        self._where, self._depth, self._pending = where, depth, pending
+        before = len(self.messages)
+        for entry in tree.get("stmts", []):
+            text, self.base = _statement_text(sql, self.raw, entry)
+            self.check(entry.get("stmt", {}), text)
+        for index in range(before, len(self.messages)):
+            if not self.messages[index].startswith(where):
+                self.messages[index] = where + self.messages[index]
 
     def check(self, tree: dict[str, Any], text: str) -> None:
-        """Check one statement tree; ``text`` is its source (for PL/pgSQL bodies)."""
+        """Check one statement tree; ``text`` is its source (for PL/pgSQL bodies).
+
+        Nodes below the statement's own (a function in a ``BEGIN ATOMIC`` body) get no
+        source text: it would be the outer statement's.
+        """
+        root = next(iter(tree.values()), None)
         for kind, node in self._nodes(tree):
             refused = REFUSED_STATEMENTS.get(kind)
             if refused is not None:
@@ -183,7 +303,7 @@ class _Checker:
                 continue
             handler = _HANDLERS.get(kind)
             if handler is not None:
-                handler(self, node, text)
+                handler(self, node, text if node is root else "")
 
     @staticmethod
     def _nodes(tree: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -201,10 +321,15 @@ class _Checker:
                 stack.extend(reversed(value))
 
     def nested(self, sql: str, where: str, *, report_invalid: bool = True) -> None:
-        """Scan SQL found inside another statement (a function body, a DO block)."""
-        for message in scan_statement(sql):
-            if report_invalid or not message.startswith("not valid SQL"):
-                self.messages.append(f"{where}: {message}")
+        """Queue SQL found inside another statement (a function body, a DO block)."""
+        if self._depth >= MAX_CODE_NESTING:
+            self.messages.append(
+                f"{where}: code nested more than {MAX_CODE_NESTING} levels deep "
+                "(functions, DO blocks, EXECUTE) cannot be checked"
+            )
+            return
+        prefix = f"{self._where}{where}: "
+        self._pending.append((sql, prefix, self._depth + 1, report_invalid))
 
     # -- statements ----------------------------------------------------------
     def copy(self, node: dict[str, Any], _text: str) -> None:
@@ -290,6 +415,7 @@ class _Checker:
     def function(self, node: dict[str, Any], text: str) -> None:
         language = "sql"
         body: list[str] = []
+        as_location = -1
         for option in node.get("options") or ():
             elem = option.get("DefElem", {})
             arg = elem.get("arg", {})
@@ -297,6 +423,9 @@ class _Checker:
                 language = arg.get("String", {}).get("sval", "").lower()
             elif elem.get("defname") == "as":
                 body = _names(arg.get("List", {}).get("items")) or _names([arg])
+                as_location = int(elem.get("location", -1))
+            elif elem.get("defname") == "support":
+                self.refused_names(_strings(arg))
         kind = "procedure" if node.get("is_procedure") else "function"
         name = ".".join(_names(node.get("funcname")))
         if language not in ALLOWED_LANGUAGES:
@@ -309,7 +438,12 @@ class _Checker:
         if language == "sql" and body:
             self.nested(body[0], where)
         elif language == "plpgsql" and body:
-            self.plpgsql(text, body[0], where)
+            if not text:
+                # Only a BEGIN ATOMIC body can hold one, and PostgreSQL refuses it there.
+                self.messages.append(f"{kind} {name} is created inside another statement")
+                return
+            as_offset = len(self.raw[self.base : as_location].decode("utf-8", "replace"))
+            self.plpgsql(text, body[0], where, as_offset if as_location >= 0 else -1)
 
     def do_block(self, node: dict[str, Any], _text: str) -> None:
         language, body = "plpgsql", ""
@@ -327,23 +461,35 @@ class _Checker:
                 "CREATE FUNCTION pg_temp.dbplay_do_block() RETURNS void LANGUAGE plpgsql AS "
                 + _quote_literal(body)
             )
-            self.plpgsql(wrapper, body, "in DO block")
+            self.plpgsql(wrapper, body, "in DO block", wrapper.index(" AS ") + 1)
 
-    def plpgsql(self, create_function: str, body: str, where: str) -> None:
-        """Scan the SQL embedded in a PL/pgSQL body (expressions and statements)."""
+    def plpgsql(self, create_function: str, body: str, where: str, as_offset: int) -> None:
+        """Scan the SQL embedded in a PL/pgSQL body (expressions and statements).
+
+        The body is parsed by PostgreSQL's PL/pgSQL parser or refused; when only the
+        schema of a declared type is in its way, the body is parsed with that schema
+        replaced (see :mod:`pg_safety_plpgsql`).
+        """
         from pglast.parser import ParseError, parse_plpgsql_json
 
         try:
-            tree = json.loads(parse_plpgsql_json(create_function))
+            tree = loads(parse_plpgsql_json(create_function))
         except ParseError as exc:
             reason = str(exc.args[0]) if exc.args else str(exc)
-            if reason.startswith("Not implemented"):
-                # libpg_query cannot resolve types in schemas other than public and
-                # pg_catalog; the body is valid, so check its function calls token-wise.
-                self.plpgsql_calls(body, where)
-            else:
+            tree = None
+            if reason.startswith("Not implemented") and as_offset >= 0:
+                try:
+                    rewritten = qualify_declared_types(body)
+                    statement = replace_body(create_function, as_offset, rewritten)
+                    if statement is not None:
+                        tree = loads(parse_plpgsql_json(statement))
+                except ParseError as again:
+                    reason = str(again.args[0]) if again.args else str(again)
+            if tree is None:
                 self.messages.append(f"{where}: PL/pgSQL body cannot be checked: {reason}")
-            return
+                return
+        for default in declared_defaults(body):
+            self.nested("SELECT " + default, where)
         for kind, node in self._nodes(tree):
             if kind == "PLpgSQL_expr":
                 query = node.get("query", "")
@@ -352,35 +498,12 @@ class _Checker:
                 expr = node.get(_DYNAMIC_SQL[kind], {}).get("PLpgSQL_expr", {})
                 self.dynamic(expr.get("query", ""), where)
 
-    def plpgsql_calls(self, body: str, where: str) -> None:
-        """The fallback check of a PL/pgSQL body: every ``name(`` call in it."""
-        from pglast.parser import ParseError
-
-        try:
-            tokens = sql_tokens(body)
-        except ParseError as exc:
-            reason = str(exc.args[0]) if exc.args else str(exc)
-            self.messages.append(f"{where}: PL/pgSQL body cannot be checked: {reason}")
-            return
-        for index in range(1, len(tokens)):
-            if tokens[index].name != "ASCII_40" or tokens[index - 1].name != "IDENT":
-                continue
-            word = tokens[index - 1]
-            name = body[word.start : word.end + 1].strip('"').lower()
-            if reason := denied_function(name):
-                self.messages.append(f"{where}: function {name}() {reason}")
-            elif name == "set_config":
-                arg = tokens[index + 1] if index + 1 < len(tokens) else None
-                setting = body[arg.start + 1 : arg.end] if arg and arg.name == "SCONST" else ""
-                if setting.lower() not in SET_CONFIG_ALLOWED:
-                    self.messages.append(f"{where}: set_config('{setting}') is not allowed")
-
     def dynamic(self, expression: str, where: str) -> None:
         """``EXECUTE 'constant SQL'``: scan the constant like any statement."""
         from pglast.parser import ParseError, parse_sql_json
 
         try:
-            tree = json.loads(parse_sql_json("SELECT " + expression))
+            tree = loads(parse_sql_json("SELECT " + expression))
             target = tree["stmts"][0]["stmt"]["SelectStmt"]["targetList"]
         except (ParseError, KeyError, IndexError):
             return
@@ -406,22 +529,45 @@ class _Checker:
             elif setting.lower() not in SET_CONFIG_ALLOWED:
                 self.messages.append(f"set_config('{setting}') is not allowed")
 
+    def refused_names(self, names: Iterator[str]) -> None:
+        """Refuse every name among ``names`` that is a denied function's."""
+        for value in names:
+            name = value.rsplit(".", 1)[-1]
+            if reason := denied_function(name):
+                self.messages.append(f"function {name.lower()}() {reason}")
+
+    def attribute_call(self, node: dict[str, Any], _text: str) -> None:
+        """``x.f`` and ``(x).f`` call ``f(x)`` when ``f`` is not a column of ``x``."""
+        fields = node.get("fields") or node.get("indirection") or []
+        start = 1 if "fields" in node else 0
+        for item in fields[start:]:
+            value = item.get("String", {}).get("sval") if isinstance(item, dict) else None
+            if value and (reason := denied_function(value)):
+                self.messages.append(f"function {value.lower()}() {reason} (attribute notation)")
+
+    def support_functions(self, node: dict[str, Any], _text: str) -> None:
+        """Names given in a definition list: CREATE TYPE (INPUT, SUBTYPE_DIFF, ...),
+        OPERATOR (RESTRICT, JOIN, FUNCTION), AGGREGATE (SFUNC, FINALFUNC, ...), TEXT
+        SEARCH PARSER/TEMPLATE, their ALTERs, CREATE CONVERSION ... FROM."""
+        for key in ("definition", "params", "options"):
+            for option in node.get(key) or ():
+                self.refused_names(_strings(option.get("DefElem", {}).get("arg")))
+        self.refused_names(_strings(node.get("func_name")))
+
     def function_reference(self, node: dict[str, Any], _text: str) -> None:
         names = _names(node.get("objname") or node.get("funcname"))
         if names and (reason := denied_function(names[-1])):
             self.messages.append(f"function {names[-1].lower()}() {reason}")
 
+    def transform(self, node: dict[str, Any], text: str) -> None:
+        """CREATE TRANSFORM names its FROM SQL and TO SQL functions."""
+        for key in ("fromsql", "tosql"):
+            self.function_reference(node.get(key) or {}, text)
+
     def cast(self, node: dict[str, Any], text: str) -> None:
         """CREATE CAST ... WITH FUNCTION and operator-class support functions."""
         self.function_reference(node.get("func") or node.get("name") or {}, text)
 
-    def define(self, node: dict[str, Any], _text: str) -> None:
-        """CREATE OPERATOR/AGGREGATE name their support functions in the definition."""
-        for option in node.get("definition") or ():
-            arg = option.get("DefElem", {}).get("arg", {})
-            names = _names(arg.get("TypeName", {}).get("names")) or _names([arg])
-            if names and (reason := denied_function(names[-1])):
-                self.messages.append(f"function {names[-1].lower()}() {reason}")
 
 
 _DYNAMIC_SQL = {
@@ -451,7 +597,14 @@ _HANDLERS: dict[str, Callable[[_Checker, dict[str, Any], str], None]] = {
     "FuncCall": _Checker.call,
     "ObjectWithArgs": _Checker.function_reference,
     "CreateTrigStmt": _Checker.function_reference,
-    "DefineStmt": _Checker.define,
+    "DefineStmt": _Checker.support_functions,
+    "CreateRangeStmt": _Checker.support_functions,
+    "AlterOperatorStmt": _Checker.support_functions,
+    "AlterTypeStmt": _Checker.support_functions,
+    "CreateConversionStmt": _Checker.support_functions,
+    "ColumnRef": _Checker.attribute_call,
+    "A_Indirection": _Checker.attribute_call,
     "CreateCastStmt": _Checker.cast,
+    "CreateTransformStmt": _Checker.transform,
     "CreateOpClassItem": _Checker.cast,
 }
