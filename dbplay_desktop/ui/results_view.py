@@ -224,7 +224,10 @@ class ResultsView(QWidget):
         model = self.model()
         if not model.canFetchMore(QModelIndex()):
             return
-        if self._at_bottom():
+        if not self.table.isVisible():  # a tab behind another: one page, as Qt would
+            if self._at_bottom():
+                model.fetchMore(QModelIndex())
+        elif self._at_bottom():
             self._follow_to_end()
 
     def _at_bottom(self) -> bool:
