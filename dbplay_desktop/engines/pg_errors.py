@@ -32,7 +32,13 @@ def where(conninfo: dict[str, Any]) -> str:
 
 def connection_error(exc: psycopg.Error, conninfo: dict[str, Any]) -> ConnectionFailed:
     """A one-line connection failure that names the server but not the password."""
-    text = " ".join(str(exc).split())
+    # libpq's lines are sentences without a full stop ("Connection refused" then "Is the
+    # server running..."): joined with ". " so they do not run together.
+    lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+    text = "".join(
+        (line if i == 0 else (" " if lines[i - 1][-1] in ".:;?!" else ". ") + line)
+        for i, line in enumerate(lines)
+    )
     # libpq repeats "connection to server at ... failed:"; keep its final reason.
     reason = text.rsplit("failed:", 1)[-1].strip() or text
     password = conninfo.get("password")
