@@ -38,7 +38,14 @@ class EngineError(Exception):
     """The one error family: ``str(err)`` is a single line a user can read.
 
     ``title`` is a short heading for dialogs; ``position`` is a 0-based character offset
-    into the text the user ran (when known), ``line``/``column`` its 1-based location.
+    into the text the user ran (when the server said where), ``line``/``column`` its
+    1-based location (or the failing statement's, when the server gave no position).
+
+    What a server says beyond its one-line reason is kept apart, so a window can show it
+    on lines of its own: ``code`` is the server's error code (``code_name`` says which
+    kind, e.g. ``"SQLSTATE"``), ``detail`` and ``hint`` its extra sentences. ``message``
+    (and ``str(err)``) still holds all of it on one line: ``reason — detail (hint: ...)``,
+    and ``reason`` the first part alone.
     """
 
     title: ClassVar[str] = "Database error"
@@ -51,15 +58,31 @@ class EngineError(Exception):
         position: int | None = None,
         line: int | None = None,
         column: int | None = None,
+        code: str | None = None,
+        code_name: str = "code",
+        detail: str | None = None,
+        hint: str | None = None,
     ) -> None:
-        message = " ".join(str(message).split()) or self.title
+        reason = " ".join(str(message).split()) or self.title
+        detail = " ".join(str(detail).split()) if detail else None
+        hint = " ".join(str(hint).split()) if hint else None
+        message = reason
+        if detail:
+            message += f" — {detail}"
+        if hint:
+            message += f" (hint: {hint})"
         super().__init__(message)
         self.message = message
+        self.reason = reason
         if title is not None:
             self.title = title  # type: ignore[misc]
         self.position = position
         self.line = line
         self.column = column
+        self.code = code or None
+        self.code_name = code_name
+        self.detail = detail or None
+        self.hint = hint or None
 
 
 class ConnectionFailed(EngineError):
@@ -420,8 +443,14 @@ class Engine(ABC):
         """Write what recreates ``database`` into ``sink``; carries no owners or grants."""
 
     @abstractmethod
-    def scan(self, source: PayloadSource) -> list[Finding]:
-        """Statically check an untrusted payload; an empty list means nothing was refused."""
+    def scan(
+        self, source: PayloadSource, progress: ProgressCallback | None = None
+    ) -> list[Finding]:
+        """Statically check an untrusted payload; an empty list means nothing was refused.
+
+        ``progress`` hears bytes scanned (and the total when known); returning True
+        stops the scan with an error.
+        """
 
     @abstractmethod
     def restore(

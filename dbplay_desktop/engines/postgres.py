@@ -410,16 +410,27 @@ class PostgresEngine(Engine):
         return DumpInfo(engine_version=version, stats=stats)
 
     # -- restore ---------------------------------------------------------------------
-    def scan(self, source: PayloadSource) -> list[Finding]:
+    def scan(
+        self, source: PayloadSource, progress: ProgressCallback | None = None
+    ) -> list[Finding]:
         from dbplay_desktop.engines.pg_safety import scan_script
 
+        paths = list(source.paths())
+        sizes = [source.size(path) for path in paths]
+        total = sum(s for s in sizes if s is not None) if None not in sizes else None
+        done = 0
+
+        def overall(scanned: int, _total: int | None) -> bool:
+            return progress is not None and bool(progress(done + scanned, total))
+
         findings: list[Finding] = []
-        for path in source.paths():
+        for path, size in zip(paths, sizes, strict=True):
             if not path.endswith(".sql"):
                 findings.append(Finding(path, 0, "not an SQL payload file"))
                 continue
             with source.open(path) as stream:
-                findings.extend(scan_script(stream, path))
+                findings.extend(scan_script(stream, path, overall if progress else None))
+            done += size or 0
         return findings
 
     def restore(

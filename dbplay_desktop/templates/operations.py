@@ -124,7 +124,9 @@ def save_template(
 # --------------------------------------------------------------------------- scan / verify
 
 
-def scan_payload(engine_name: str, source: PayloadSource) -> list[Finding]:
+def scan_payload(
+    engine_name: str, source: PayloadSource, progress: ProgressCallback | None = None
+) -> list[Finding]:
     """Run an engine's static safety scan over a payload without touching any server.
 
     Engines whose scan is a class- or static method are called directly; otherwise
@@ -138,12 +140,17 @@ def scan_payload(engine_name: str, source: PayloadSource) -> list[Finding]:
     scheme = cls.schemes[0] if getattr(cls, "schemes", None) else engine_name
     engine = cls(f"{scheme}:///")
     try:
-        return list(engine.scan(source))
+        return list(engine.scan(source, progress))
     finally:
         engine.close()
 
 
-def verify_template(path: str | Path, *, max_size: int | None = None) -> list[str]:
+def verify_template(
+    path: str | Path,
+    *,
+    max_size: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[str]:
     """Everything wrong with a template, one readable line each; ``[]`` means clean.
 
     Checks the container (manifest, listed files only, safe paths), every file's size and
@@ -163,7 +170,7 @@ def verify_template(path: str | Path, *, max_size: int | None = None) -> list[st
             # out bytes whose hash does not match, so report the damage alone.
             return problems
         try:
-            findings = scan_payload(reader.manifest.engine, reader)
+            findings = scan_payload(reader.manifest.engine, reader, progress)
         except (UnsafeContent, TemplateError) as exc:
             return [str(exc)]
         return [str(finding) for finding in findings]
@@ -254,6 +261,10 @@ def template_info(path: str | Path) -> dict[str, Any]:
         "payload_size": manifest.total_size,
         "files": files,
         "stats": dict(manifest.stats),
+        "scripts": [
+            {"path": entry.path, "size": entry.size, "sha256": entry.sha256}
+            for entry in manifest.scripts
+        ],
     }
     if manifest.extra:
         info["extra"] = dict(manifest.extra)

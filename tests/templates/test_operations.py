@@ -229,3 +229,22 @@ INSERT INTO t VALUES (1);
     assert "refused at commit" in message
     assert "RaiseException" not in message
     assert not database_exists(pg_admin_uri, target)
+
+
+def test_a_verify_reports_progress_and_can_be_cancelled(tmp_path):
+    from dbplay_desktop.engines.base import RestoreError
+    from dbplay_desktop.templates.operations import verify_template
+    from tests.helpers import craft_template
+
+    payload = b"".join(b"INSERT INTO t VALUES (%d);\n" % i for i in range(200_000))
+    path = craft_template(tmp_path / "big.dbtpl", b"CREATE TABLE t (x int);\n" + payload)
+    heard: list[tuple[int, int | None]] = []
+
+    def listen(done: int, total: int | None) -> bool:
+        heard.append((done, total))
+        return False
+
+    assert verify_template(path, progress=listen) == []
+    assert heard and heard[-1][1] is not None and heard[-1][0] <= heard[-1][1]
+    with pytest.raises(RestoreError, match="cancelled"):
+        verify_template(path, progress=lambda done, total: done > 100_000)
