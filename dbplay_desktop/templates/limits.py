@@ -24,6 +24,8 @@ from dbplay_desktop.templates.manifest import (
     MAX_NAME_LENGTH,
     MAX_NUMBER_LENGTH,
     MAX_PATH_LENGTH,
+    MAX_SCRIPTS,
+    MAX_SCRIPTS_SIZE,
     MAX_STATS,
     TemplateError,
 )
@@ -40,6 +42,8 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_NUMBER_LENGTH",
     "MAX_PATH_LENGTH",
+    "MAX_SCRIPTS",
+    "MAX_SCRIPTS_SIZE",
     "MAX_STATS",
     "format_size",
     "max_template_size",
@@ -49,8 +53,8 @@ __all__ = [
 
 DEFAULT_MAX_SIZE = 4 * 1024**3
 MAX_MANIFEST_SIZE = 1024**2
-# Entries in the ZIP: the payload files, the manifest and as many directory entries.
-MAX_ARCHIVE_ENTRIES = 2 * MAX_FILES + 1
+# Entries in the ZIP: the payload files and scripts, the manifest and as many directories.
+MAX_ARCHIVE_ENTRIES = 2 * (MAX_FILES + MAX_SCRIPTS) + 1
 ENV_MAX_SIZE = "DBPLAY_MAX_TEMPLATE_SIZE"
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

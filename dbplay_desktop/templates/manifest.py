@@ -27,7 +27,13 @@ from typing import Any
 from dbplay_desktop.engines.base import EngineError
 
 FORMAT = "dbtpl"
-FORMAT_VERSION = 1
+#: The newest version this dbplay reads. Version 2 adds ``scripts``; a template without
+#: scripts is still written as version 1, so older readers keep opening it.
+FORMAT_VERSION = 2
+#: The first version that has a ``scripts`` list.
+SCRIPTS_VERSION = 2
+#: Folder of the archive that holds the scripts (and nothing else, from version 2 on).
+SCRIPTS_FOLDER = "scripts/"
 KNOWN_ENGINES = ("postgresql", "mongodb", "chroma", "sqlite")
 MANIFEST_NAME = "manifest.json"
 
@@ -43,6 +49,7 @@ _KNOWN_KEYS = (
     "app_version",
     "files",
     "stats",
+    "scripts",
 )
 _FILE_KEYS = ("path", "sha256", "size")
 
@@ -55,6 +62,8 @@ MAX_FIELD_LENGTH = 200  # characters of 'engine_version', 'app_version', 'create
 MAX_PATH_LENGTH = 1024  # characters of a payload file's path
 MAX_FILES = 10_000  # payload files listed
 MAX_STATS = 256  # keys of 'stats'
+MAX_SCRIPTS = 32  # scripts listed in 'scripts'
+MAX_SCRIPTS_SIZE = 4 * 1024**2  # bytes of all scripts together (editor text, not data)
 _DEPTH_TOKEN = re.compile(r'["\[\]{}]')
 _HEX_DIGITS = frozenset(string.hexdigits.lower())
 
@@ -116,7 +125,9 @@ class Manifest:
     """The parsed, validated ``manifest.json`` of a template.
 
     ``files`` are in restore order. ``stats`` are object counts for display (tables,
-    rows, collections, ...). ``extra`` holds top-level keys this version does not know.
+    rows, collections, ...). ``scripts`` (version 2) are editor texts under ``scripts/``:
+    shown in the editor, never restored or run. ``extra`` holds top-level keys this
+    version does not know.
     """
 
     engine: str
@@ -128,12 +139,18 @@ class Manifest:
     files: list[FileEntry] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
-    format_version: int = FORMAT_VERSION
+    format_version: int = 1
+    scripts: list[FileEntry] = field(default_factory=list)
 
     @property
     def total_size(self) -> int:
         """Uncompressed size of all payload files together, as the manifest declares it."""
         return sum(entry.size for entry in self.files)
+
+    @property
+    def scripts_size(self) -> int:
+        """Uncompressed size of all scripts together, as the manifest declares it."""
+        return sum(entry.size for entry in self.scripts)
 
     @property
     def created(self) -> datetime | None:
@@ -143,6 +160,10 @@ class Manifest:
     def file(self, path: str) -> FileEntry | None:
         """The entry for ``path``, or None if the manifest does not list it."""
         return next((entry for entry in self.files if entry.path == path), None)
+
+    def script(self, path: str) -> FileEntry | None:
+        """The script entry for ``path``, or None if the manifest does not list it."""
+        return next((entry for entry in self.scripts if entry.path == path), None)
 
     def to_dict(self) -> dict[str, Any]:
         known = {
@@ -157,6 +178,8 @@ class Manifest:
             "files": [entry.to_dict() for entry in self.files],
             "stats": dict(self.stats),
         }
+        if self.format_version >= SCRIPTS_VERSION:
+            known["scripts"] = [entry.to_dict() for entry in self.scripts]
         extra = {key: value for key, value in self.extra.items() if key not in known}
         return {**known, **extra}
 
@@ -226,6 +249,14 @@ class Manifest:
                 f"{MANIFEST_NAME} key 'created_at' is not an ISO 8601 timestamp: "
                 f"{_show(created_at)}"
             )
+        # Before version 2 'scripts' meant nothing: it stays an unknown key, and the files
+        # it names are unlisted entries, refused exactly as an older reader refuses them.
+        has_scripts = version >= SCRIPTS_VERSION
+        files = _files(_require(data, "files"))
+        scripts = _files(data.get("scripts", []), "scripts") if has_scripts else []
+        if has_scripts:
+            _check_scripts(files, scripts)
+        known = _KNOWN_KEYS if has_scripts else _KNOWN_KEYS[:-1]
         return cls(
             engine=engine,
             engine_version=_string(data, "engine_version", required=True),
@@ -233,10 +264,11 @@ class Manifest:
             description=_string(data, "description", limit=MAX_DESCRIPTION_LENGTH),
             created_at=created_at,
             app_version=_string(data, "app_version"),
-            files=_files(_require(data, "files")),
+            files=files,
             stats=_stats(data.get("stats", {})),
-            extra={key: value for key, value in data.items() if key not in _KNOWN_KEYS},
+            extra={key: value for key, value in data.items() if key not in known},
             format_version=version,
+            scripts=scripts,
         )
 
 
@@ -353,17 +385,19 @@ def _parse_timestamp(text: str) -> datetime | None:
         return None
 
 
-def _files(value: object) -> list[FileEntry]:
+def _files(value: object, key: str = "files") -> list[FileEntry]:
+    """The entries of ``files`` (payload) or ``scripts``: same item rules for both."""
+    what, limit = ("payload file", MAX_FILES) if key == "files" else ("script", MAX_SCRIPTS)
     if not isinstance(value, list):
-        raise TemplateError(f"{MANIFEST_NAME} key 'files' must be a list, not {_kind(value)}")
-    if len(value) > MAX_FILES:
+        raise TemplateError(f"{MANIFEST_NAME} key {key!r} must be a list, not {_kind(value)}")
+    if len(value) > limit:
         raise TemplateError(
-            f"{MANIFEST_NAME} lists {len(value)} payload files; at most {MAX_FILES} are allowed"
+            f"{MANIFEST_NAME} lists {len(value)} {what}s; at most {limit} are allowed"
         )
     entries: list[FileEntry] = []
     seen: set[str] = set()
     for index, item in enumerate(value):
-        where = f"files[{index}]"
+        where = f"{key}[{index}]"
         if not isinstance(item, dict):
             raise TemplateError(f"{MANIFEST_NAME} key {where!r} must be an object")
         for key in _FILE_KEYS:
@@ -379,7 +413,7 @@ def _files(value: object) -> list[FileEntry]:
         if path == MANIFEST_NAME:
             raise TemplateError(f"{MANIFEST_NAME} lists itself as a payload file")
         if path in seen:
-            raise TemplateError(f"{MANIFEST_NAME} lists the payload file {_show(path)} twice")
+            raise TemplateError(f"{MANIFEST_NAME} lists the {what} {_show(path)} twice")
         seen.add(path)
         digest = item["sha256"]
         if (
@@ -399,6 +433,29 @@ def _files(value: object) -> list[FileEntry]:
         extra = {key: val for key, val in item.items() if key not in _FILE_KEYS}
         entries.append(FileEntry(path, digest.lower(), size, extra))
     return entries
+
+
+def _check_scripts(files: list[FileEntry], scripts: list[FileEntry]) -> None:
+    """Scripts live directly in ``scripts/``, and nothing else does (version 2 on)."""
+    for entry in files:
+        if entry.path.startswith(SCRIPTS_FOLDER):
+            raise TemplateError(
+                f"{MANIFEST_NAME} lists {_show(entry.path)} as a payload file, but "
+                f"{SCRIPTS_FOLDER} holds only scripts"
+            )
+    for entry in scripts:
+        name = entry.path.removeprefix(SCRIPTS_FOLDER)
+        if not entry.path.startswith(SCRIPTS_FOLDER) or "/" in name:
+            raise TemplateError(
+                f"{MANIFEST_NAME} lists the script {_show(entry.path)} outside "
+                f"{SCRIPTS_FOLDER} (a script is {SCRIPTS_FOLDER}NAME)"
+            )
+    total = sum(entry.size for entry in scripts)
+    if total > MAX_SCRIPTS_SIZE:
+        raise TemplateError(
+            f"{MANIFEST_NAME} lists scripts of {total} bytes together; at most "
+            f"{MAX_SCRIPTS_SIZE} are allowed"
+        )
 
 
 def _stats(value: object) -> dict[str, int]:

@@ -5,7 +5,10 @@ payload: it is a ZIP and nothing but a ZIP (no bytes before its first entry, as 
 shell-script polyglot would have, and none after its end record), every entry name is a
 safe relative path and appears once, every entry is listed in the manifest (or is the
 manifest or a directory), every listed file is present with the size the manifest
-declares, and the declared total is within the size limit. Payload files are then read as
+declares, and the declared total is within the size limit. Scripts (``scripts/``, format
+version 2) are checked the same way but are never handed to an engine: :meth:`paths`
+and :meth:`open` know only payload files, :meth:`read_script` returns a script's text.
+Payload files are then read as
 streams that count the bytes really decompressed (the ZIP headers are only used to refuse
 early), never return more than the manifest declares, and check the SHA-256 when they
 reach the end, so a damaged or altered file fails before its last byte is accepted.
@@ -87,23 +90,57 @@ class TemplateReader(PayloadSource):
         entry = self.manifest.file(path)
         if entry is None:
             raise TemplateError(f"{self.label}: no payload file named {path!r}")
+        return self._checked(entry, "payload file")
+
+    def _checked(self, entry: FileEntry, what: str) -> IO[bytes]:
         if self._zip.fp is None:
             raise ValueError(f"{self.label} was closed")
         try:
             raw = self._zip.open(entry.path)
         except _DAMAGE as err:
-            raise self._damaged(f"payload file {entry.path}", err) from err
-        return io.BufferedReader(_CheckedStream(raw, entry, self.label), buffer_size=_CHUNK)
+            raise self._damaged(f"{what} {entry.path}", err) from err
+        checked = _CheckedStream(raw, entry, self.label, what)
+        return io.BufferedReader(checked, buffer_size=_CHUNK)
+
+    # -- scripts -----------------------------------------------------------------------
+    def script_paths(self) -> list[str]:
+        """The scripts' paths (``scripts/NAME``) in the manifest's order; never restored."""
+        return [entry.path for entry in self.manifest.scripts]
+
+    def read_script(self, path: str) -> str:
+        """A script's text, size- and hash-checked, decoded as UTF-8 (a BOM is dropped).
+
+        Raises :class:`TemplateError` for an unlisted path, a damaged file or text that is
+        not UTF-8. The text comes from the template: show it escaped, never run it unasked.
+        """
+        entry = self.manifest.script(path)
+        if entry is None:
+            raise TemplateError(f"{self.label}: no script named {path!r}")
+        with self._checked(entry, "script") as stream:
+            data = stream.read(entry.size + 1)
+            stream.read(1)  # reaches the end, where size and hash are checked
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise TemplateError(
+                f"{self.label}: script {entry.path} is not UTF-8 text "
+                f"(bad byte at offset {err.start})"
+            ) from None
 
     # -- checks ------------------------------------------------------------------------
     def verify(self) -> list[str]:
-        """Read every payload file to the end; return one line per problem (empty: all good)."""
+        """Read every payload file and script to the end; one line per problem (empty: good)."""
         problems: list[str] = []
         for entry in self.manifest.files:
             try:
                 with self.open(entry.path) as stream:
                     while stream.read(_CHUNK):
                         pass
+            except TemplateError as err:
+                problems.append(err.message)
+        for path in self.script_paths():
+            try:
+                self.read_script(path)
             except TemplateError as err:
                 problems.append(err.message)
         return problems
@@ -180,16 +217,18 @@ class TemplateReader(PayloadSource):
         if manifest_info is None:
             raise TemplateError(f"not a .dbtpl file: {self.label} has no {MANIFEST_NAME}")
         manifest = self._read_manifest(manifest_info)
-        for entry in manifest.files:
+        listed = [("payload file", entry) for entry in manifest.files]
+        listed += [("script", entry) for entry in manifest.scripts]
+        for what, entry in listed:
             info = entries.pop(entry.path, None)
             if info is None:
                 raise TemplateError(
-                    f"{self.label}: payload file {entry.path} is listed in {MANIFEST_NAME} "
+                    f"{self.label}: {what} {entry.path} is listed in {MANIFEST_NAME} "
                     "but missing from the archive"
                 )
             if info.file_size != entry.size:
                 raise TemplateError(
-                    f"{self.label}: payload file {entry.path} is {info.file_size} bytes, "
+                    f"{self.label}: {what} {entry.path} is {info.file_size} bytes, "
                     f"manifest says {entry.size}"
                 )
         for name, info in entries.items():
@@ -276,11 +315,14 @@ class _CheckedStream(io.RawIOBase):
     reading cannot mistake the failure for a clean end of file.
     """
 
-    def __init__(self, raw: IO[bytes], entry: FileEntry, label: str) -> None:
+    def __init__(
+        self, raw: IO[bytes], entry: FileEntry, label: str, what: str = "payload file"
+    ) -> None:
         super().__init__()
         self._raw = raw
         self._entry = entry
         self._label = label
+        self._what = what
         self._hash = hashlib.sha256()
         self._failure: TemplateError | None = None
         self._finished = False
@@ -317,7 +359,7 @@ class _CheckedStream(io.RawIOBase):
         try:
             return self._raw.read(size)
         except _DAMAGE as err:
-            message = f"{self._label}: payload file {self._entry.path} is damaged ({err})"
+            message = f"{self._label}: {self._what} {self._entry.path} is damaged ({err})"
             raise self._fail(TemplateError(message)) from err
 
     def _finish(self) -> None:
@@ -325,14 +367,14 @@ class _CheckedStream(io.RawIOBase):
         if self.bytes_read < declared:
             raise self._fail(
                 TemplateError(
-                    f"{self._label}: payload file {path} is {self.bytes_read} bytes, "
+                    f"{self._label}: {self._what} {path} is {self.bytes_read} bytes, "
                     f"manifest says {declared}"
                 )
             )
         if self._hash.hexdigest() != self._entry.sha256:
             raise self._fail(
                 TemplateError(
-                    f"{self._label}: payload file {path} does not match its SHA-256 in "
+                    f"{self._label}: {self._what} {path} does not match its SHA-256 in "
                     f"{MANIFEST_NAME} (damaged or altered)"
                 )
             )
@@ -355,7 +397,7 @@ class _CheckedStream(io.RawIOBase):
         size = f"{self.bytes_read} bytes" if at_end else f"at least {self.bytes_read} bytes"
         return self._fail(
             TemplateError(
-                f"{self._label}: payload file {self._entry.path} is {size}, "
+                f"{self._label}: {self._what} {self._entry.path} is {size}, "
                 f"manifest says {self._entry.size}"
             )
         )

@@ -4,7 +4,9 @@ The archive is built in a hidden temporary file next to the target, so that the 
 ``os.replace`` is a rename within one file system: the target path either keeps its old
 content or gets the complete new template, never half of one. Payload files are deflated,
 hashed and counted while the engine writes them, so a dump of any size passes through a
-fixed amount of memory.
+fixed amount of memory. Scripts (the editor's text, format version 2) are small texts
+added with :meth:`TemplateWriter.add_script`; a template without scripts is written as
+version 1, so dbplay releases that predate scripts still open it.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ import dbplay_desktop
 from dbplay_desktop.engines.base import PayloadSink
 from dbplay_desktop.templates.limits import format_size, resolve_max_size
 from dbplay_desktop.templates.manifest import (
-    FORMAT_VERSION,
     KNOWN_ENGINES,
     MANIFEST_NAME,
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_SCRIPTS,
+    MAX_SCRIPTS_SIZE,
+    SCRIPTS_FOLDER,
+    SCRIPTS_VERSION,
     FileEntry,
     Manifest,
     TemplateError,
@@ -87,6 +92,7 @@ class TemplateWriter(PayloadSink):
         self.max_size = resolve_max_size(max_size)
         self.extra = dict(extra or {})
         self.files: list[FileEntry] = []
+        self.scripts: list[FileEntry] = []
         self.manifest: Manifest | None = None
         self._written = 0
         self._current: _PayloadStream | None = None
@@ -107,7 +113,7 @@ class TemplateWriter(PayloadSink):
             check_member_path(path, "payload file")
         except TemplateError as err:
             raise TemplateError(f"{self.label}: {err.message}") from None
-        if path.endswith("/") or path == MANIFEST_NAME:
+        if path.endswith("/") or path == MANIFEST_NAME or path.startswith(SCRIPTS_FOLDER):
             raise TemplateError(f"{self.label}: {path!r} cannot be a payload file name")
         if any(entry.path == path for entry in self.files):
             raise TemplateError(f"{self.label}: payload file {path} was already written")
@@ -115,12 +121,43 @@ class TemplateWriter(PayloadSink):
             raise TemplateError(
                 f"{self.label}: finish writing {self._current.path} before opening {path}"
             )
-        info = zipfile.ZipInfo(path, date_time=datetime.now().timetuple()[:6])
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        target = self._zip.open(info, "w", force_zip64=True)
+        target = self._zip.open(self._entry_info(path), "w", force_zip64=True)
         self._current = _PayloadStream(self, path, target)
         return self._current
+
+    # -- scripts -----------------------------------------------------------------------
+    def add_script(self, name: str, text: str) -> str:
+        """Store ``text`` (UTF-8) as ``scripts/NAME``; returns that path.
+
+        Scripts are shown in the editor when the template opens, never restored or run.
+        Their number and total size are limited (see ``limits``) so a reader accepts them.
+        """
+        self._check_open()
+        path = f"{SCRIPTS_FOLDER}{name}"
+        try:
+            check_member_path(path, "script")
+        except TemplateError as err:
+            raise TemplateError(f"{self.label}: {err.message}") from None
+        if not name or "/" in name:
+            raise TemplateError(f"{self.label}: {name!r} cannot be a script name")
+        if any(entry.path == path for entry in self.scripts):
+            raise TemplateError(f"{self.label}: script {path} was already written")
+        if len(self.scripts) >= MAX_SCRIPTS:
+            raise TemplateError(f"{self.label}: a template holds at most {MAX_SCRIPTS} scripts")
+        if self._current is not None:
+            raise TemplateError(
+                f"{self.label}: finish writing {self._current.path} before adding {path}"
+            )
+        data = text.encode("utf-8")
+        total = sum(entry.size for entry in self.scripts) + len(data)
+        if total > MAX_SCRIPTS_SIZE:
+            raise TemplateError(
+                f"{self.label}: the scripts are {format_size(total)}; a template holds at "
+                f"most {format_size(MAX_SCRIPTS_SIZE)} of scripts"
+            )
+        self._zip.writestr(self._entry_info(path), data)
+        self.scripts.append(FileEntry(path, hashlib.sha256(data).hexdigest(), len(data)))
+        return path
 
     # -- finishing ---------------------------------------------------------------------
     def commit(self, engine_version: str, stats: dict[str, int]) -> Manifest:
@@ -140,16 +177,14 @@ class TemplateWriter(PayloadSink):
             files=list(self.files),
             stats=dict(stats),
             extra=dict(self.extra),
-            format_version=FORMAT_VERSION,
+            format_version=SCRIPTS_VERSION if self.scripts else 1,
+            scripts=list(self.scripts),
         )
         text = manifest.to_json()
         # Validate what we are about to write exactly as a reader will see it.
         Manifest.from_json(text)
         try:
-            info = zipfile.ZipInfo(MANIFEST_NAME, date_time=datetime.now().timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            self._zip.writestr(info, text.encode("utf-8"))
+            self._zip.writestr(self._entry_info(MANIFEST_NAME), text.encode("utf-8"))
             self._zip.close()
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -179,6 +214,13 @@ class TemplateWriter(PayloadSink):
         self.abort()
 
     # -- internals ---------------------------------------------------------------------
+    @staticmethod
+    def _entry_info(path: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(path, date_time=datetime.now().timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        return info
+
     def _create_temp(self) -> tuple[Path, IO[bytes]]:
         """A new hidden file beside the target, created with the user's usual permissions."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)

@@ -298,7 +298,7 @@ def test_refuses_unknown_engine(tmp_path: Path) -> None:
 def test_refuses_future_format_version(tmp_path: Path) -> None:
     path = build_template(tmp_path / "shop.dbtpl", {}, format_version=3, engine="duckdb")
     assert refusal(path) == (
-        "shop.dbtpl: template format version 3 is newer than this dbplay understands (1); "
+        "shop.dbtpl: template format version 3 is newer than this dbplay understands (2); "
         "update dbplay"
     )
 
