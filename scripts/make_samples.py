@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     from dbplay_desktop.servers.postgres import EmbeddedPostgres
 
     scratch = Path(tempfile.mkdtemp(prefix="dbplay-samples-"))
+    scratch.chmod(0o711)  # as root the server account must pass; dbplay does not chmod it
     server = EmbeddedPostgres(scratch / "data")
     try:
         server.start()

@@ -21,11 +21,14 @@ def pg_server() -> Iterator[object]:
     """A private PostgreSQL cluster for the whole test run, on a free loopback port.
 
     Data lives under /tmp (mkdtemp), not pytest's tmp_path: as root the server runs as an
-    unprivileged account, which must be able to reach its data directory.
+    unprivileged account, which must be able to reach its data directory. dbplay never
+    loosens a folder it did not create, so the test lets that account through its own
+    mkdtemp folder (search only: it cannot list it).
     """
     from dbplay_desktop.servers.postgres import EmbeddedPostgres
 
     data_root = Path(tempfile.mkdtemp(prefix="dbplay-test-pg-"))
+    data_root.chmod(0o711)
     server = EmbeddedPostgres(data_root / "data")
     server.start()
     try:

@@ -53,6 +53,33 @@ class ServerManager:
         """The embedded server's superuser URI once started, else ``None``."""
         return self._admin_uri
 
+    @property
+    def embedded(self) -> EmbeddedPostgres | None:
+        """The embedded server once started (its address, data directory, URIs)."""
+        return self._server
+
+    def embedded_uri(self, database: str, *, with_password: bool = False) -> str | None:
+        """The URI of ``database`` on the embedded server (None before it started).
+
+        Without the password unless asked: it is then in
+        :attr:`EmbeddedPostgres.pgpass_file`, for ``PGPASSFILE``.
+        """
+        server = self._server
+        if server is None or self._admin_uri is None:
+            return None
+        return server.uri(database, with_password=with_password)
+
+    def describe(self) -> str | None:
+        """One line for the server's tooltip: address, data directory, PID."""
+        server = self._server
+        if server is None or self._admin_uri is None:
+            return None
+        status = server.status()
+        pid = f", PID {status.pid}" if status.pid else ""
+        return (f"{EMBEDDED_LABEL} on {status.address}{pid}\n"
+                f"Data directory: {status.data_dir}\n"
+                f"Password file for other tools: PGPASSFILE={server.pgpass_file}")
+
     def start_default(self) -> str:
         """Start the embedded PostgreSQL if needed and return its admin URI.
 

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 ADMIN_USER = "dbplay"
 PASSWORD_FILE = "dbplay-password"
+#: The same password as a libpq password file, for other tools (``PGPASSFILE``).
+PGPASS_FILE = "dbplay.pgpass"
 SETTINGS_FILE = "dbplay.conf"
 _SETTINGS = """\
 # Written by dbplay on every start; use ALTER SYSTEM for your own settings.
@@ -223,3 +225,24 @@ def reset_password(data_dir: Path, binaries: PgBinaries, run: RunProgram) -> Non
         raise ServerError(f"Could not set a new dbplay password: {last_lines(output)}")
     write_private_file(data_dir / PASSWORD_FILE, password + "\n", None)
     log.warning("the dbplay password file was missing; set a new password")
+
+
+def write_pgpass(data_dir: Path, password: str) -> None:
+    """Keep ``dbplay.pgpass`` (0600, owned by dbplay's user) in step with the password.
+
+    It lets ``psql "postgresql://dbplay@127.0.0.1:PORT/db"`` with ``PGPASSFILE`` set
+    log in without the password appearing in a URI, a clipboard or a command line.
+    """
+    escaped = password.replace("\\", "\\\\").replace(":", "\\:")
+    text = (
+        "# Written by dbplay: the embedded server's superuser.\n"
+        f"127.0.0.1:*:*:{ADMIN_USER}:{escaped}\n"
+    )
+    path = data_dir / PGPASS_FILE
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == text:
+            return
+    try:
+        write_private_file(path, text, None)
+    except OSError as error:
+        log.warning("could not write %s: %s", path, error)

@@ -74,14 +74,47 @@ def service_account() -> ServiceAccount | None:
     return ServiceAccount(name, entry.pw_uid, entry.pw_gid, groups, prefix)
 
 
+#: Where clusters go, as root, when the account cannot reach the app's data directory.
+ROOT_CLUSTERS_DIR = Path("/var/lib/dbplay/clusters")
+
+
+def unreachable_ancestor(directory: Path, account: ServiceAccount | None) -> Path | None:
+    """The first existing folder on the way to ``directory`` that ``account`` cannot enter.
+
+    None when the account can reach it (or there is no account: dbplay's own user runs
+    the server). Folders that do not exist yet are not judged: whoever creates them
+    decides their mode.
+    """
+    if account is None:
+        return None
+    for ancestor in reversed([directory, *directory.parents]):
+        try:
+            info = ancestor.stat()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return ancestor
+        if not _can_enter(info, account):
+            return ancestor
+    return None
+
+
 def make_reachable(directory: Path, account: ServiceAccount | None) -> None:
     """Create ``directory`` and its missing parents, so that the server can enter it.
 
-    Directories created here belong to the service account. An existing parent the
-    account cannot enter is an error, except private scratch directories inside the
-    system temp directory (such as ``mkdtemp`` results), which get search permission
-    for others: that lets a process enter known names but not list the directory.
+    Directories created here belong to the service account. An existing folder the
+    account cannot enter is an error: dbplay never changes the permissions of a
+    directory it did not create (a private mkdtemp folder, a home directory).
     """
+    blocked = unreachable_ancestor(directory, account)
+    if blocked is not None and account is not None:
+        raise ServerError(
+            f"The '{account.name}' account that runs PostgreSQL (dbplay runs as root) cannot "
+            f"enter {blocked} (mode {_mode(blocked)}), so the cluster {directory} cannot be "
+            "used; dbplay does not change the permissions of folders it did not create: "
+            f"choose a data directory it can reach (for example under {ROOT_CLUSTERS_DIR}), "
+            f"let it pass (chmod o+x {blocked}), or run dbplay as a normal user"
+        )
     missing: list[Path] = []
     current = directory
     while not current.exists():
@@ -94,20 +127,6 @@ def make_reachable(directory: Path, account: ServiceAccount | None) -> None:
                 os.chown(path, account.uid, account.gid)
         except OSError as error:
             raise ServerError(f"Cannot create {path}: {error.strerror or error}") from None
-    if account is None:
-        return
-    temp_root = Path(os.path.realpath(tempfile.gettempdir()))
-    for ancestor in [directory, *directory.parents]:
-        info = ancestor.stat()
-        if _can_enter(info, account):
-            continue
-        if temp_root in ancestor.parents:
-            os.chmod(ancestor, stat.S_IMODE(info.st_mode) | stat.S_IXOTH)
-            continue
-        raise ServerError(
-            f"The '{account.name}' account that runs PostgreSQL cannot enter {ancestor}; "
-            "as root choose a data directory under /var/lib or /tmp, or run dbplay as a normal user"
-        )
 
 
 def _can_enter(info: os.stat_result, account: ServiceAccount) -> bool:
@@ -116,6 +135,14 @@ def _can_enter(info: os.stat_result, account: ServiceAccount) -> bool:
     if info.st_gid in account.groups:
         return bool(info.st_mode & stat.S_IXGRP)
     return bool(info.st_mode & stat.S_IXOTH)
+
+
+def _mode(path: Path) -> str:
+    try:
+        info = path.stat()
+    except OSError:
+        return "unreadable"
+    return f"{stat.S_IMODE(info.st_mode):04o}"
 
 
 def write_private_file(path: Path, text: str, owner: ServiceAccount | None) -> None:
@@ -300,3 +327,37 @@ def last_lines(text: str, count: int = 5) -> str:
     """The last non-empty lines of program output, joined into one line for a message."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return " | ".join(lines[-count:])
+
+
+#: Address space each server process may use (``DBPLAY_SERVER_MEMORY_LIMIT``, ``0``: none).
+DEFAULT_MEMORY_LIMIT = "2G"
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_limit_bytes() -> int | None:
+    """The per-process memory ceiling of the embedded server, in bytes (None: none).
+
+    PostgreSQL has no ceiling a session cannot raise for ``work_mem``; a template's
+    ``SET work_mem = '8GB'`` and a big sort would take the user's memory. An address-space
+    limit on the server's processes makes such a backend fail with "out of memory"
+    instead (PostgreSQL reports a failed allocation as an ordinary error).
+    """
+    text = (os.environ.get("DBPLAY_SERVER_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT).strip().upper()
+    text = text.removesuffix("B").removesuffix("I")
+    unit = text[-1] if text and text[-1] in _SIZE_UNITS else ""
+    try:
+        value = float(text[: len(text) - len(unit)]) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise ServerError(
+            f"DBPLAY_SERVER_MEMORY_LIMIT must be a size such as 2G or 0, not {text!r}"
+        ) from None
+    return int(value) or None
+
+
+def memory_limit_prefix() -> list[str]:
+    """``sh -c 'ulimit -v ...'`` in front of ``pg_ctl`` (POSIX; the server inherits it)."""
+    limit = memory_limit_bytes()
+    if limit is None or os.name != "posix":
+        return []
+    kilobytes = max(1, limit // 1024)
+    return ["/bin/sh", "-c", f'ulimit -v {kilobytes} 2>/dev/null; exec "$@"', "sh"]

@@ -37,47 +37,62 @@ from dbplay_desktop.servers.pg_binaries import (
 from dbplay_desktop.servers.pg_cluster import (
     ADMIN_USER,
     PASSWORD_FILE,
+    PGPASS_FILE,
     SETTINGS_FILE,
     cluster_major,
     create_cluster,
     read_password,
     reset_password,
+    write_pgpass,
     write_settings,
 )
+from dbplay_desktop.servers.pg_paths import (
+    APP_DATA_DIR_ENV,
+    DATA_DIR_ENV,
+    HOST,
+    ROOT_DATA_DIR,
+    ServerStatus,
+    default_data_dir,
+)
 from dbplay_desktop.servers.pg_process import (
+    DEFAULT_MEMORY_LIMIT,
     PidFile,
     ServiceAccount,
     free_loopback_port,
     is_live_postgres,
     last_lines,
     make_reachable,
+    memory_limit_bytes,
+    memory_limit_prefix,
     process_alive,
     read_log_from,
     run_program,
-    running_as_root,
     service_account,
     stop_by_signals,
 )
 
 __all__ = [
     "ADMIN_USER",
+    "APP_DATA_DIR_ENV",
+    "DATA_DIR_ENV",
+    "DEFAULT_MEMORY_LIMIT",
     "LOG_FILE",
     "PASSWORD_FILE",
+    "PGPASS_FILE",
+    "ROOT_DATA_DIR",
     "SETTINGS_FILE",
     "EmbeddedPostgres",
     "ServerError",
+    "ServerStatus",
     "default_data_dir",
     "find_postgres_bin_dirs",
+    "memory_limit_bytes",
+    "memory_limit_prefix",
     "select_postgres_binaries",
 ]
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
-DATA_DIR_ENV = "DBPLAY_PG_DATA"
-#: The app's data directory (templates, history, settings); the cluster lives inside it.
-APP_DATA_DIR_ENV = "DBPLAY_DATA_DIR"
-ROOT_DATA_DIR = Path("/var/lib/dbplay/postgresql")
 LOG_FILE = "dbplay-server.log"
 _LOG_ROTATE_BYTES = 5 * 1024 * 1024
 # A unix socket path is "<dir>/.s.PGSQL.<port>" and must stay below ~100 characters.
@@ -90,32 +105,6 @@ _RETRYABLE_START_FAILURES = (
     "pre-existing shared memory block",
     "already exists",  # a lock file of a server that is starting or stopping right now
 )
-
-
-def default_data_dir() -> Path:
-    """Where the default cluster lives: ``$DBPLAY_PG_DATA``, else the app's data directory.
-
-    The cluster belongs to one app data directory (``$DBPLAY_DATA_DIR`` or the user's),
-    just as the single running window does: two windows with different data directories
-    must never share, and stop, one server.
-
-    As root the server runs as an unprivileged account that cannot enter ``/root`` (mode
-    0700), so without ``$DBPLAY_DATA_DIR`` the cluster goes to
-    ``/var/lib/dbplay/postgresql``: reachable by that account once dbplay hands it the
-    directory, and, unlike ``/tmp``, kept across reboots, because it holds the user's
-    databases.
-    """
-    configured = os.environ.get(DATA_DIR_ENV, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    app_data = os.environ.get(APP_DATA_DIR_ENV, "").strip()
-    if app_data:
-        return Path(app_data).expanduser() / "postgresql"
-    if running_as_root():
-        return ROOT_DATA_DIR
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("dbplay")) / "postgresql"
 
 
 class EmbeddedPostgres:
@@ -188,8 +177,51 @@ class EmbeddedPostgres:
     @property
     def admin_uri(self) -> str:
         """A superuser URI: ``postgresql://dbplay:<password>@127.0.0.1:<port>/postgres``."""
-        password = quote(self.password, safe="")
-        return f"postgresql://{ADMIN_USER}:{password}@{HOST}:{self.port}/postgres"
+        return self.uri(with_password=True)
+
+    def uri(self, database: str = "postgres", *, with_password: bool = False) -> str:
+        """The superuser's URI for ``database``, without the password unless asked.
+
+        Sandbox roles cannot log in (dbplay enables them only for its own sessions), so
+        this is the address other tools use. Without the password, libpq finds it in
+        :attr:`pgpass_file` (``PGPASSFILE``), which only the owner can read.
+        """
+        user = ADMIN_USER + (":" + quote(self.password, safe="") if with_password else "")
+        return f"postgresql://{user}@{HOST}:{self.port}/{quote(database, safe='')}"
+
+    @property
+    def pgpass_file(self) -> Path:
+        """A libpq password file for this server (``PGPASSFILE=...``), written at start."""
+        return self._data_dir / PGPASS_FILE
+
+    def status(self) -> ServerStatus:
+        """Running or not, PID, address and version, read from the cluster's files."""
+        pid_file = PidFile.read(self._data_dir)
+        running = pid_file is not None and is_live_postgres(pid_file.pid)
+        try:
+            version = self._cluster_major()
+        except ServerError:
+            version = None
+        return ServerStatus(
+            data_dir=self._data_dir,
+            running=running,
+            pid=pid_file.pid if running and pid_file else None,
+            host=HOST,
+            port=(pid_file.port if running and pid_file else None) or None,
+            version=version,
+            socket_dir=pid_file.socket_dir if running and pid_file else None,
+        )
+
+    def server_version(self) -> str:
+        """The running server's full version (``SHOW server_version``)."""
+        psycopg = _psycopg()
+        try:
+            with psycopg.connect(self.admin_uri, connect_timeout=5) as connection:
+                row = connection.execute("SHOW server_version").fetchone()
+        except psycopg.Error as error:
+            message = last_lines(str(error), 1)
+            raise ServerError(f"PostgreSQL on port {self.port}: {message}") from None
+        return str(row[0]) if row else ""
 
     def pg_dump_path(self) -> Path:
         """``pg_dump`` at least as new as the server (it refuses newer servers)."""
@@ -209,6 +241,19 @@ class EmbeddedPostgres:
         return pid_file is not None and is_live_postgres(pid_file.pid)
 
     # ------------------------------------------------------------------ start / stop
+
+    def attach(self, timeout: float = 15.0) -> bool:
+        """Use this cluster's server if one runs already, without starting or creating it.
+
+        False when none runs (or the cluster does not exist yet); a server that runs but
+        refuses dbplay's password raises :class:`ServerError`.
+        """
+        if self._cluster_major() is None or not (self._data_dir / PASSWORD_FILE).is_file():
+            return False
+        if not self._adopt_running(time.monotonic() + timeout):
+            return False
+        write_pgpass(self._data_dir, self.password)
+        return True
 
     def start(self, *, stop_at_exit: bool = True, timeout: float | None = None) -> None:
         """Create the cluster if needed, then start it or adopt the one already running.
@@ -301,6 +346,7 @@ class EmbeddedPostgres:
         if not (self._data_dir / PASSWORD_FILE).is_file():
             reset_password(self._data_dir, self._binaries(), self._run)
         self._password = read_password(self._data_dir)
+        write_pgpass(self._data_dir, self._password)
         write_settings(self._data_dir, self._account)
 
     # ------------------------------------------------------------------ running
@@ -444,40 +490,6 @@ class EmbeddedPostgres:
             timeout=timeout,
             stdin_text=stdin_text,
         )
-
-
-#: Address space each server process may use (``DBPLAY_SERVER_MEMORY_LIMIT``, ``0``: none).
-DEFAULT_MEMORY_LIMIT = "2G"
-_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def memory_limit_bytes() -> int | None:
-    """The per-process memory ceiling of the embedded server, in bytes (None: none).
-
-    PostgreSQL has no ceiling a session cannot raise for ``work_mem``; a template's
-    ``SET work_mem = '8GB'`` and a big sort would take the user's memory. An address-space
-    limit on the server's processes makes such a backend fail with "out of memory"
-    instead (PostgreSQL reports a failed allocation as an ordinary error).
-    """
-    text = (os.environ.get("DBPLAY_SERVER_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT).strip().upper()
-    text = text.removesuffix("B").removesuffix("I")
-    unit = text[-1] if text and text[-1] in _SIZE_UNITS else ""
-    try:
-        value = float(text[: len(text) - len(unit)]) * _SIZE_UNITS[unit]
-    except ValueError:
-        raise ServerError(
-            f"DBPLAY_SERVER_MEMORY_LIMIT must be a size such as 2G or 0, not {text!r}"
-        ) from None
-    return int(value) or None
-
-
-def memory_limit_prefix() -> list[str]:
-    """``sh -c 'ulimit -v ...'`` in front of ``pg_ctl`` (POSIX; the server inherits it)."""
-    limit = memory_limit_bytes()
-    if limit is None or os.name != "posix":
-        return []
-    kilobytes = max(1, limit // 1024)
-    return ["/bin/sh", "-c", f'ulimit -v {kilobytes} 2>/dev/null; exec "$@"', "sh"]
 
 
 class _RetryStart(Exception):

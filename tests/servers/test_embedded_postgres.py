@@ -24,7 +24,13 @@ from dbplay_desktop.servers.pg_binaries import (
     program_version,
     select_postgres_binaries,
 )
-from dbplay_desktop.servers.pg_process import PidFile, free_loopback_port, process_alive
+from dbplay_desktop.servers.pg_process import (
+    ROOT_CLUSTERS_DIR,
+    PidFile,
+    free_loopback_port,
+    process_alive,
+    running_as_root,
+)
 from dbplay_desktop.servers.postgres import (
     LOG_FILE,
     PASSWORD_FILE,
@@ -40,8 +46,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
-    """A fresh data directory under /tmp (reachable by the server account when root)."""
+    """A fresh data directory under /tmp; the test lets the server account (as root)
+    through its mkdtemp folder, which dbplay itself never loosens."""
     root = Path(tempfile.mkdtemp(prefix="dbplay-test-pg-"))
+    root.chmod(0o711)
     try:
         yield root / "data"
     finally:
@@ -258,8 +266,74 @@ def test_each_app_data_dir_has_its_own_cluster(
     monkeypatch.delenv("DBPLAY_PG_DATA", raising=False)
     monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "one"))
     first = default_data_dir()
+    assert default_data_dir() == first  # stable
     monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "two"))
-    assert first == tmp_path / "one" / "postgresql"
-    assert default_data_dir() == tmp_path / "two" / "postgresql"
+    second = default_data_dir()
+    assert first != second and first.name == second.name == "postgresql"
+    if not running_as_root():
+        assert first == tmp_path / "one" / "postgresql"
+        assert second == tmp_path / "two" / "postgresql"
+    else:  # pytest's tmp_path is 0700: the server account could not reach it
+        assert first.parent.parent == second.parent.parent == ROOT_CLUSTERS_DIR
     monkeypatch.setenv("DBPLAY_PG_DATA", str(tmp_path / "pinned"))
     assert default_data_dir() == tmp_path / "pinned"
+
+
+root_only = pytest.mark.skipif(not running_as_root(), reason="the server account exists as root")
+
+
+@root_only
+def test_the_cluster_stays_in_a_data_dir_the_server_account_can_reach(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="dbplay-test-app-"))
+    try:
+        monkeypatch.delenv("DBPLAY_PG_DATA", raising=False)
+        monkeypatch.setenv("DBPLAY_DATA_DIR", str(root))
+        assert default_data_dir().parent.parent == ROOT_CLUSTERS_DIR  # 0700: moved
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700  # and left as it was
+        root.chmod(0o711)  # the user lets the account pass: the cluster stays inside
+        assert default_data_dir() == root / "postgresql"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@root_only
+def test_a_folder_the_server_account_cannot_enter_is_never_loosened() -> None:
+    root = Path(tempfile.mkdtemp(prefix="dbplay-test-pg-"))  # 0700, not dbplay's
+    try:
+        with pytest.raises(ServerError) as failure:
+            EmbeddedPostgres(root / "data").start(stop_at_exit=False, timeout=20)
+        message = str(failure.value)
+        assert "\n" not in message
+        assert f"cannot enter {root}" in message and "chmod o+x" in message
+        assert stat.S_IMODE(root.stat().st_mode) == 0o700
+        assert not (root / "data").exists()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_status_address_and_password_file(data_dir: Path) -> None:
+    server = EmbeddedPostgres(data_dir)
+    assert not server.status().running and server.status().version is None
+    assert not server.attach()  # nothing to attach to: nothing is created either
+    assert not data_dir.exists()
+    try:
+        server.start(stop_at_exit=False)
+        status = server.status()
+        assert status.running and status.port == server.port and status.data_dir == data_dir
+        assert status.pid == PidFile.read(data_dir).pid and status.version == server.version
+        assert status.address == f"127.0.0.1:{server.port}"
+        plain = server.uri("postgres")
+        assert plain == f"postgresql://dbplay@127.0.0.1:{server.port}/postgres"
+        assert server.password not in plain
+        assert server.uri("postgres", with_password=True) == server.admin_uri
+        assert stat.S_IMODE(server.pgpass_file.stat().st_mode) == 0o600
+        with psycopg.connect(plain, passfile=str(server.pgpass_file)) as connection:
+            assert connection.execute("select current_user").fetchone() == ("dbplay",)
+        other = EmbeddedPostgres(data_dir)
+        assert other.attach() and other.port == server.port and other.adopted
+        assert server.server_version().startswith(str(server.version))
+    finally:
+        server.stop()
+    assert not server.status().running and server.status().port is None

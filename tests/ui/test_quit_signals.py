@@ -99,6 +99,7 @@ class App:
 def app_root() -> Iterator[Path]:
     # Under /tmp, not pytest's tmp_path: as root the server runs as another account.
     root = Path(tempfile.mkdtemp(prefix="dbplay-quit-"))
+    root.chmod(0o711)  # the server account may pass (dbplay never loosens what it did not make)
     yield root
     pid_file = PidFile.read(root / "postgresql")
     if pid_file is not None and process_alive(pid_file.pid):
