@@ -8,7 +8,11 @@ Other tools and CI jobs script against this surface, so it stays exactly::
     dbplay template info FILE [--json]
     dbplay template verify FILE
     dbplay query --source URI [TEXT | --file FILE] [--format table|csv|json] [--limit N]
+    dbplay server status [--json] | uri [--with-password] [--database NAME] | start | stop
     dbplay --version
+
+Wherever a URI is taken, ``embedded`` or ``embedded/DBNAME`` names a database on the
+embedded PostgreSQL (see :mod:`dbplay_desktop.cli_server`).
 
 Exit status: 0 success, 1 failure (one ``error: ...`` line on stderr, a traceback only
 with ``--debug``), 2 usage error, 130 interrupted. Text that comes from a template or a
@@ -33,7 +37,7 @@ from dbplay_desktop.display_text import safe_json, safe_text
 if TYPE_CHECKING:
     from dbplay_desktop.progress import TerminalProgress
 
-COMMANDS = ("template", "query")
+COMMANDS = ("template", "query", "server")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 QUERY_EPILOG = """\
@@ -42,6 +46,8 @@ output:
   server notices and errors go to stderr, so '--format csv > out.csv' stays clean.
   table  aligned columns per statement (widths from the first rows, streamed), with a
          '(N rows)' footer; NULL shown as NULL; a blank line between statements.
+         A value wider than its column (at most 60 characters, or the width the
+         first rows needed) is cut and ends in '…': use csv or json for whole values.
   csv    a header line then the rows (RFC 4180 quoting, NULL as an empty field);
          a blank line between the results of several statements.
   json   JSON Lines: one object per statement, one line each:
@@ -67,10 +73,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser: ``template`` and ``query`` commands, global ``--debug``/``--version``."""
+    """The full parser: ``template``, ``query`` and ``server`` commands, global
+    ``--debug``/``--version``."""
     parser = _Parser(
         prog="dbplay",
-        usage="dbplay [-h] [--version] [--debug] [FILE ... | {template,query} ...]",
+        usage="dbplay [-h] [--version] [--debug] [FILE ... | {template,query,server} ...]",
         description="Database Playground: throwaway databases from portable .dbtpl templates.",
         epilog="Without a command, dbplay opens the window with the given FILEs (templates "
         "or query files). Run 'dbplay COMMAND -h' for a command's options.",
@@ -79,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     debug = {"action": "store_true", "help": "show tracebacks and debug logging"}
     parser.add_argument("--debug", **debug)
     sub_debug = {**debug, "default": argparse.SUPPRESS}
-    commands = parser.add_subparsers(dest="command", metavar="{template,query}", prog="dbplay")
+    commands = parser.add_subparsers(
+        dest="command", metavar="{template,query,server}", prog="dbplay"
+    )
 
     template = commands.add_parser("template", help="save, restore, inspect and check .dbtpl files")
     template.add_argument("--debug", **sub_debug)
@@ -90,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     save = actions.add_parser("save", help="save a database as a template file")
     save.add_argument("--source", required=True, metavar="URI",
-                      help="database to save, e.g. postgresql://user@localhost:5432/shop")
+                      help="database to save, e.g. postgresql://user@localhost:5432/shop "
+                      "or embedded/shop")
     save.add_argument("--out", required=True, metavar="FILE", help="template file to write")
     save.add_argument("--name", help="template name (default: the database name)")
     save.add_argument("--description", default="", metavar="TEXT", help="template description")
@@ -104,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("file", metavar="FILE", help="template file (.dbtpl)")
     restore.add_argument("--target", required=True, metavar="URI",
-                         help="database to create, e.g. postgresql://user@localhost:5432/copy")
+                         help="database to create, e.g. postgresql://user@localhost:5432/copy "
+                         "or embedded/copy")
     restore.add_argument("--debug", **sub_debug)
     restore.set_defaults(handler=_cmd_restore)
 
@@ -129,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         "headless, and print each statement's result.",
         epilog=QUERY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    query.add_argument("--source", required=True, metavar="URI", help="database to query")
+    query.add_argument("--source", required=True, metavar="URI",
+                       help="database to query (a URI, or embedded[/DBNAME])")
     query.add_argument("text", nargs="?", metavar="TEXT", help="the statements to run")
     query.add_argument("--file", metavar="FILE", help="read the statements from FILE ('-': stdin)")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table",
@@ -138,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print at most N rows per statement")
     query.add_argument("--debug", **sub_debug)
     query.set_defaults(handler=_cmd_query)
+
+    from dbplay_desktop.cli_server import add_server_parser
+
+    add_server_parser(commands, sub_debug)
     return parser
 
 
@@ -248,6 +264,11 @@ def _silence_stdout() -> None:
         pass
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 payload file``, ``2 payload files``: counts read as sentences."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def _status(message: str) -> None:
     print(safe_text(message), file=sys.stderr, flush=True)
 
@@ -282,31 +303,35 @@ def _cmd_window(args: argparse.Namespace) -> int:
 def _cmd_save(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from dbplay_desktop.cli_server import resolve_uri
     from dbplay_desktop.progress import human_size
     from dbplay_desktop.templates.operations import save_template
 
-    progress = _progress("Saving")
-    try:
-        manifest = save_template(args.source, args.out, name=args.name,
-                                 description=args.description, progress=progress)
-    finally:
-        if progress is not None:
-            progress.finish()
+    with resolve_uri(args.source, "template save", "--source") as source:
+        progress = _progress("Saving")
+        try:
+            manifest = save_template(source, args.out, name=args.name,
+                                     description=args.description, progress=progress)
+        finally:
+            if progress is not None:
+                progress.finish()
     size = human_size(Path(args.out).stat().st_size)
-    print(safe_text(f"saved template {manifest.name!r} to {args.out} ({size}, "
-                    f"{len(manifest.files)} payload file(s))"))
+    files = plural(len(manifest.files), "payload file")
+    print(safe_text(f"saved template {manifest.name!r} to {args.out} ({size}, {files})"))
     return EXIT_OK
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
+    from dbplay_desktop.cli_server import resolve_uri
     from dbplay_desktop.templates.operations import restore_template
 
-    progress = _progress("Restoring")
-    try:
-        database = restore_template(args.file, args.target, progress=progress)
-    finally:
-        if progress is not None:
-            progress.finish()
+    with resolve_uri(args.target, "template restore", "--target") as target:
+        progress = _progress("Restoring")
+        try:
+            database = restore_template(args.file, target, progress=progress)
+        finally:
+            if progress is not None:
+                progress.finish()
     print(safe_text(f"restored {args.file} into database {database}"))
     return EXIT_OK
 
@@ -351,18 +376,25 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     for problem in problems:
         print(safe_text(problem))
     if problems:
-        _print_error(f"{args.file}: {len(problems)} problem(s) found", None)
+        _print_error(f"{args.file}: {plural(len(problems), 'problem')} found", None)
         return EXIT_FAILURE
     print(f"{safe_text(args.file)}: ok")
     return EXIT_OK
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
+    from dbplay_desktop.cli_server import resolve_uri
+
+    text = _query_text(args)
+    with resolve_uri(args.source, "query", "--source", default_database="postgres") as uri:
+        return _run_query(uri, text, args)
+
+
+def _run_query(uri: str, text: str, args: argparse.Namespace) -> int:
     from dbplay_desktop.engines.registry import engine_for_uri
     from dbplay_desktop.query_output import WRITERS
 
-    text = _query_text(args)
-    engine = engine_for_uri(args.source)
+    engine = engine_for_uri(uri)
     writer = WRITERS[args.format](sys.stdout, args.limit)
     try:
         with engine.connect() as session:

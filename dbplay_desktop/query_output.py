@@ -65,7 +65,10 @@ class ResultWriter:
 
 
 class TableWriter(ResultWriter):
-    """psql-like aligned columns; widths come from the header and the first batch."""
+    """psql-like aligned columns; widths come from the header and the first batch.
+
+    A value (or column name) wider than its column is cut with "…", never spilled.
+    """
 
     MAX_WIDTH = 60
 
@@ -104,9 +107,18 @@ class TableWriter(ResultWriter):
     def _line(self, cells: list[str], widths: list[int], right: list[bool]) -> None:
         parts = [
             c.rjust(w) if r else c.ljust(w)
-            for c, w, r in zip(cells, widths, right, strict=False)
+            for c, w, r in zip((_fit(c, w) for c, w in zip(cells, widths, strict=False)),
+                               widths, right, strict=False)
         ]
         self.out.write((" " + " | ".join(parts)).rstrip() + "\n")
+
+
+def _fit(cell: str, width: int) -> str:
+    """A cell cut to its column: longer text ends in "…" so the grid stays aligned
+    (columns are at most MAX_WIDTH wide, or as wide as the first rows needed)."""
+    if len(cell) <= width:
+        return cell
+    return cell[: max(0, width - 1)] + "…"
 
 
 class CsvWriter(ResultWriter):

@@ -454,3 +454,39 @@ def test_save_and_restore_show_progress_on_a_terminal(
         assert "Restoring: " in terminal
     finally:
         drop_sandbox(pg_admin_uri, copy)
+
+
+def test_table_cuts_long_values_with_an_ellipsis(
+    shop_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every line of the grid is as wide as its rule: long values end in "…", also
+    those of later batches that are wider than the first rows."""
+    sql = ("SELECT g, CASE WHEN g < 3000 THEN 'a' ELSE repeat('b', 30) END AS short_first,"
+           " repeat('x', 100) AS long FROM generate_series(1, 3001) g")
+    assert cli.main(["query", "--source", shop_db, sql]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rule = lines[1]
+    grid = [line for line in lines[:-1] if line]
+    assert all(len(line) <= len(rule) for line in grid), max(grid, key=len)
+    assert lines[2].endswith("x" * 59 + "…")
+    # The column is as wide as its name (the first rows held one letter).
+    assert lines[-2].split("|")[1].strip() == "b" * 10 + "…"
+    assert lines[-1] == "(3001 rows)"
+
+
+def test_refused_connection_reads_as_sentences(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"postgresql://nobody@127.0.0.1:{port}/x?connect_timeout=5"
+    assert cli.main(["query", "--source", uri, "select 1"]) == 1
+    line = assert_one_line_error(capsys.readouterr().err, "Connection refused")
+    assert "Connection refused. Is the server running" in line
+
+
+def test_counts_are_proper_plurals() -> None:
+    assert cli.plural(1, "payload file") == "1 payload file"
+    assert cli.plural(2, "problem") == "2 problems"
+    assert cli.plural(0, "problem") == "0 problems"

@@ -80,7 +80,7 @@ def test_verify_escapes_findings(tmp_path: Path) -> None:
     [finding] = result.stdout.splitlines()
     assert finding.startswith("dump.sql:1:")
     assert "\\x1b]0;pwned\\x07" in finding
-    assert_one_line_error(result.stderr, "shop.dbtpl: 1 problem(s) found")
+    assert_one_line_error(result.stderr, "shop.dbtpl: 1 problem found")
 
 
 def test_error_lines_escape_the_file_name(tmp_path: Path) -> None:
