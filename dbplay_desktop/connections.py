@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from dbplay_desktop.app_dirs import ensure_private_dir
 from dbplay_desktop.engines.base import EngineError
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ConnectionStore",
     "ProfileError",
     "embedded_profile",
+    "uri_for_database",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,25 @@ DEFAULT_PORTS: dict[str, int] = {"postgresql": 5432, "mongodb": 27017, "chroma":
 
 # Query parameters that name a profile field; they are moved out of ``options``.
 _FIELD_PARAMS = {"user": "user", "host": "host", "port": "port", "dbname": "database"}
+
+
+def uri_for_database(uri: str, database: str, *, with_password: bool = False) -> str:
+    """``uri`` pointed at ``database``, its password left out unless asked for.
+
+    For the window's *Copy connection URI*: the server's address with the playground's
+    database; a ``password`` or ``dbname`` query parameter is dropped as well.
+    """
+    parts = urlsplit(uri)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if at and not with_password:
+        userinfo = userinfo.split(":", 1)[0]
+    netloc = f"{userinfo}@{hostport}" if at and userinfo else hostport
+    dropped = {"dbname"} if with_password else {"dbname", "password"}
+    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+              if k not in dropped]
+    query = urlencode(params, quote_via=quote)
+    text = f"{parts.scheme}://{netloc}/{quote(database, safe='')}"
+    return text + (f"?{query}" if query else "")
 
 
 class ProfileError(EngineError):
@@ -224,7 +245,7 @@ class ConnectionStore:
 
     def __init__(self, path: Path | None = None, keyring_service: str = KEYRING_SERVICE) -> None:
         if path is None:
-            from dbplay_desktop.templates.library import data_dir
+            from dbplay_desktop.app_dirs import data_dir
 
             path = data_dir() / CONNECTIONS_FILE
         self.path = Path(path)
@@ -369,7 +390,8 @@ class ConnectionStore:
         }
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(self.path.parent)
+            # mkstemp makes the file 0600: profiles name hosts and users.
             fd, temp = tempfile.mkstemp(prefix=".connections-", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as stream:

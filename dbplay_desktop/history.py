@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dbplay_desktop.app_dirs import create_private_file, ensure_private_dir
+
 __all__ = ["DEFAULT_CAP", "HISTORY_FILE", "HistoryEntry", "QueryHistory"]
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,7 @@ class QueryHistory:
 
     def __init__(self, path: Path | None = None, cap: int = DEFAULT_CAP) -> None:
         if path is None:
-            from dbplay_desktop.templates.library import data_dir
+            from dbplay_desktop.app_dirs import data_dir
 
             path = data_dir() / HISTORY_FILE
         self.path = Path(path)
@@ -99,7 +101,7 @@ class QueryHistory:
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.path.parent)
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:
@@ -112,6 +114,9 @@ class QueryHistory:
             return self._connect()
 
     def _connect(self) -> sqlite3.Connection:
+        # The queries a user ran are theirs alone: 0600 before SQLite creates the file
+        # (its -wal and -shm files take the database file's mode).
+        create_private_file(self.path)
         db = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0)
         try:
             db.execute("PRAGMA journal_mode=WAL")

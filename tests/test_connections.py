@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from dbplay_desktop.connections import (
     ConnectionProfile,
     ConnectionStore,
     ProfileError,
+    uri_for_database,
 )
 
 if TYPE_CHECKING:
@@ -198,3 +200,31 @@ def test_unknown_profile_names_are_reported(store: ConnectionStore) -> None:
 def test_default_path_is_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))
     assert ConnectionStore().path == tmp_path / "data" / "connections.json"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_connections_file_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     memory_keyring) -> None:
+    import stat
+
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))
+    mode_before = stat.S_IMODE(tmp_path.stat().st_mode)
+    old_umask = os.umask(0o022)
+    try:
+        ConnectionStore().save(ConnectionProfile(name="Staging", host="db", user="ann"), None)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "data" / "connections.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == mode_before
+
+
+def test_uri_for_database_leaves_the_password_out_unless_asked() -> None:
+    uri = "postgresql://ann:s%40cret@db.local:5433/postgres?sslmode=require&password=x"
+    assert uri_for_database(uri, "playground_1") == (
+        "postgresql://ann@db.local:5433/playground_1?sslmode=require"
+    )
+    assert uri_for_database(uri, "my db", with_password=True) == (
+        "postgresql://ann:s%40cret@db.local:5433/my%20db?sslmode=require&password=x"
+    )
+    assert uri_for_database("postgresql://127.0.0.1:5432", "x") == "postgresql://127.0.0.1:5432/x"

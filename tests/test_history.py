@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from datetime import datetime, timezone
@@ -119,3 +120,22 @@ def test_default_path_is_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.Mon
     with QueryHistory() as history:
         assert history.path == tmp_path / "data" / "history.sqlite3"
         assert history.path.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_history_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queries a user ran are readable by that user only, whatever the umask."""
+    import stat
+
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "made" / "data"))
+    old_umask = os.umask(0o022)
+    try:
+        with QueryHistory() as history:
+            history.add("SELECT 'secret'")
+    finally:
+        os.umask(old_umask)
+    for folder in (tmp_path / "made", tmp_path / "made" / "data"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # made by dbplay
+    assert stat.S_IMODE(tmp_path.stat().st_mode) != 0  # not dbplay's: exists, untouched
+    for file in (tmp_path / "made" / "data").iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file

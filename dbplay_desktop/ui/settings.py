@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbplay_desktop.app_dirs import create_private_file
 from dbplay_desktop.connections import EMBEDDED_NAME
 
 __all__ = ["AppSettings", "SettingsDialog", "open_settings"]
@@ -65,12 +66,24 @@ _KEYS = {
 def _open_qsettings() -> QSettings:
     override = os.environ.get("DBPLAY_DATA_DIR")
     if override:
-        folder = Path(override).expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
-        return QSettings(str(folder / SETTINGS_FILE), QSettings.Format.IniFormat)
-    return QSettings(
+        path = Path(override).expanduser() / SETTINGS_FILE
+        _create_private(path)
+        return QSettings(str(path), QSettings.Format.IniFormat)
+    store = QSettings(
         QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
     )
+    if os.name == "posix" and os.path.isabs(store.fileName()):
+        _create_private(Path(store.fileName()))
+    return store
+
+
+def _create_private(path: Path) -> None:
+    """Settings name recent files and connections: the file is made 0600 (its folder
+    0700) before Qt first writes it; Qt keeps an existing file's mode when it saves."""
+    try:
+        create_private_file(path)
+    except OSError:
+        pass  # Qt reports an unwritable store by not saving; the window still works
 
 
 def _clamp(value: int, bounds: tuple[int, int]) -> int:

@@ -5,8 +5,11 @@ than a second window with a second embedded server, the new process connects to 
 running one through a :class:`QLocalServer` (a Unix socket or a Windows named pipe),
 sends the file paths and exits; the running window opens them and raises itself.
 
-The server name is per user and per data directory (``DBPLAY_DATA_DIR``), so tests with
-their own data directory never talk to the user's real window.
+The server name is per user, per data directory (``DBPLAY_DATA_DIR``) and per display
+(the Qt platform plus ``$DISPLAY`` / ``$WAYLAND_DISPLAY``): tests with their own data
+directory never talk to the user's real window, and a ``dbplay FILE`` on another X
+display, Wayland session or headless platform opens its own window there instead of
+sending the file to a window the user cannot see.
 
 Protocol: the client sends one line of JSON, ``{"files": ["/abs/path", ...]}``, and
 waits for the line ``ok``. It exits 0 only after that acknowledgement, so the files are
@@ -19,26 +22,39 @@ import getpass
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from dbplay_desktop.templates.library import data_dir
+from dbplay_desktop.app_dirs import data_dir
 
-__all__ = ["SingleInstanceServer", "hand_over", "server_name"]
+__all__ = ["SingleInstanceServer", "display_identity", "hand_over", "server_name"]
 
 _ACK = b"ok\n"
 _MAX_MESSAGE = 1 << 20
 
 
+def display_identity() -> str:
+    """Which screen a window of this process appears on: platform and display names."""
+    from PySide6.QtGui import QGuiApplication
+
+    platform = QGuiApplication.platformName() if QGuiApplication.instance() else ""
+    platform = platform or os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] or "default"
+    # ":0" and ":0.0" are the same X display; the screen number does not matter.
+    x_display = re.sub(r"\.\d+$", "", os.environ.get("DISPLAY", ""))
+    return f"{platform}|{x_display}|{os.environ.get('WAYLAND_DISPLAY', '')}"
+
+
 def server_name() -> str:
-    """The local-socket name for this user and data directory."""
+    """The local-socket name for this user, data directory and display."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no user name in some containers
         user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    digest = hashlib.sha256(str(data_dir().resolve()).encode("utf-8")).hexdigest()[:12]
+    scope = f"{data_dir().resolve()}\n{display_identity()}"
+    digest = hashlib.sha256(scope.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     safe_user = "".join(ch for ch in user if ch.isalnum())[:24] or "user"
     return f"dbplay-{safe_user}-{digest}"
 

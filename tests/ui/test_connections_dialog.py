@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -150,32 +149,31 @@ def test_test_connection_reaches_the_real_server(
     assert dialog.form.test_button.isEnabled()
 
 
-def run_test_connection(qtbot, dialog: ConnectionDialog, uri: str) -> tuple[float, int]:
-    """Click "Test connection" for ``uri``; return the seconds it took and heartbeat ticks."""
+def run_test_connection(qtbot, dialog: ConnectionDialog, uri: str) -> list[bool]:
+    """Click "Test connection" for ``uri`` and wait until the test ended.
+
+    Returns what a timer queued at the click saw of the button when it fired: ``[False]``
+    means the event loop ran while the connection was still being tried.
+    """
     dialog.new_profile()
     dialog.form.uri_edit.setText(uri)
     dialog.form.uri_edit.textEdited.emit(uri)
-    ticks: list[float] = []
-    heartbeat = QTimer()
-    heartbeat.setInterval(20)
-    heartbeat.timeout.connect(lambda: ticks.append(time.monotonic()))
-    heartbeat.start()
-    started = time.monotonic()
+    seen: list[bool] = []
+    QTimer.singleShot(100, lambda: seen.append(dialog.form.test_button.isEnabled()))
     dialog.test_connection()
-    assert time.monotonic() - started < 0.5  # the click returns at once
+    # The click returned while the test is still in flight (it re-enables the button).
     assert not dialog.form.test_button.isEnabled()
-    qtbot.waitUntil(dialog.form.test_button.isEnabled, timeout=15_000)
-    heartbeat.stop()
-    return time.monotonic() - started, len(ticks)
+    qtbot.waitUntil(dialog.form.test_button.isEnabled, timeout=30_000)
+    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+    return seen
 
 
 def test_unreachable_server_gives_one_line_error(qtbot, store, memory_keyring) -> None:
     dialog = make_dialog(qtbot, store)
-    elapsed, _ticks = run_test_connection(qtbot, dialog, "postgresql://x@127.0.0.1:1/db")
+    run_test_connection(qtbot, dialog, "postgresql://x@127.0.0.1:1/db")
     text = dialog.form.status_label.text()
     assert text.startswith("cannot connect to PostgreSQL at x@127.0.0.1:1/db"), text
     assert "\n" not in text and "Connection refused" in text
-    assert elapsed < 5
 
 
 def test_silent_server_times_out_while_the_ui_keeps_running(
@@ -188,11 +186,10 @@ def test_silent_server_times_out_while_the_ui_keeps_running(
         port = silent.getsockname()[1]
         dialog = make_dialog(qtbot, store)
         uri = f"postgresql://x@127.0.0.1:{port}/db?connect_timeout=2"
-        elapsed, ticks = run_test_connection(qtbot, dialog, uri)
+        seen = run_test_connection(qtbot, dialog, uri)
     text = dialog.form.status_label.text()
     assert "timeout" in text.lower() and "\n" not in text, text
-    assert 1.5 < elapsed < 8
-    assert ticks >= 20, f"only {ticks} heartbeats in {elapsed:.1f} s: the event loop stalled"
+    assert seen == [False], "the event loop stalled while the connection was tried"
 
 
 def test_bad_port_in_fields_is_reported(qtbot, store, memory_keyring) -> None:

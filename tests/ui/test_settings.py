@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,19 @@ def test_dialog_screenshot(qtbot, settings: AppSettings, tmp_path: Path) -> None
     dialog.show()
     qtbot.waitExposed(dialog)
     assert dialog.grab().save(str(tmp_path / "settings.png"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_settings_file_is_private(data_dir: Path) -> None:
+    import stat
+
+    old_umask = os.umask(0o022)
+    try:
+        settings = AppSettings()
+        settings.row_cap = 500
+        settings.sync()
+    finally:
+        os.umask(old_umask)
+    path = Path(settings.store.fileName())
+    assert path.parent == data_dir and path.is_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
