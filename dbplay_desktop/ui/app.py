@@ -103,8 +103,7 @@ class _QuitOnSignals:
     def _close(self) -> None:
         window = self._window
         if window is not None:
-            window.ask_save = lambda _playground: "discard"
-            window.close()
+            window.close_without_questions()
 
 
 def run_app(files: list[str], debug: bool = False) -> int:
@@ -142,6 +141,8 @@ def run_app(files: list[str], debug: bool = False) -> int:
         )
     app.setQuitOnLastWindowClosed(True)
     quit_on_signals.watch(window)
+    if not quit_on_signals.requested:
+        window.offer_unsaved_scripts()  # a crashed session's scripts
     try:
         code = app.exec()
     finally:

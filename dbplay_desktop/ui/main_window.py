@@ -176,6 +176,7 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         playground.catalog_changed.connect(self._on_catalog_changed)
         playground.status_message.connect(self._on_playground_message)
         playground.status_ticked.connect(self._on_playground_ticked)
+        self.autosave.track(playground)
         index = self.tabs.addTab(
             playground, icons.engine_icon("postgresql"), safe_text(playground.title)
         )

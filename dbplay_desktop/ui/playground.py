@@ -10,8 +10,10 @@ databases behind.
 The tab tracks whether its state changed since it was opened or saved: any statement
 that ran without error and was not a plain ``SELECT`` (or ``SHOW``) marks it modified,
 and the main window then offers to save before the database is dropped. The same test
-decides when the catalog is refreshed after a run. What the editor holds does not count:
-a template's comment header, or text the user typed, is not database state.
+decides when the catalog is refreshed after a run. What the editor holds is tracked
+apart (:attr:`Playground.script_changed`): a template's scripts are shown after its comment
+header when it opens, saving stores the editor's text as the new template's script, and
+closing a tab whose script changed asks too, even when the database did not change.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbplay_desktop.display_text import safe_text
 from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Session
 from dbplay_desktop.progress import human_size
 from dbplay_desktop.ui.messages_pane import MessagesPane
@@ -66,6 +69,17 @@ def template_header(name: str, description: str, prefix: str = "--") -> str:
         lines.extend(textwrap.wrap(paragraph, HEADER_WIDTH) or [""])
     commented = [f"{prefix} {line}".rstrip() for line in lines]
     return "\n".join(commented) + "\n\n"
+
+
+def opening_scripts(scripts: list[str], problems: list[str], prefix: str = "--") -> str:
+    """The editor text after the header: the scripts in order (each after a numbered
+    comment line when there are several), then a comment for each that could not be read."""
+    parts = []
+    for number, text in enumerate(scripts, 1):
+        label = f"{prefix} Script {number} of {len(scripts)}\n" if len(scripts) > 1 else ""
+        parts.append(label + text.rstrip("\n") + "\n")
+    notes = [f"{prefix} Not loaded: {problem}\n" for problem in problems]
+    return "\n".join(parts) + "".join(notes)
 
 
 class Playground(QWidget):
@@ -119,6 +133,12 @@ class Playground(QWidget):
         self._prepare_worker: Worker | None = None
         self._pending_drops = 0
         self._header = ""
+        #: The scripts the template carries, and why any of them could not be read.
+        self.scripts, self.script_problems = self._read_scripts(self.template_path)
+        #: The editor text the template opened with (header and scripts).
+        self._opening_text = ""
+        #: The editor text when the tab opened or was last saved: what counts as unchanged.
+        self._script_baseline = ""
         self._build()
         self._show_template_header()
 
@@ -206,22 +226,59 @@ class Playground(QWidget):
             return path.stem, ""
         return manifest.name, manifest.description or ""
 
+    @staticmethod
+    def _read_scripts(path: Path | None) -> tuple[list[str], list[str]]:
+        """The template's script texts (escaped for display: they come from a stranger)
+        and one line per script that could not be read. Bounded by the scripts' size
+        limit, so reading them here costs milliseconds."""
+        if path is None:
+            return [], []
+        from dbplay_desktop.templates.scripts import read_scripts
+
+        try:
+            loaded = read_scripts(path)
+        except (EngineError, OSError):
+            return [], []  # the restore says what is wrong with the file
+        texts = [safe_text(script.text, multiline=True) for script in loaded.scripts]
+        return texts, [safe_text(problem) for problem in loaded.problems]
+
     def _show_template_header(self) -> None:
         """Start the editor with the template's name and description as comments, in the
-        editor's comment syntax; text the user typed meanwhile is never replaced."""
+        editor's comment syntax, then its scripts; text the user typed meanwhile is never
+        replaced."""
         if self.template_path is None or not self.template_name:
             return
         current = self.editor.toPlainText()
-        if current and current != self._header:
+        if current and current != self._opening_text:
             return
-        header = template_header(
-            self.template_name, self.template_description, self.editor.comment_prefix()
-        )
-        if header != current:
-            self.editor.setPlainText(header)
+        prefix = self.editor.comment_prefix()
+        header = template_header(self.template_name, self.template_description, prefix)
+        text = header + opening_scripts(self.scripts, self.script_problems, prefix)
+        if text != current:
+            self.editor.setPlainText(text)
             self.editor.moveCursor(QTextCursor.MoveOperation.End)
         self.editor.document().setModified(False)
         self._header = header
+        self._opening_text = self._script_baseline = text
+
+    @property
+    def script_baseline(self) -> str:
+        """The editor text that counts as unchanged (opened with, or last saved)."""
+        return self._script_baseline
+
+    @property
+    def script_changed(self) -> bool:
+        """Whether the editor's text differs from what the tab opened with or last saved."""
+        return self.editor.toPlainText() != self._script_baseline
+
+    def script_for_saving(self) -> str:
+        """The editor's text as the template's script: without the comment header this
+        tab generated (the saved template gets a header of its own); ``""`` when nothing
+        but that header (or whitespace) is there."""
+        text = self.editor.toPlainText()
+        if self._header and text.startswith(self._header):
+            text = text[len(self._header):]
+        return text if text.strip() else ""
 
     @property
     def title(self) -> str:
@@ -468,12 +525,16 @@ class Playground(QWidget):
             self._prepare(resetting=True)
         return True
 
-    def mark_saved(self, path: Path, name: str, description: str) -> None:
-        """The state was saved as the template at ``path``: it becomes this tab's template."""
+    def mark_saved(
+        self, path: Path, name: str, description: str, script: str | None = None
+    ) -> None:
+        """The state was saved as the template at ``path``: it becomes this tab's template.
+        ``script`` is the editor text that was saved with it (None: the editor's text now)."""
         self.template_path = Path(path)
         self.template_name = name
         self.template_description = description
         self.modified = False
+        self._script_baseline = self.editor.toPlainText() if script is None else script
         self.state_changed.emit()
 
     # -- closing -----------------------------------------------------------------------

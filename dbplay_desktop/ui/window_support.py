@@ -41,15 +41,28 @@ def connect_to_server(server_uri: str | None, manager: ServerManager) -> tuple[E
     return engine, version
 
 
-def save_template_job(engine: Engine, database: str, choice, relay) -> Path:
+#: Name of the editor's script inside a saved template (``scripts/playground.sql``).
+SCRIPT_STEM = "playground"
+
+
+def script_suffix(engine: Engine) -> str:
+    """The suffix of the engine's script files (``.sql`` unless the engine names one)."""
+    return str(getattr(type(engine), "script_suffix", ".sql"))
+
+
+def save_template_job(engine: Engine, database: str, choice, relay, script: str = "") -> Path:
     """Worker body: dump ``database`` into a new template file (atomic; a cancel or an
-    error leaves no file behind). ``choice`` is a :class:`SaveChoice`; ``relay`` a
+    error leaves no file behind), with ``script`` (the editor's text) as its script when
+    it is not empty. ``choice`` is a :class:`SaveChoice`; ``relay`` a
     :class:`ProgressRelay` whose cancel flag stops the dump."""
     from dbplay_desktop.templates.container import TemplateWriter
+    from dbplay_desktop.templates.scripts import script_name
 
     with TemplateWriter(
         choice.path, engine=engine.name, name=choice.name, description=choice.description
     ) as writer:
+        if script:  # first: a script over the size limit fails before the dump
+            writer.add_script(script_name(SCRIPT_STEM, script_suffix(engine)), script)
         info = engine.dump(database, writer, progress=relay.report)
         writer.commit(info.engine_version, info.stats)
     return Path(choice.path)

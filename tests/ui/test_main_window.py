@@ -47,10 +47,21 @@ def test_close_offers_to_save_only_when_changed(qtbot, main_window):
     main_window.ask_save = lambda playground: asked.append(playground.title) or "cancel"
     playground = main_window.new_playground()
     wait_ready(qtbot, playground)
-    playground.editor.setPlainText("SELECT 1;")
-    run_and_wait(qtbot, playground)
+    with qtbot.waitSignal(playground.run_finished, timeout=30_000):
+        assert playground.run_text("SELECT 1;", None)  # as from the history: editor empty
     assert main_window.close_playground(playground)  # unchanged: closes without asking
     assert asked == []
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    playground.editor.setPlainText("SELECT 1;")
+    run_and_wait(qtbot, playground)
+    assert not playground.modified and playground.script_changed
+    assert not main_window.close_playground(playground)  # the script changed: it asks
+    assert asked == ["Untitled playground"]
+    main_window.ask_save = lambda playground: "discard"
+    assert main_window.close_playground(playground)
+    asked.clear()
+    main_window.ask_save = lambda playground: asked.append(playground.title) or "cancel"
     playground = main_window.new_playground()
     wait_ready(qtbot, playground)
     playground.editor.setPlainText("CREATE TABLE x (id int);")
