@@ -16,6 +16,7 @@ import logging
 import threading
 from pathlib import Path
 
+from dbplay_desktop.servers.pg_process import PidFile
 from dbplay_desktop.servers.postgres import EmbeddedPostgres, ServerError, default_data_dir
 
 __all__ = ["ServerError", "ServerManager"]
@@ -74,10 +75,11 @@ class ServerManager:
         server = self._server
         if server is None or self._admin_uri is None:
             return None
-        status = server.status()
-        pid = f", PID {status.pid}" if status.pid else ""
-        return (f"{EMBEDDED_LABEL} on {status.address}{pid}\n"
-                f"Data directory: {status.data_dir}\n"
+        # Called whenever the window's chrome changes: a file read, no process lookup.
+        pid_file = PidFile.read(server.data_dir)
+        pid = f", PID {pid_file.pid}" if pid_file is not None and pid_file.pid else ""
+        return (f"{EMBEDDED_LABEL} on {server.host}:{server.port}{pid}\n"
+                f"Data directory: {server.data_dir}\n"
                 f"Password file for other tools: PGPASSFILE={server.pgpass_file}")
 
     def start_default(self) -> str:

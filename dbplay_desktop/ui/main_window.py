@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from dbplay_desktop.connections import ConnectionStore
+from dbplay_desktop.connections import ConnectionStore, uri_for_database
 from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.engines.base import Engine
 from dbplay_desktop.history import QueryHistory
@@ -345,6 +345,57 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         self.history_panel.set_connection(self.server_label_text)
         self.start_server()
         self._update_chrome()
+
+    # ================================================================== server address
+    def _on_embedded_server(self, playground: Playground) -> bool:
+        engine_uri = getattr(playground.engine, "uri", None)
+        return engine_uri is not None and engine_uri == self.manager.admin_uri
+
+    def playground_uri(self, playground: Playground | None, *,
+                       with_password: bool = False) -> str | None:
+        """The URI of ``playground``'s database, for psql, DBeaver or ``dbplay query``.
+
+        On the embedded server that is its superuser ``dbplay`` (sandbox roles cannot log
+        in from outside); the password only when asked for.
+        """
+        if playground is None or playground.engine is None or not playground.database:
+            return None
+        if self._on_embedded_server(playground):
+            return self.manager.embedded_uri(playground.database, with_password=with_password)
+        return uri_for_database(playground.engine.uri, playground.database,
+                                with_password=with_password)
+
+    def copy_connection_uri(self, *, with_password: bool = False) -> None:
+        """Server → Copy connection URI (…with password): the current playground's."""
+        playground = self.current_playground()
+        uri = self.playground_uri(playground, with_password=with_password)
+        if uri is None or playground is None:
+            self.statusBar().showMessage("Open a playground to copy its address.", 6000)
+            return
+        QGuiApplication.clipboard().setText(uri)
+        if with_password:
+            note = "Copied the connection URI, with its password."
+        else:
+            note = f"Copied {uri} (without the password"
+            server = self.manager.embedded if self._on_embedded_server(playground) else None
+            note += f"; PGPASSFILE={server.pgpass_file})" if server is not None else ")"
+        self.statusBar().showMessage(safe_text(note), 10000)
+
+    def _update_server_address(self, playground: Playground | None) -> None:
+        """The server label's tooltip says where the server is; the copy actions follow."""
+        uri = self.playground_uri(playground)
+        for action in (self.copy_uri_action, self.copy_uri_password_action):
+            action.setEnabled(uri is not None)
+        if playground is not None and playground.engine is not None:
+            if self._on_embedded_server(playground):
+                tip = self.manager.describe() or EMBEDDED_LABEL
+            else:
+                tip = _server_text(playground.engine.uri)
+        elif playground is None and self.server_uri is None and self.engine is not None:
+            tip = self.manager.describe() or EMBEDDED_LABEL
+        else:
+            tip = self.server_label_text
+        self.server_label.setToolTip(qt_text(tip))
 
     # ================================================================== messages
     def show_error(self, title: str, message: str) -> None:

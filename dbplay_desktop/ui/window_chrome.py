@@ -94,6 +94,11 @@ class WindowChromeMixin:
                                                _preferences_shortcut())
         self.retry_server_action = self._action("connect", "Start the embedded server again",
                                                 self.start_server)
+        self.copy_uri_action = self._action(
+            None, "Copy connection URI", lambda: self.copy_connection_uri(with_password=False))
+        self.copy_uri_password_action = self._action(
+            None, "Copy connection URI with password",
+            lambda: self.copy_connection_uri(with_password=True))
         # The editor handles these keys itself while it has focus; window shortcuts would
         # fire twice, so they are application-wide only when the editor is not focused.
         for action in (self.run_action, self.run_all_action):
@@ -180,6 +185,9 @@ class WindowChromeMixin:
         server_menu = bar.addMenu("&Server")
         server_menu.addAction(self.connections_action)
         server_menu.addAction(self.retry_server_action)
+        server_menu.addSeparator()
+        server_menu.addAction(self.copy_uri_action)
+        server_menu.addAction(self.copy_uri_password_action)
         self.server_menu = server_menu
 
     def _make_top_bar(self) -> None:
@@ -254,6 +262,7 @@ class WindowChromeMixin:
         self.refresh_catalog_action.setEnabled(ready)
         self.retry_server_action.setVisible(self.server_uri is None)
         self.retry_server_action.setEnabled(self.engine is None)
+        self._update_server_address(playground)
         self.server_label.setText(
             safe_text(getattr(playground, "server_name", None) or self.server_label_text)
         )
