@@ -170,26 +170,29 @@ class PostgresSession(Session):
         self, exc: psycopg.Error, statement: Statement, text: str, prefix: int = 0
     ) -> QueryError:
         diag = exc.diag
-        message = error_message(exc)
-        # The server's detail and hint belong to the error, not among the notices.
-        if diag.message_detail:
-            message += f" — {diag.message_detail}"
-        if diag.message_hint:
-            message += f" (hint: {diag.message_hint})"
-        position = statement.start
+        # The server's detail, hint and SQLSTATE belong to the error (not the notices),
+        # as fields of their own so the window can show them on lines of their own.
+        position: int | None = None
         if diag.statement_position:
             offset = int(diag.statement_position) - 1 - prefix
             if 0 <= offset <= len(statement.text):
                 position = statement.start + offset
-        located = Statement.at(text, position, position)
+        # A runtime error (division by zero) has no position: the statement failed as a
+        # whole, so its line and column are the statement's and ``position`` stays None.
+        located = Statement.at(text, statement.start if position is None else position,
+                               statement.start if position is None else position)
         cls = QueryCancelled if isinstance(exc, psycopg.errors.QueryCanceled) else QueryError
         if self._cancelled and cls is QueryError and isinstance(exc, psycopg.OperationalError):
             cls = QueryCancelled
         return cls(
-            message,
+            error_message(exc),
             position=position,
             line=located.line,
             column=located.column,
+            code=getattr(exc, "sqlstate", None) or diag.sqlstate,
+            code_name="SQLSTATE",
+            detail=diag.message_detail,
+            hint=diag.message_hint,
         )
 
     def _rollback_quietly(self) -> None:

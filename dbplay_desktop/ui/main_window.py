@@ -124,7 +124,8 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
             if playground.state == PREPARING and playground.engine is None:
                 playground.status = "No database server"
                 playground.show_banner(
-                    f"No database server: {message}", busy=False, error=True
+                    f"No database server: {message}", busy=False, error=True,
+                    retry="Retry", close="Close playground",
                 )
         self._update_chrome()
         self.engine_failed.emit(message)
@@ -177,6 +178,8 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         playground.status_message.connect(self._on_playground_message)
         playground.status_ticked.connect(self._on_playground_ticked)
         self.autosave.track(playground)
+        playground.close_requested.connect(lambda p=playground: self.close_playground(p))
+        playground.server_retry_requested.connect(self.start_server)
         index = self.tabs.addTab(
             playground, icons.engine_icon("postgresql"), safe_text(playground.title)
         )
@@ -186,7 +189,7 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
             playground.attach_engine(self.engine)
         elif self.engine_error is not None:
             playground.show_banner(f"No database server: {self.engine_error}", busy=False,
-                                    error=True)
+                                   error=True, retry="Retry", close="Close playground")
         playground.editor.setFocus()
         self._update_chrome()
         return playground

@@ -23,9 +23,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -36,13 +33,14 @@ from dbplay_desktop.display_text import safe_text
 from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Session
 from dbplay_desktop.progress import human_size
 from dbplay_desktop.ui.messages_pane import MessagesPane
+from dbplay_desktop.ui.playground_banner import PlaygroundBanner, PlaygroundBannerMixin
 from dbplay_desktop.ui.results_model import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_ROW_CAP,
     QueryRunner,
     ResultsModel,
 )
-from dbplay_desktop.ui.run_clock import format_elapsed, running_status
+from dbplay_desktop.ui.run_clock import running_status
 from dbplay_desktop.ui.run_results import RunResults
 from dbplay_desktop.ui.sandbox_jobs import (
     ProgressRelay,
@@ -82,7 +80,7 @@ def opening_scripts(scripts: list[str], problems: list[str], prefix: str = "--")
     return "\n".join(parts) + "".join(notes)
 
 
-class Playground(QWidget):
+class Playground(PlaygroundBannerMixin, QWidget):
     """Editor on top; result tabs and messages below; one sandbox database behind it."""
 
     #: Title, database, status or modified flag changed (the window refreshes its chrome).
@@ -100,6 +98,10 @@ class Playground(QWidget):
     run_recorded = Signal(object)
     #: The sandbox is gone (dropped, or never created); the widget may be deleted now.
     closed = Signal()
+    #: The banner's *Close* on a tab that has no database: the window closes the tab.
+    close_requested = Signal()
+    #: The banner's *Retry* while there is no server: the window starts it again.
+    server_retry_requested = Signal()
 
     def __init__(
         self,
@@ -123,6 +125,8 @@ class Playground(QWidget):
         self.status = "Waiting for the database server…"
         #: How the last run ended ("Finished in 3.42 s"); empty before any run.
         self.last_run = ""
+        #: What the time in :attr:`last_run` measures (the status label's tooltip).
+        self.last_run_tip = ""
         self.error: str | None = None
         self.modified = False
         self.batch_size = batch_size
@@ -153,19 +157,10 @@ class Playground(QWidget):
         self.editor.cancel_requested.connect(self.cancel)
         self.editor.status_message.connect(self.status_message)
 
-        self.banner = QLabel(self)
-        self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setMaximumWidth(220)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setRange(0, 0)
-        banner_row = QWidget(self)
-        row = QHBoxLayout(banner_row)
-        row.setContentsMargins(8, 4, 8, 4)
-        row.addWidget(self.banner, 1)
-        row.addWidget(self.progress_bar)
-        self.banner_row = banner_row
+        self.banner = PlaygroundBanner(self)
+        self.banner.retry_requested.connect(self._on_banner_retry)
+        self.banner.close_requested.connect(self._on_banner_close)
+        self.banner_row = self.banner
 
         self.messages = MessagesPane(self)
         self.messages.position_activated.connect(self._go_to_position)
@@ -190,8 +185,9 @@ class Playground(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(banner_row)
+        layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
+        layout.addStretch(0)  # takes the room of a failed tab's hidden editor
         self.show_banner(self.status, busy=True)
 
     def set_font_size(self, points: int) -> None:
@@ -199,17 +195,6 @@ class Playground(QWidget):
         font = self.editor.font()
         font.setPointSize(max(6, int(points)))
         self.editor.setFont(font)
-
-    def show_banner(self, text: str, *, busy: bool, error: bool = False) -> None:
-        """The line above the editor: what is being prepared, or why it failed."""
-        self.banner.setText(text)
-        if error:
-            self.banner.setStyleSheet("color: #d1242f;")
-        else:
-            self.banner.setStyleSheet("")
-        self.progress_bar.setVisible(busy)
-        self.progress_bar.setRange(0, 0)
-        self.banner_row.show()
 
     # -- identity ----------------------------------------------------------------------
     @staticmethod
@@ -322,6 +307,7 @@ class Playground(QWidget):
         else:
             self.status = "Creating a sandbox database…"
         self.show_banner(self.status, busy=True)
+        self._show_usable(True)
         relay = ProgressRelay(self)
         relay.progress.connect(self._on_prepare_progress)
         self._relay = relay
@@ -340,11 +326,11 @@ class Playground(QWidget):
         if self.state != PREPARING:
             return
         if isinstance(total, int) and total > 0:
-            self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(min(1000, int(done * 1000 / total)))
-            self.banner.setText(f"{self.status} {human_size(done)} of {human_size(total)}")
+            self.banner.set_progress(
+                f"{self.status} {human_size(done)} of {human_size(total)}", done / total
+            )
         else:
-            self.banner.setText(f"{self.status} {human_size(done)}")
+            self.banner.set_progress(f"{self.status} {human_size(done)}", None)
 
     def _adopt(self, prepared: tuple[str, Session, list[CatalogItem]]) -> None:
         database, session, catalog = prepared
@@ -385,27 +371,6 @@ class Playground(QWidget):
         self._adopt(prepared)
         self.status_message.emit(f"{self.title}: reset; fresh database {self.database}")
 
-    def _on_prepare_failed(self, exc: object) -> None:
-        self._prepare_worker = None
-        if self.state != PREPARING:
-            self._maybe_closed()
-            return
-        message = one_line(exc) if isinstance(exc, BaseException) else str(exc)
-        if self.database is not None and self.runner is not None:
-            # A reset failed: the old database is still there and still usable.
-            self.state = READY
-            self.status = "Ready"
-            self.show_banner(f"Reset failed: {message}", busy=False, error=True)
-        else:
-            self.state = FAILED
-            self.error = message
-            self.status = "Failed"
-            self.show_banner(
-                f"Could not prepare the playground: {message}", busy=False, error=True
-            )
-        self.status_message.emit(message)
-        self.state_changed.emit()
-
     # -- running -----------------------------------------------------------------------
     def run_current(self) -> bool:
         """Run the selection, or the statement under the cursor."""
@@ -427,11 +392,12 @@ class Playground(QWidget):
         if self.runner.is_running:
             self.status_message.emit("A query is still running; stop it first (Esc).")
             return False
-        if self.engine is not None and not type(self.engine).split(text):
+        statements = type(self.engine).split(text) if self.engine is not None else []
+        if self.engine is not None and not statements:
             # E.g. Run all on a template's comment header alone.
             self.status_message.emit("Nothing to run: there are only comments here.")
             return False
-        self.results.begin(text, offset)
+        self.results.begin(text, offset, statements)
         self._cancel_requested = False
         self.status = running_status(0.0)
         self.runner.run(text)
@@ -444,7 +410,7 @@ class Playground(QWidget):
             self._relay.cancelled.set()
             return
         if self.runner is not None and self.runner.is_running:
-            self._cancel_requested = True
+            self._cancel_requested = self.results.cancel_requested = True
             self.status = running_status(self.results.clock.elapsed(), cancelling=True)
             self.runner.cancel()
             self.state_changed.emit()
@@ -461,13 +427,7 @@ class Playground(QWidget):
         if self.results.changed_state:
             self.modified = True
             self.refresh_catalog()
-        took = format_elapsed(seconds)
-        if self.results.cancelled or self._cancel_requested:
-            self.last_run = f"Cancelled after {took}"
-        elif self.results.had_error:
-            self.last_run = f"Failed after {took}"
-        else:
-            self.last_run = f"Finished in {took}"
+        self.last_run, self.last_run_tip = self.results.outcome(seconds)
         if self.state == READY:  # not while a reset that cancelled this run prepares
             self.status = "Ready"
         self.results.show_outcome()

@@ -12,11 +12,22 @@ into the editor's text, or left unmarked when the text did not come from the edi
 A statement that was cancelled or failed while its rows were coming keeps its result tab,
 as in DBeaver: the tab is marked and its footer says what happened ("Cancelled after
 2.10 s", "Failed: division by zero") in the words the Messages pane uses, so an empty
-grid never looks like an empty answer.
+grid never looks like an empty answer. A statement cancelled before its first row keeps
+no tab: an empty grid would say nothing the Messages line does not.
+
+After a failure or a cancel, the statements that never ran are listed as "Not run" with
+their line, so a batch never looks as if it ended where the error was. An error shows
+the server's reason on its line, with its code (SQLSTATE), detail and hint on lines of
+their own under it and in the tooltip of its mark in the editor. An error the server
+gives no position for (division by zero at run time) marks the whole statement.
+
+Every time a run shows is one measure: the time the engine took for each statement (the
+Messages pane's Time column and each result's footer); the run's time is their sum.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,16 +35,25 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QTabWidget
 
 from dbplay_desktop.display_text import qt_text, safe_text
-from dbplay_desktop.engines.base import EngineError, QueryCancelled, Statement, StatementResult
+from dbplay_desktop.engines.base import (
+    EngineError,
+    LineIndex,
+    QueryCancelled,
+    Statement,
+    StatementResult,
+)
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.messages_pane import MessagesPane
 from dbplay_desktop.ui.results_model import QueryRunner, ResultsModel
 from dbplay_desktop.ui.results_view import ResultsView
-from dbplay_desktop.ui.run_clock import RunClock
+from dbplay_desktop.ui.run_clock import RunClock, format_elapsed
 from dbplay_desktop.ui.sandbox_jobs import one_line
 
 if TYPE_CHECKING:
     from dbplay_desktop.ui.editor import CodeEditor
+
+#: At most this many statements are listed one by one as "Not run"; the rest are counted.
+MAX_NOT_RUN_LISTED = 100
 
 
 def is_plain_read(statement_text: str, language: str) -> bool:
@@ -109,10 +129,14 @@ class RunResults(QObject):
         runner.statement_finished.connect(self._on_statement_finished)
         runner.failed.connect(self._on_run_failed)
 
-    def begin(self, text: str, offset: int | None) -> None:
+    def begin(
+        self, text: str, offset: int | None, statements: Sequence[Statement] = ()
+    ) -> None:
         """A new run of ``text``, which sits at ``offset`` in the editor (``None``: the text
-        is not in the editor); clears the previous run's results and error marks."""
+        is not in the editor); clears the previous run's results and error marks.
+        ``statements`` are ``text``'s as the engine cuts it (to list those that never ran)."""
         self._start_tally(text, offset)
+        self._statements = list(statements)
         self.editor.clear_error_marks()
         self.clear()
         self._statement_began = 0.0
@@ -133,9 +157,15 @@ class RunResults(QObject):
         self.had_error = False
         #: A statement of this run was cancelled.
         self.cancelled = False
+        #: The user asked to stop this run (a cancel then reads "Cancelled after 2.10 s").
+        self.cancel_requested = False
         self.elapsed = 0.0
+        #: Statements that reported their end (their times make up :attr:`elapsed`).
+        self.finished_count = 0
         self.rows = 0
         self.error_text = ""
+        self._statements: list[Statement] = []
+        self._last_index = -1
 
     def clear(self) -> None:
         """Remove every result tab and message."""
@@ -154,8 +184,33 @@ class RunResults(QObject):
             self.text, database, self.elapsed, not self.had_error, self.rows, self.error_text
         )
 
+    def outcome(self, wall: float) -> tuple[str, str]:
+        """How the run ended, and a tooltip saying what its time measures.
+
+        The time is the statements' own (the sum of the Messages pane's Time column, as
+        each result's footer shows it), so a one-statement run shows one number
+        everywhere; ``wall`` (the run from start to its last row on screen) is given in
+        the tooltip, or used when no statement reported a time.
+        """
+        count = self.finished_count
+        took = format_elapsed(self.elapsed if count else wall)
+        if self.cancelled or self.cancel_requested:
+            text = f"Cancelled after {took}"
+        elif self.had_error:
+            text = f"Failed after {took}"
+        else:
+            text = f"Finished in {took}"
+        if not count:
+            return text, f"The run took {took} in all."
+        noun = "statement" if count == 1 else "statements"
+        return text, (f"{count:,} {noun}: {took} in the database (the Time column of "
+                      f"Messages); {format_elapsed(wall)} in all, with the window's own work.")
+
     def show_outcome(self) -> None:
-        """After the run: Messages in front when something failed or nothing returned rows."""
+        """After the run: the statements that never ran are listed, and Messages comes to
+        the front when something failed or nothing returned rows."""
+        if self.had_error or self.cancelled or self.cancel_requested:
+            self._list_not_run()
         if self.had_error or not self._models:
             self.tabs.setCurrentWidget(self.messages)
 
@@ -165,6 +220,7 @@ class RunResults(QObject):
 
     # -- statements --------------------------------------------------------------------
     def _on_statement_started(self, index: int, result: StatementResult) -> None:
+        self._last_index = max(self._last_index, index)
         if not result.returns_rows:
             return
         model = ResultsModel(self, batch_size=self.batch_size, cap=self.row_cap)
@@ -193,6 +249,8 @@ class RunResults(QObject):
             view.show_live_elapsed(seconds - self._statement_began)
 
     def _on_statement_finished(self, index: int, result: StatementResult, more: bool) -> None:
+        self._last_index = max(self._last_index, index)
+        self.finished_count += 1
         self._running_index = None
         self._statement_began = self.clock.elapsed()
         model = self._models.get(index)
@@ -232,6 +290,9 @@ class RunResults(QObject):
         """A statement's rows stopped coming: its footer and tab say why."""
         model, view = self._models[index], self._views[index]
         cancelled = isinstance(error, QueryCancelled)
+        if cancelled and model.received_count == 0:
+            self._drop_tab(index)  # nothing to show; the Messages line says it all
+            return
         failure = "" if cancelled else safe_text(error if isinstance(error, str) else error.message)
         model.finish(False, False, elapsed=elapsed, cancelled=cancelled, failure=failure)
         tab = self.tabs.indexOf(view)
@@ -244,39 +305,74 @@ class RunResults(QObject):
             tip = f"{model.summary()}\n{statement}".strip()
             self.tabs.setTabToolTip(tab, qt_text(tip, multiline=True))
 
+    def _drop_tab(self, index: int) -> None:
+        view = self._views.pop(index)
+        self._models.pop(index)
+        tab = self.tabs.indexOf(view)
+        if tab >= 0:
+            self.tabs.removeTab(tab)
+        view.deleteLater()
+
     def _report_error(self, index: int, result: StatementResult) -> None:
         error = result.error
         assert error is not None
-        if error.position is not None:
-            position = self.offset + error.position
-        else:
-            position = self.offset + result.statement.start
+        statement_start = self.offset + result.statement.start
+        known = error.position is not None
+        position = self.offset + error.position if known else statement_start  # type: ignore[operator]
         located = Statement.at(self.document, position, position)
         cancelled = isinstance(error, QueryCancelled)
         self.cancelled = self.cancelled or cancelled
-        where = f"line {located.line}, column {located.column}"
-        # A cancel has no place worth pointing at, but says plainly that it was a cancel
-        # (the server's own words, "canceling statement due to ...", follow).
-        text = (f"{error.title}: {error.message}" if cancelled
-                else f"{error.title} at {where}: {error.message}")
-        self.messages.add_message(index, located.line, text, result.elapsed, position,
-                                  kind="error")
+        took = format_elapsed(result.elapsed)
+        elapsed: float | None = result.elapsed
+        if cancelled and self.cancel_requested:
+            # The user's own stop: said once, with its time (the server's "canceling
+            # statement due to user request" adds nothing).
+            text, elapsed = f"Cancelled after {took}", None
+        elif cancelled:  # stopped by the server (a statement timeout): its reason counts
+            text = f"{error.title} after {took}: {error.reason}"
+        else:
+            # Without a position the statement failed as a whole: its line, no column.
+            where = (f"line {located.line}, column {located.column}"
+                     if error.position is not None else f"line {located.line}")
+            text = f"{error.title} at {where}: {error.reason}"
+        extra = error_extras(error)
+        self.messages.add_message(index, located.line, text, elapsed, position,
+                                  kind="error", details=extra)
         self.had_error = True
         if not cancelled and self.in_editor:
             if error.position is None:  # no position: underline the whole statement
-                start = self.offset + result.statement.start
+                start = statement_start
                 end = self.offset + result.statement.end
             else:
                 start, end = position, _token_end(self.document, position)
-            self.editor.mark_error(
-                start, max(end, start + 1), qt_text(f"{error.title}: {error.message}")
-            )
+            tip = "\n".join([f"{error.title}: {error.reason}", *extra])
+            self.editor.mark_error(start, max(end, start + 1), qt_text(tip, multiline=True))
         self.tabs.setCurrentWidget(self.messages)
+
+    def _list_not_run(self) -> None:
+        """A "Not run" line for every statement after the last one that started."""
+        skipped = [st for i, st in enumerate(self._statements) if i > self._last_index]
+        if not skipped:
+            return
+        lines = LineIndex(self.document)
+        for number, statement in enumerate(skipped[:MAX_NOT_RUN_LISTED], self._last_index + 1):
+            start = self.offset + statement.start
+            line = lines.locate(start)[0]
+            first = " ".join(statement.text.strip().split("\n", 1)[0].split())
+            if len(first) > 80:
+                first = first[:79] + "…"
+            self.messages.add_message(number, line, f"Not run: {first}", None,
+                                      start if self.in_editor else None, kind="skipped")
+        rest = len(skipped) - MAX_NOT_RUN_LISTED
+        if rest > 0:
+            noun = "statement" if rest == 1 else "statements"
+            self.messages.add_message(-1, 0, f"… and {rest:,} more {noun} not run", None,
+                                      None, kind="skipped")
 
     def _on_run_failed(self, exc: object) -> None:
         message = one_line(exc) if isinstance(exc, BaseException) else str(exc)
         # A result still streaming when the run broke never gets its own "finished".
-        for index, model in self._models.items():
+        for index, model in list(self._models.items()):
             if not model.is_finished:
                 self._finish_interrupted(index, message, None)
         self._running_index = None
@@ -284,6 +380,18 @@ class RunResults(QObject):
         self.had_error = True
         self.error_text = self.error_text or message
         self.tabs.setCurrentWidget(self.messages)
+
+
+def error_extras(error: EngineError) -> list[str]:
+    """The lines an error shows under its reason: its code, detail and hint."""
+    extras = []
+    if error.code:
+        extras.append(f"{error.code_name} {error.code}")
+    if error.detail:
+        extras.append(f"Detail: {error.detail}")
+    if error.hint:
+        extras.append(f"Hint: {error.hint}")
+    return extras
 
 
 def _changes_rows(status: str) -> bool:

@@ -16,6 +16,22 @@ from PySide6.QtCore import QObject, Signal
 from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Session
 
 
+class WrongEngine(EngineError):
+    """The template is for another engine than the server the window is connected to."""
+
+    title = "Cannot open template"
+
+
+def can_retry(exc: object) -> bool:
+    """Whether preparing a playground again may succeed after ``exc``: yes after a restore
+    error or a lost server; no for a file that is not a template, a template the safety
+    scan refused, or one for another engine (the same file fails the same way again)."""
+    from dbplay_desktop.engines.base import UnsafeContent
+    from dbplay_desktop.templates.manifest import TemplateError
+
+    return not isinstance(exc, (TemplateError, UnsafeContent, WrongEngine))
+
+
 def one_line(exc: BaseException) -> str:
     """A user-readable single line for any failure (engine errors already are one)."""
     if isinstance(exc, EngineError):
@@ -56,7 +72,7 @@ def prepare_sandbox(
             if reader.manifest.engine != engine.name:
                 from dbplay_desktop.engines.registry import display_name
 
-                raise EngineError(
+                raise WrongEngine(
                     f"{template.name} is a {display_name(reader.manifest.engine)} template; "
                     f"connect to a {display_name(reader.manifest.engine)} server to open it"
                 )

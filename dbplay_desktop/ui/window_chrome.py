@@ -28,7 +28,7 @@ from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.catalog_tree import CatalogTree
 from dbplay_desktop.ui.history_panel import HistoryPanel
-from dbplay_desktop.ui.playground import FAILED, PREPARING, READY
+from dbplay_desktop.ui.playground import PREPARING, READY
 from dbplay_desktop.ui.settings import open_settings
 from dbplay_desktop.ui.template_browser import TemplateBrowser
 from dbplay_desktop.ui.welcome import WelcomePage
@@ -244,21 +244,23 @@ class WindowChromeMixin:
                 self.stack.setCurrentWidget(self.welcome)
         else:
             self.setWindowTitle(f"{safe_text(playground.title)} — {APP_TITLE}")
+        # What needs a database is enabled only on a tab that has one; a tab that failed
+        # to open offers Retry/Close in its banner instead (Reset would fail the same way).
         ready = playground is not None and playground.state == READY
         running = ready and playground.is_running  # type: ignore[union-attr]
         for action in (self.run_action, self.run_all_action):
             action.setEnabled(ready and not running)
         self.stop_action.setEnabled(
-            running or (playground is not None and playground.state == PREPARING)
+            running or (playground is not None and playground.state == PREPARING
+                        and playground.engine is not None)
         )
         self.save_action.setEnabled(ready and not running)
-        self.reset_action.setEnabled(
-            playground is not None and playground.state in (READY, FAILED)
-            and self.engine is not None
-        )
-        has_tab = playground is not None
-        for action in (self.close_tab_action, self.format_action, self.find_action):
-            action.setEnabled(has_tab)
+        self.reset_action.setEnabled(ready and self.engine is not None)
+        self.close_tab_action.setEnabled(playground is not None)
+        usable = playground is not None and playground.editor_usable
+        self.format_action.setEnabled(usable)
+        self.find_action.setEnabled(usable or (
+            playground is not None and playground.editor_pane.isVisibleTo(playground)))
         self.refresh_catalog_action.setEnabled(ready)
         self.retry_server_action.setVisible(self.server_uri is None)
         self.retry_server_action.setEnabled(self.engine is None)
@@ -279,6 +281,10 @@ class WindowChromeMixin:
         self.status_label.setText(safe_text(status))
         if self.engine_error and self.engine is None:
             self.status_label.setToolTip(qt_text(self.engine_error))
+        elif playground is not None and status == playground.last_run:
+            self.status_label.setToolTip(qt_text(playground.last_run_tip))
+        else:
+            self.status_label.setToolTip("")
 
     # ================================================================== settings
     def recent_files(self) -> list[str]:

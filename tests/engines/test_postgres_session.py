@@ -84,6 +84,18 @@ def test_user_transactions_are_respected(pg_session):
     assert run(pg_session, "select count(*) from tx")[0][1] == [(0,)]
 
 
+def _wait_until_running(session, timeout: float = 20.0) -> None:
+    """Until the session's query is fetching on the server (a cancel then reaches it, not
+    the BEGIN or DECLARE before it)."""
+    from psycopg import pq
+
+    deadline = time.monotonic() + timeout
+    while (session._open is None
+           or session._conn.info.transaction_status != pq.TransactionStatus.ACTIVE):
+        assert time.monotonic() < deadline, "the statement never started"
+        time.sleep(0.01)
+
+
 def test_cancel_from_another_thread_stops_a_long_query(pg_session):
     results = []
 
@@ -96,13 +108,11 @@ def test_cancel_from_another_thread_stops_a_long_query(pg_session):
                 pass
 
     thread = threading.Thread(target=work)
-    started = time.monotonic()
     thread.start()
-    time.sleep(0.7)
+    _wait_until_running(pg_session)
     pg_session.cancel()
-    thread.join(10)
-    assert not thread.is_alive()
-    assert time.monotonic() - started < 8
+    thread.join(20)
+    assert not thread.is_alive()  # well before the 30 s sleep would have ended
     assert len(results) == 1 and isinstance(results[0].error, QueryCancelled)
     assert run(pg_session, "select 2")[0][1] == [(2,)]
 
@@ -253,3 +263,26 @@ def test_error_detail_and_hint_are_part_of_the_one_line_message(pg_session):
     assert message.startswith('duplicate key value violates unique constraint "u_pkey"')
     assert "Key (id)=(1) already exists." in message and "\n" not in message
     assert results[1][0].notices == []
+
+
+def test_errors_carry_the_servers_code_detail_and_hint_as_fields(pg_session):
+    results = run(pg_session, "create table v (id int primary key); insert into v values (1), (1)")
+    error = results[1][0].error
+    assert error.code == "23505" and error.code_name == "SQLSTATE"
+    assert error.reason == 'duplicate key value violates unique constraint "v_pkey"'
+    assert error.detail == "Key (id)=(1) already exists." and error.hint is None
+    assert error.message == f"{error.reason} — {error.detail}" == str(error)
+    hinted = run(pg_session, "select now() + true")[0][0].error
+    assert hinted.code == "42883" and hinted.hint and hinted.hint.startswith("No operator")
+    assert str(hinted).endswith(f"(hint: {hinted.hint})")
+    assert hinted.position == len("select now() ")  # the operator the server points at
+
+
+def test_a_runtime_error_has_no_position_but_the_statements_line(pg_session):
+    text = "select 1;\n  select 1/0;\nselect 2;"
+    results = run(pg_session, text)
+    assert len(results) == 2
+    error = results[1][0].error
+    assert isinstance(error, QueryError) and error.code == "22012"
+    assert error.position is None  # the server gave none: the statement failed as a whole
+    assert (error.line, error.column) == (2, 3)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-import time
-
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QTextCursor
 
 from tests.ui.conftest import run_and_wait, wait_ready
@@ -63,7 +60,9 @@ def test_error_in_the_middle_of_a_batch(qtbot, main_window):
     assert messages[0].startswith("CREATE TABLE")
     assert "INSERT 0 2" in messages[1]
     assert "line 4" in messages[2] and "missing_table" in messages[2]
-    assert len(messages) == 3  # nothing ran after the error
+    # Nothing ran after the error, and the statement that did not run says so.
+    assert messages[3:] == ["Not run: INSERT INTO t VALUES (3)"]
+    assert playground.messages.kinds() == ["ok", "ok", "error", "skipped"]
     marks = playground.editor.error_marks()
     assert marks and marks[0][0] == text.index("missing_table")
     assert playground.results_tabs.currentWidget() is playground.messages
@@ -87,13 +86,12 @@ def test_cancel_a_long_query(qtbot, main_window):
     playground = main_window.new_playground()
     wait_ready(qtbot, playground)
     playground.editor.setPlainText("SELECT pg_sleep(30);")
-    started = time.monotonic()
+    # The run ends well before the 30 s sleep would (the wait's limit): the cancel did it.
     with qtbot.waitSignal(playground.run_finished, timeout=15_000):
         assert playground.run_all()
-        qtbot.wait(500)
+        qtbot.waitUntil(lambda: playground.results.clock.elapsed() > 0.2, timeout=10_000)
         assert main_window.stop_action.isEnabled()
         main_window.stop_action.trigger()
-    assert time.monotonic() - started < 10
     assert any("cancel" in m.lower() for m in playground.message_texts())
     assert not playground.is_running
 
@@ -102,12 +100,17 @@ def test_heartbeat_keeps_firing_while_rows_stream(qtbot, main_window):
     main_window.app_settings.row_cap = 150_000
     playground = main_window.new_playground()
     wait_ready(qtbot, playground)
-    ticks: list[int] = []
-    clock = QElapsedTimer()
-    clock.start()
+    # Rows received when each heartbeat was served: the UI thread keeps serving timers
+    # between batches, however long the stream takes, rather than after all of them.
+    seen: list[int] = []
     heartbeat = QTimer()
     heartbeat.setInterval(10)
-    heartbeat.timeout.connect(lambda: ticks.append(clock.elapsed()))
+
+    def beat() -> None:
+        models = playground.result_models()
+        seen.append(models[0].received_count if models else 0)
+
+    heartbeat.timeout.connect(beat)
     playground.editor.setPlainText("SELECT g, md5(g::text) FROM generate_series(1, 200000) g;")
     heartbeat.start()
     run_and_wait(qtbot, playground, timeout=60_000)
@@ -115,10 +118,8 @@ def test_heartbeat_keeps_firing_while_rows_stream(qtbot, main_window):
     model = playground.result_models()[0]
     assert model.received_count == main_window.app_settings.row_cap
     assert model.more_available
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) > 10
-    # Measured, not a benchmark: the UI thread must not freeze for a whole second.
-    assert max(gaps) < 1000, max(gaps)
+    during = {count for count in seen if 0 < count < model.received_count}
+    assert len(during) >= 3, sorted(during)
 
 
 def test_reset_restores_the_template_into_a_new_database(qtbot, main_window, shop_template,
