@@ -85,8 +85,11 @@ class SandboxJournal:
     def _write(self, entries: list[PendingDrop]) -> None:
         if not entries and not self.path.exists():
             return
+        from dbplay_desktop.app_dirs import ensure_private_dir
+
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(self.path.parent)
+            # mkstemp makes the file 0600: the journal names the user's databases.
             handle, temporary = tempfile.mkstemp(prefix=".journal-", dir=self.path.parent)
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump([asdict(entry) for entry in entries], out, indent=1)
