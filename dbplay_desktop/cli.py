@@ -372,7 +372,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from dbplay_desktop.templates.operations import verify_template
 
-    problems = verify_template(args.file)
+    progress = _progress("Scanning")
+    try:
+        problems = verify_template(args.file, progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
     for problem in problems:
         print(safe_text(problem))
     if problems:
