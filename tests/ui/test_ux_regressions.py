@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QThreadPool
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QTableView
 
 from dbplay_desktop.engines.base import CatalogItem, Column
 from dbplay_desktop.history import QueryHistory
@@ -497,7 +497,8 @@ def test_readme_shortcuts_are_the_apps(qtbot, main_window):
         "Ctrl+Space": "complete", "Ctrl+F": "find", "Ctrl+H": "replace", "Ctrl+/": "comment",
     }
     named = _readme_keys()
-    assert sorted(set(named)) == sorted({*actions, *editor_keys, "Ctrl+C"})
+    # Ctrl+C and Ctrl+End belong to the results grid (Ctrl+End: tests/ui/test_fetch_more.py).
+    assert sorted(set(named)) == sorted({*actions, *editor_keys, "Ctrl+C", "Ctrl+End"})
     for keys, action in actions.items():
         assert window_action(keys) == [action], keys
         assert editor_command(keys) is None, keys  # the editor lets it through
@@ -507,3 +508,5 @@ def test_readme_shortcuts_are_the_apps(qtbot, main_window):
     view = ResultsView()
     qtbot.addWidget(view)
     assert view.copy_action.shortcut() == QKeySequence("Ctrl+C")
+    # Ctrl+End is the table's own "move to end", which the grid takes to the last row.
+    assert type(view.table).moveCursor is not QTableView.moveCursor
