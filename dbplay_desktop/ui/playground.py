@@ -397,10 +397,13 @@ class Playground(PlaygroundBannerMixin, QWidget):
             # E.g. Run all on a template's comment header alone.
             self.status_message.emit("Nothing to run: there are only comments here.")
             return False
+        # A result the last run left open for Fetch more is closed by this run first.
+        handed_over = self.results.take_open_results()
         self.results.begin(text, offset, statements)
         self._cancel_requested = False
         self.status = running_status(0.0)
-        self.runner.run(text)
+        keep_open = len(statements) - 1 if statements else None
+        self.runner.run(text, keep_open=keep_open, handed_over=handed_over)
         self.state_changed.emit()
         return True
 

@@ -8,7 +8,7 @@ thread. It knows nothing about models: it emits signals, the caller fills models
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -19,19 +19,32 @@ from .workers import Worker, start_worker
 
 
 def _run(
-    session: Session, text: str, cap: int | None, generation: int, flags: StreamFlags
+    session: Session,
+    text: str,
+    cap: int | None,
+    generation: int,
+    flags: StreamFlags,
+    keep_open: int | None = None,
+    handed_over: Sequence[Any] = (),
 ) -> Iterator[tuple[Any, ...]]:
     """Worker body of :class:`QueryRunner`: yields ``(generation, event, index, ...)``.
 
     One statement at a time on the one connection: a result is streamed up to the cap
-    (plus the probe batch) and closed before the next statement may run.
+    (plus the probe batch) and closed before the next statement may run. The statement
+    numbered ``keep_open`` (the run's last) stays open when the cap stops it, so the
+    grid can fetch more of it later: its "finished" event then carries the stream and
+    the rows read past the cap. ``handed_over`` are results an earlier run left open:
+    they are closed first, here, so that two threads never use the session at once.
     """
     try:
+        for source in handed_over:
+            source.close_when_idle()
         if flags.stop:  # discarded before the worker got a thread
             return
         for result in session.execute(text):
             yield generation, "started", result.index, result
             more = False
+            parked = None
             try:
                 if result.error is None and result.returns_rows:
                     paced = PacedBatches(result.batches(), cap, flags)
@@ -39,17 +52,24 @@ def _run(
                         for rows in paced:
                             yield generation, "batch", result.index, rows
                     finally:
-                        paced.close()
-                    more = paced.more
+                        more = paced.more
+                        if more and not flags.stop and result.index == keep_open:
+                            parked = (paced.batches, paced.leftover)
+                        else:
+                            paced.close()
             except EngineError as exc:  # a failure while streaming (e.g. cancelled)
                 if result.error is None:
                     result.error = exc
+                parked = None
             finally:
-                result.close()
+                if parked is None:
+                    result.close()
             if flags.stop and result.error is None and result.returns_rows and not more:
                 # Stopped while rows were still coming: say so rather than look complete.
                 result.error = QueryCancelled("Query cancelled by the user")
-            yield generation, "finished", result.index, result, more
+            yield generation, "finished", result.index, result, more, parked
+            if parked is not None:
+                return  # the last statement: leave its result open for Fetch more
             if result.error is not None or flags.stop:
                 break
     except Exception as exc:  # reported as an event so it carries the generation
@@ -90,6 +110,10 @@ class QueryRunner(QObject):
     batch = Signal(int, object)
     #: (index, StatementResult with status/rowcount/elapsed/notices/error, more_available)
     statement_finished = Signal(int, object, bool)
+    #: (index, StatementResult, (batches, leftover rows)): the run's last result stopped
+    #: at the cap and was left open to be continued (see ``adopt_open_result``); emitted
+    #: just before its ``statement_finished``.
+    result_parked = Signal(int, object, object)
     #: The run ended (after everything else, also after a failure or a cancel).
     all_done = Signal()
     #: The run broke outside any statement (e.g. the connection was lost): the exception.
@@ -114,13 +138,28 @@ class QueryRunner(QObject):
         """Whether a worker is still using the session (also after :meth:`discard`)."""
         return self._worker is not None and not self._worker.is_done
 
-    def run(self, text: str, pool: QThreadPool | None = None) -> Worker:
-        """Start running ``text``; one run at a time per session."""
+    def run(
+        self,
+        text: str,
+        pool: QThreadPool | None = None,
+        *,
+        keep_open: int | None = None,
+        handed_over: Sequence[Any] = (),
+    ) -> Worker:
+        """Start running ``text``; one run at a time per session.
+
+        ``keep_open`` is the index of a statement whose capped result stays open (the
+        last one: :attr:`result_parked`); ``handed_over`` are open results of earlier
+        runs, closed on the run's worker before anything runs.
+        """
         if self.is_running:
             raise RuntimeError("a query is already running on this connection")
         self.generation += 1
         self._flags = StreamFlags()
-        worker = Worker(_run, self.session, text, self.cap, self.generation, self._flags)
+        worker = Worker(
+            _run, self.session, text, self.cap, self.generation, self._flags,
+            keep_open, tuple(handed_over),
+        )
         worker.generation = self.generation
         self.destroyed.connect(self._flags.halt)  # a closed tab stops its run
         worker.signals.yielded.connect(self._on_event)
@@ -169,6 +208,8 @@ class QueryRunner(QObject):
         elif kind == "started":
             self.statement_started.emit(index, rest[0])
         elif kind == "finished":
+            if rest[2] is not None:
+                self.result_parked.emit(index, rest[0], rest[2])
             self.statement_finished.emit(index, rest[0], rest[1])
         else:
             self.failed.emit(rest[0])

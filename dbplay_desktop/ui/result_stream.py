@@ -94,29 +94,45 @@ class PacedBatches:
     """A result's capped batches, each taken only once the UI has room for it.
 
     Iterate it on the worker; afterwards :attr:`more` says whether rows existed past the
-    cap, and :attr:`stopped` whether the stop flag ended it early. Call :meth:`close` in
-    a ``finally`` to free the underlying stream.
+    cap, :attr:`stopped` whether the stop flag ended it early, and :attr:`leftover` holds
+    the rows of the probe batch past the cap (so the result can be continued later
+    without losing them). Call :meth:`close` in a ``finally`` to free the stream, unless
+    it is handed on (:func:`adopt_open_result`).
     """
 
     def __init__(self, batches: Iterator[list[Row]], cap: int | None, flags: StreamFlags) -> None:
-        self._capped = capped_batches(batches, cap)
+        self.batches = batches
+        self._cap = cap
         self._flags = flags
         self.more = False
         self.stopped = False
+        self.leftover: list[Row] = []
 
     def __iter__(self) -> Iterator[list[Row]]:
+        taken, cap = 0, self._cap
         while self._flags.take_credit():
-            try:
-                rows = next(self._capped)
-            except StopIteration as stop:
-                self.more = bool(stop.value)
+            rows = next(self.batches, None)
+            while rows is not None and not rows:
+                rows = next(self.batches, None)
+            if rows is None:
                 self._flags.give_credit()  # taken for a batch that never came
                 return
+            if cap is not None and taken + len(rows) > cap:
+                head, self.leftover = rows[: cap - taken], list(rows[cap - taken :])
+                self.more = True
+                if head:
+                    yield head
+                else:
+                    self._flags.give_credit()
+                return
+            taken += len(rows)
             yield rows
         self.stopped = True
 
     def close(self) -> None:
-        self._capped.close()
+        close = getattr(self.batches, "close", None)
+        if close is not None:
+            close()
 
 
 class _Source:
@@ -128,15 +144,21 @@ class _Source:
     still using it as it ends.
     """
 
-    def __init__(self, result: StatementResult) -> None:
+    def __init__(
+        self,
+        result: StatementResult,
+        batches: Iterator[list[Row]] | None = None,
+        pending: list[Row] | None = None,
+    ) -> None:
         self.result: StatementResult | None = result
-        self._batches = result.batches()
-        self.pending: list[Row] = []
+        self._batches = batches if batches is not None else result.batches()
+        self.pending: list[Row] = list(pending or [])
         self.flags = StreamFlags()
         self._lock = threading.Condition()
         self._busy = False
         self._released = False
         self._closed = False
+        self._handed_over = False  # the session's next run closes it (on its own worker)
 
     def next_batch(self) -> list[Row] | None:
         """Worker side: the next non-empty batch, or None at the end."""
@@ -175,10 +197,30 @@ class _Source:
         with self._lock:
             self._released = True
             self.flags.halt()
-            if self._busy or self._closed:
+            if self._busy or self._closed or self._handed_over:
                 return
             self._closed = True
         start_worker(self._close)
+
+    def hand_over(self) -> None:
+        """UI thread: the session's next run will close this result itself, first thing
+        on its worker (:meth:`close_when_idle`), so two threads never use the session."""
+        with self._lock:
+            self._handed_over = True
+            self._released = True
+            self.flags.halt()
+
+    def close_when_idle(self) -> None:
+        """Worker side: wait for a fetch still running to stop, then close the result."""
+        with self._lock:
+            self._released = True
+            self.flags.halt()
+            while self._busy:
+                self._lock.wait(0.05)
+            if self._closed:
+                return
+            self._closed = True
+        self._close()
 
     @property
     def is_open(self) -> bool:
@@ -252,6 +294,7 @@ class ResultFeeder(QObject):
         cap: int | None,
         *,
         resumable: bool = False,
+        source: _Source | None = None,
     ) -> None:
         super().__init__(model)
         self.model = model
@@ -262,7 +305,7 @@ class ResultFeeder(QObject):
         self._finished = False
         self._parked = False  # stopped at a limit with the result kept open
         self._elapsed_of = result
-        self._source = _Source(result)
+        self._source = source if source is not None else _Source(result)
         # Destroying the model (closing its tab) stops the worker even if nobody calls
         # stop(), and frees a result kept open for Fetch more.
         self.destroyed.connect(self._source.release)
@@ -339,6 +382,13 @@ class ResultFeeder(QObject):
     def is_done(self) -> bool:
         return self._finished and self.worker is None
 
+    def hand_over(self) -> _Source:
+        """The open result, for the session's next run to close (see :class:`_Source`);
+        this feeder fetches no more."""
+        self._source.hand_over()
+        self._parked = False
+        return self._source
+
 
 def stream_result(
     result: StatementResult,
@@ -370,3 +420,24 @@ def stream_result(
     feeder = ResultFeeder(result, model, model.cap if cap is None else cap, resumable=resumable)
     model.fetcher = feeder if resumable else None
     return feeder.start(pool)
+
+
+def adopt_open_result(
+    result: StatementResult,
+    batches: Iterator[list[Row]],
+    leftover: list[Row],
+    model: ResultsModel,
+) -> ResultFeeder:
+    """Make a result that a run stopped at the cap (and left open) continuable.
+
+    ``model`` already holds the rows up to the cap and is finished with "more";
+    ``batches`` is the result's own stream, where the run stopped, and ``leftover`` the
+    rows it read past the cap. The returned feeder is the model's fetcher: *Fetch more*
+    and *Fetch all* go on from there. Keep the session idle while it may fetch: before
+    the session runs anything else, :meth:`ResultFeeder.hand_over` it to that run.
+    """
+    source = _Source(result, batches, leftover)
+    feeder = ResultFeeder(result, model, model.cap, resumable=True, source=source)
+    feeder._finished = feeder._parked = True
+    model.fetcher = feeder
+    return feeder

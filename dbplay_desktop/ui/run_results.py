@@ -44,6 +44,7 @@ from dbplay_desktop.engines.base import (
 )
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.messages_pane import MessagesPane
+from dbplay_desktop.ui.result_stream import ResultFeeder, adopt_open_result
 from dbplay_desktop.ui.results_model import QueryRunner, ResultsModel
 from dbplay_desktop.ui.results_view import ResultsView
 from dbplay_desktop.ui.run_clock import RunClock, format_elapsed
@@ -114,6 +115,8 @@ class RunResults(QObject):
         self.row_cap = row_cap
         self._models: dict[int, ResultsModel] = {}
         self._views: dict[int, ResultsView] = {}
+        #: The last run's capped result, kept open for Fetch more (at most one).
+        self._open_feeders: list[ResultFeeder] = []
         #: Times the run; its ticks also drive the running statement's footer.
         self.clock = RunClock(self)
         self.clock.ticked.connect(self._on_tick)
@@ -127,6 +130,7 @@ class RunResults(QObject):
         runner.statement_started.connect(self._on_statement_started)
         runner.batch.connect(self._on_batch)
         runner.statement_finished.connect(self._on_statement_finished)
+        runner.result_parked.connect(self._on_result_parked)
         runner.failed.connect(self._on_run_failed)
 
     def begin(
@@ -237,6 +241,20 @@ class RunResults(QObject):
         self.tabs.setTabToolTip(tab, qt_text(statement))
         if number == 1:
             self.tabs.setCurrentIndex(tab)
+
+    def _on_result_parked(self, index: int, result: StatementResult, parked: object) -> None:
+        """The run left its last, capped result open: the footer can fetch more of it."""
+        model = self._models.get(index)
+        batches, leftover = parked  # type: ignore[misc]
+        if model is None:
+            return
+        self._open_feeders.append(adopt_open_result(result, batches, leftover, model))
+
+    def take_open_results(self) -> list[object]:
+        """Before the session runs anything else: the results left open for Fetch more,
+        for that run to close first (their tabs can fetch no more)."""
+        feeders, self._open_feeders = self._open_feeders, []
+        return [feeder.hand_over() for feeder in feeders]
 
     def _on_batch(self, index: int, rows: list[tuple[Any, ...]]) -> None:
         model = self._models.get(index)

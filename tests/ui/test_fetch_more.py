@@ -173,3 +173,43 @@ def test_ctrl_end_in_the_window_reaches_the_capped_last_row(qtbot, main_window):
     assert view.table.currentIndex().row() == cap - 1
     assert not model.canFetchMore(QModelIndex())
     assert view.table.widths.content_width(cap) <= view.table.horizontalHeader().sectionSize(0)
+
+
+def test_fetch_more_and_all_in_the_window_then_run_again(qtbot, main_window):
+    """A playground's last statement stopped at the cap stays open: Fetch more and Fetch
+    all continue it in its tab, and the next run closes it before running."""
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    playground.editor.setPlainText("select 1;\nselect g from generate_series(1, 25000) g")
+    run_and_wait(qtbot, playground, timeout=60_000)
+    model = playground.result_models()[-1]
+    view = playground.results_tabs.currentWidget()
+    if view.model() is not model:
+        view = playground.results_tabs.widget(playground.results_tabs.count() - 1)
+    footer = view.footer
+    cap = model.cap_step
+    qtbot.waitUntil(lambda: model.summary() == f"{cap:,} of >{cap:,} rows", timeout=30_000)
+    qtbot.waitUntil(footer.fetch_more_button.isEnabled, timeout=10_000)
+
+    with qtbot.waitSignal(model.finished, timeout=30_000):
+        footer.fetch_more_button.click()
+    assert model.received_count == min(2 * cap, 25_000)
+    with qtbot.waitSignal(model.finished, timeout=60_000):
+        footer.fetch_all_button.click()
+        qtbot.waitUntil(lambda: view.fetch_all_box is not None, timeout=10_000)
+        _answer(view.fetch_all_box, "Fetch all")
+    assert model.received_count == 25_000
+    assert [model.value(i, 0) for i in (0, cap - 1, cap, 24_999)] == [1, cap, cap + 1, 25_000]
+
+    # Stopped at the cap again, then another run: the open result is closed first.
+    playground.editor.setPlainText("select g from generate_series(1, 25000) g")
+    run_and_wait(qtbot, playground, timeout=60_000)
+    qtbot.waitUntil(lambda: playground.result_models()[-1].summary().endswith("rows"),
+                    timeout=30_000)
+    playground.editor.setPlainText(
+        "select count(*) from pg_cursors where statement not like '%pg_cursors%'"
+    )
+    run_and_wait(qtbot, playground, timeout=60_000)
+    (counted,) = playground.result_models()
+    qtbot.waitUntil(lambda: counted.received_count == 1, timeout=30_000)
+    assert counted.value(0, 0) == 0  # no cursor of the earlier run is left open
