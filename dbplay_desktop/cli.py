@@ -366,6 +366,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for entry in info["files"]:
         size = human_size(entry["size"])
         print(f"  {safe_text(entry['path'])}  {size}  sha256 {entry['sha256']}")
+    scripts = info.get("scripts") or []
+    if not scripts:
+        print(f"{'scripts:':<13}none")
+    else:
+        print("scripts:")
+    for entry in scripts:
+        size = human_size(entry["size"])
+        print(f"  {safe_text(entry['path'])}  {size}  sha256 {entry['sha256']}")
     return EXIT_OK
 
 

@@ -490,3 +490,19 @@ def test_counts_are_proper_plurals() -> None:
     assert cli.plural(1, "payload file") == "1 payload file"
     assert cli.plural(2, "problem") == "2 problems"
     assert cli.plural(0, "problem") == "0 problems"
+
+
+def test_info_lists_a_templates_scripts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dbplay_desktop.templates.container import TemplateWriter
+
+    path = tmp_path / "scripted.dbtpl"
+    with TemplateWriter(path, engine="postgresql", name="scripted") as writer:
+        with writer.open("dump.sql") as out:
+            out.write(SAFE_SQL)
+        writer.add_script("playground.sql", "select 1;\n")
+        writer.commit("15.4", {"tables": 1})
+    assert cli.main(["template", "info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "scripts:\n  scripts/playground.sql  10 B  sha256 " in out
+    assert cli.main(["template", "info", str(craft_template(tmp_path / "plain.dbtpl"))]) == 0
+    assert "scripts:     none" in capsys.readouterr().out
