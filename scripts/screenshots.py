@@ -113,6 +113,10 @@ def sample_template(engine, library_root: Path) -> Path:
 
 def main() -> int:
     profile = Path(tempfile.mkdtemp(prefix="dbplay-screenshots-"))
+    # As root the server runs as the postgres account: the profile (made here) must be
+    # one it can enter, or the cluster would go to /var/lib/dbplay and stay there.
+    profile.chmod(0o711)
+    (profile / "data").mkdir(mode=0o711)
     os.environ["DBPLAY_DATA_DIR"] = str(profile / "data")
     os.environ["DBPLAY_SETTINGS_DIR"] = str(profile / "settings")
     OUT.mkdir(parents=True, exist_ok=True)

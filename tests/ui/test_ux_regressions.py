@@ -490,7 +490,7 @@ def test_readme_shortcuts_are_the_apps(qtbot, main_window):
     actions = {
         "Ctrl+N": w.new_action, "Ctrl+O": w.open_action, "Ctrl+S": w.save_action,
         "Ctrl+Shift+R": w.reset_action, "Ctrl+Shift+F": w.format_action,
-        "Ctrl+Shift+H": w.history_dock.toggleViewAction(),
+        "Ctrl+Shift+H": w.history_dock.toggleViewAction(), "Ctrl+Q": w.quit_action,
     }
     editor_keys = {
         "Ctrl+Enter": "run_current", "Ctrl+Shift+Enter": "run_all", "Esc": "escape",
