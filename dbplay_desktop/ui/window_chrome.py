@@ -77,7 +77,9 @@ class WindowChromeMixin:
                                          "Ctrl+Shift+R")
         self.close_tab_action = self._action(None, "Close playground", self.close_current,
                                              std.Close)
-        self.quit_action = self._action(None, "Quit", self.close, std.Quit)
+        # Some platforms bind no key to Quit (Windows, offscreen): Ctrl+Q there too.
+        quit_keys = QKeySequence.keyBindings(std.Quit) or [QKeySequence("Ctrl+Q")]
+        self.quit_action = self._action(None, "Quit", self.close, quit_keys[0])
         self.run_action = self._action("run", "Run statement", self.run_current, "Ctrl+Return")
         self.run_all_action = self._action("run-all", "Run all", self.run_all,
                                            "Ctrl+Shift+Return")
