@@ -22,6 +22,13 @@ from typing import IO, Any
 
 from dbplay_desktop.engines.base import Finding, ProgressCallback, RestoreError
 from dbplay_desktop.engines.pg_json import loads
+from dbplay_desktop.engines.pg_parse_tree import (
+    const,
+    name_list,
+    plpgsql_expr_sql,
+    quote_literal,
+    strings,
+)
 from dbplay_desktop.engines.pg_safety_plpgsql import (
     declared_defaults,
     qualify_declared_types,
@@ -29,18 +36,13 @@ from dbplay_desktop.engines.pg_safety_plpgsql import (
 )
 from dbplay_desktop.engines.pg_safety_rules import (
     ALLOWED_LANGUAGES,
-    IN_TRANSACTION,
-    OWNERS,
     REFUSED_STATEMENTS,
-    RENAME_REFUSED,
     RESTORE_META_COMMANDS,
     SET_CONFIG_ALLOWED,
-    SET_REFUSED,
-    SHARED_OBJECTS_REFUSED,
-    TRUSTED_EXTENSIONS,
     denied_function,
     is_skipped_meta,
 )
+from dbplay_desktop.engines.pg_safety_statements import StatementRules
 from dbplay_desktop.engines.pg_script import sql_tokens
 from dbplay_desktop.engines.pg_script_reader import (
     MAX_STATEMENT_CHARS,
@@ -173,77 +175,10 @@ def _statement_text(sql: str, raw: bytes, entry: dict[str, Any]) -> tuple[str, i
     return raw[start : start + length if length else len(raw)].decode("utf-8", "replace"), start
 
 
-def _names(items: list[Any] | None) -> list[str]:
-    """The strings of a name list (``[{"String": {"sval": ...}}, ...]``)."""
-    names = []
-    for item in items or ():
-        value = item.get("String", {}).get("sval") if isinstance(item, dict) else None
-        if value is not None:
-            names.append(value)
-    return names
-
-
-def _const(node: Any) -> Any:
-    """The value of an ``A_Const`` (string, number or bool), else ``None``."""
-    while isinstance(node, dict) and "TypeCast" in node:  # 'search_path'::text
-        node = node["TypeCast"].get("arg")
-    if not isinstance(node, dict):
-        return None
-    const = node.get("A_Const")
-    if const is None:
-        return None
-    for key, default in (("sval", ""), ("ival", 0), ("fval", "0"), ("boolval", False)):
-        if key in const:
-            inner = const[key]
-            return inner.get(key, default) if isinstance(inner, dict) else inner
-    return None
-
-
-def _plpgsql_expr_sql(query: str, mode: int) -> str:
-    """A PL/pgSQL expression as a statement the SQL grammar accepts.
-
-    Mode 0 is a whole statement; 2 an expression; 3-5 an assignment ``target := expr``,
-    whose target is dropped (it names a local variable).
-    """
-    if mode == 0:
-        return query
-    if mode >= 3:
-        # The target stays (as an expression): its subscripts are code too.
-        depth = 0
-        for tok in sql_tokens(query):
-            if tok.name in ("ASCII_91", "ASCII_40"):
-                depth += 1
-            elif tok.name in ("ASCII_93", "ASCII_41"):
-                depth -= 1
-            elif depth == 0 and tok.name in ("COLON_EQUALS", "ASCII_61"):
-                query = query[: tok.start] + ", " + query[tok.end + 1 :]
-                break
-    return "SELECT " + query
-
-
-def _strings(node: Any) -> Iterator[str]:
-    """Every string value anywhere under ``node`` (names, string constants)."""
-    stack = [node]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            for key, child in value.items():
-                if key == "sval" and isinstance(child, str):
-                    yield child
-                elif isinstance(child, dict | list):
-                    stack.append(child)
-        elif isinstance(value, list):
-            stack.extend(value)
-
-
-def _quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # --------------------------------------------------------------------------- the checker
 
 
-class _Checker:
+class _Checker(StatementRules):
     """Walks parse trees (pglast's JSON form) and collects refusal messages."""
 
     def __init__(self, sql: str) -> None:
@@ -331,86 +266,6 @@ class _Checker:
         prefix = f"{self._where}{where}: "
         self._pending.append((sql, prefix, self._depth + 1, report_invalid))
 
-    # -- statements ----------------------------------------------------------
-    def copy(self, node: dict[str, Any], _text: str) -> None:
-        if node.get("is_program"):
-            self.messages.append("COPY ... PROGRAM runs a program on the server")
-        elif node.get("filename"):
-            self.messages.append("COPY to or from a server file is not allowed")
-        elif not node.get("is_from"):
-            self.messages.append("COPY ... TO STDOUT is not allowed (only COPY ... FROM STDIN)")
-
-    def rename(self, node: dict[str, Any], _text: str) -> None:
-        refused = RENAME_REFUSED.get(node.get("renameType", ""))
-        if refused:
-            self.messages.append(refused)
-
-    def variable_set(self, node: dict[str, Any], _text: str) -> None:
-        name = (node.get("name") or "").lower()
-        refused = SET_REFUSED.get(name)
-        if refused:
-            self.messages.append(refused)
-            return
-        values = [str(_const(arg)).lower() for arg in node.get("args") or ()]
-        if name == "standard_conforming_strings" and values and values[0] not in ("on", "true"):
-            self.messages.append("standard_conforming_strings must stay on")
-        if name == "client_encoding" and values and values[0].replace("-", "") != "utf8":
-            self.messages.append("template scripts must be in UTF8 (client_encoding)")
-
-    def alter_table(self, node: dict[str, Any], _text: str) -> None:
-        for item in node.get("cmds") or ():
-            cmd = item.get("AlterTableCmd", {})
-            subtype = cmd.get("subtype")
-            if subtype == "AT_ChangeOwner":
-                self.messages.append(f"ALTER ... OWNER TO: {OWNERS}")
-            elif subtype == "AT_DetachPartition" and (
-                cmd.get("def", {}).get("PartitionCmd", {}).get("concurrent")
-            ):
-                self.messages.append(f"DETACH PARTITION CONCURRENTLY {IN_TRANSACTION}")
-
-    def shared_object(self, node: dict[str, Any], _text: str) -> None:
-        """COMMENT ON, SECURITY LABEL ON and GRANT ON databases, roles, tablespaces..."""
-        refused = SHARED_OBJECTS_REFUSED.get(node.get("objtype", ""))
-        if refused:
-            self.messages.append(refused)
-
-    def create_schema(self, node: dict[str, Any], _text: str) -> None:
-        if node.get("authrole"):
-            self.messages.append(f"CREATE SCHEMA ... AUTHORIZATION: {OWNERS}")
-
-    def vacuum(self, node: dict[str, Any], _text: str) -> None:
-        if node.get("is_vacuumcmd"):
-            self.messages.append(f"VACUUM {IN_TRANSACTION} (ANALYZE is fine)")
-
-    def index(self, node: dict[str, Any], _text: str) -> None:
-        if node.get("concurrent"):
-            self.messages.append(f"CREATE INDEX CONCURRENTLY {IN_TRANSACTION}")
-
-    def drop(self, node: dict[str, Any], _text: str) -> None:
-        if node.get("concurrent"):
-            self.messages.append(f"DROP INDEX CONCURRENTLY {IN_TRANSACTION}")
-
-    def reindex(self, node: dict[str, Any], _text: str) -> None:
-        params = [p.get("DefElem", {}).get("defname") for p in node.get("params") or ()]
-        if "concurrently" in params:
-            self.messages.append(f"REINDEX CONCURRENTLY {IN_TRANSACTION}")
-        elif node.get("kind") in ("REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_DATABASE"):
-            self.messages.append(f"REINDEX SYSTEM/DATABASE {IN_TRANSACTION}")
-
-    def transaction(self, node: dict[str, Any], _text: str) -> None:
-        # A restore is one transaction: BEGIN/COMMIT (pg_dump writes them around large
-        # objects) are skipped by the restorer; anything else would break that promise.
-        if node.get("kind") not in ("TRANS_STMT_BEGIN", "TRANS_STMT_START", "TRANS_STMT_COMMIT"):
-            self.messages.append(
-                "transaction control other than BEGIN/COMMIT is not allowed "
-                "(a template is restored as one transaction)"
-            )
-
-    def extension(self, node: dict[str, Any], _text: str) -> None:
-        name = node.get("extname", "")
-        if name not in TRUSTED_EXTENSIONS:
-            self.messages.append(f'extension "{name}" is not allowed (not a trusted extension)')
-
     # -- code ----------------------------------------------------------------
     def function(self, node: dict[str, Any], text: str) -> None:
         language = "sql"
@@ -422,12 +277,12 @@ class _Checker:
             if elem.get("defname") == "language":
                 language = arg.get("String", {}).get("sval", "").lower()
             elif elem.get("defname") == "as":
-                body = _names(arg.get("List", {}).get("items")) or _names([arg])
+                body = name_list(arg.get("List", {}).get("items")) or name_list([arg])
                 as_location = int(elem.get("location", -1))
             elif elem.get("defname") == "support":
-                self.refused_names(_strings(arg))
+                self.refused_names(strings(arg))
         kind = "procedure" if node.get("is_procedure") else "function"
-        name = ".".join(_names(node.get("funcname")))
+        name = ".".join(name_list(node.get("funcname")))
         if language not in ALLOWED_LANGUAGES:
             self.messages.append(f"{kind} {name} uses language {language}, which is not allowed")
             return
@@ -459,7 +314,7 @@ class _Checker:
         elif language == "plpgsql":
             wrapper = (
                 "CREATE FUNCTION pg_temp.dbplay_do_block() RETURNS void LANGUAGE plpgsql AS "
-                + _quote_literal(body)
+                + quote_literal(body)
             )
             self.plpgsql(wrapper, body, "in DO block", wrapper.index(" AS ") + 1)
 
@@ -493,7 +348,7 @@ class _Checker:
         for kind, node in self._nodes(tree):
             if kind == "PLpgSQL_expr":
                 query = node.get("query", "")
-                self.nested(_plpgsql_expr_sql(query, node.get("parseMode", 0)), where)
+                self.nested(plpgsql_expr_sql(query, node.get("parseMode", 0)), where)
             elif kind in _DYNAMIC_SQL:
                 expr = node.get(_DYNAMIC_SQL[kind], {}).get("PLpgSQL_expr", {})
                 self.dynamic(expr.get("query", ""), where)
@@ -508,13 +363,13 @@ class _Checker:
         except (ParseError, KeyError, IndexError):
             return
         if len(target) == 1:
-            value = _const(target[0].get("ResTarget", {}).get("val"))
+            value = const(target[0].get("ResTarget", {}).get("val"))
             if isinstance(value, str):
                 self.nested(value, where, report_invalid=False)
 
     # -- calls and references -----------------------------------------------------
     def call(self, node: dict[str, Any], _text: str) -> None:
-        names = _names(node.get("funcname"))
+        names = name_list(node.get("funcname"))
         if not names:
             return
         name = names[-1].lower()
@@ -523,7 +378,7 @@ class _Checker:
             self.messages.append(f"function {name}() {reason}")
         elif name == "set_config":
             args = node.get("args") or []
-            setting = _const(args[0]) if args else None
+            setting = const(args[0]) if args else None
             if not isinstance(setting, str):
                 self.messages.append("set_config() with a computed setting name is not allowed")
             elif setting.lower() not in SET_CONFIG_ALLOWED:
@@ -551,11 +406,11 @@ class _Checker:
         SEARCH PARSER/TEMPLATE, their ALTERs, CREATE CONVERSION ... FROM."""
         for key in ("definition", "params", "options"):
             for option in node.get(key) or ():
-                self.refused_names(_strings(option.get("DefElem", {}).get("arg")))
-        self.refused_names(_strings(node.get("func_name")))
+                self.refused_names(strings(option.get("DefElem", {}).get("arg")))
+        self.refused_names(strings(node.get("func_name")))
 
     def function_reference(self, node: dict[str, Any], _text: str) -> None:
-        names = _names(node.get("objname") or node.get("funcname"))
+        names = name_list(node.get("objname") or node.get("funcname"))
         if names and (reason := denied_function(names[-1])):
             self.messages.append(f"function {names[-1].lower()}() {reason}")
 
