@@ -25,11 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dbplay_desktop.app_dirs import data_dir
 from dbplay_desktop.engines.base import EngineError
 
 TEMPLATE_SUFFIX = ".dbtpl"
-DATA_DIR_ENV = "DBPLAY_DATA_DIR"
-APP_NAME = "dbplay"
 
 # Names Windows refuses as file names, whatever the extension.
 _RESERVED_NAMES = frozenset(
@@ -48,16 +47,6 @@ class LibraryError(EngineError):
 
 
 # --------------------------------------------------------------------------- locations
-
-
-def data_dir() -> Path:
-    """The root folder for everything dbplay stores (templates, history, servers)."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 def library_dir() -> Path:
