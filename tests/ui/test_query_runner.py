@@ -126,12 +126,14 @@ def test_runner_refuses_a_second_run_and_discard_silences_it(qtbot, sqlite_sessi
     runner = QueryRunner(sqlite_session)
     log = RunLog(runner)
     worker = runner.run(ENDLESS)
+    ended: list[bool] = []
+    # Delivered after every event of the run (one sender, queued in order).
+    worker.signals.finished.connect(lambda: ended.append(True))
     with pytest.raises(RuntimeError, match="already running"):
         runner.run("select 1")
     qtbot.waitUntil(lambda: ("started", 0) in log.events or runner.is_running)
     runner.discard()
-    qtbot.waitUntil(lambda: worker.is_done, timeout=10_000)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: bool(ended), timeout=10_000)
     assert ("done",) not in log.events and ("finished", 0) not in log.events
     assert not runner.is_running
     log.events.clear()

@@ -202,10 +202,14 @@ def test_restarting_drops_batches_of_the_old_stream(qtbot):
     model = ResultsModel(cap=None)
     old = stream_result(make_result(endless()), model)
     qtbot.waitUntil(lambda: model.received_count > 0)
+    old_generation = model.generation
+    ended: list[bool] = []
+    old.signals.finished.connect(lambda: ended.append(True))
     old.quit()  # the owner stops it, but batches already queued still arrive late
     with qtbot.waitSignal(model.finished, timeout=5000):
         stream_result(make_result(iter([[("new",)]]), [Column("s", "text")]), model)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: bool(ended), timeout=10_000)  # everything it sent has arrived
+    model.append_rows([("late",)], generation=old_generation)  # and one more, by hand
     assert model.column_names() == ["s"]
     assert model.rows() == [("new",)]
     assert model.summary() == "1 row"
