@@ -181,3 +181,15 @@ class RunLog(QObject):
 
     def done(self) -> bool:
         return ("done",) in self.events
+
+
+def shown_view(qtbot, model: ResultsModel, size: tuple[int, int] = (800, 400)):
+    """A results view of ``model``, shown and exposed (so it lays out and paints)."""
+    from dbplay_desktop.ui.results_view import ResultsView
+
+    view = ResultsView(model)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    return view

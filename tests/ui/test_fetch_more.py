@@ -12,6 +12,7 @@ from dbplay_desktop.ui.result_stream import stream_result
 from dbplay_desktop.ui.results_model import ResultsModel
 from dbplay_desktop.ui.results_view import ResultsView
 from tests.ui.conftest import run_and_wait, wait_ready
+from tests.ui.helpers_results import shown_view
 
 
 @pytest.fixture(autouse=True)
@@ -22,12 +23,7 @@ def _drain_pool(qtbot):
 
 
 def shown(qtbot, model: ResultsModel) -> ResultsView:
-    view = ResultsView(model)
-    qtbot.addWidget(view)
-    view.resize(700, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown_view(qtbot, model, (700, 400))
 
 
 def ints(start: int, stop: int) -> list[tuple[int]]:

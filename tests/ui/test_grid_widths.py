@@ -13,6 +13,7 @@ from dbplay_desktop.ui.column_widths import MAX_TEXT_WIDTH, sample_rows
 from dbplay_desktop.ui.result_stream import stream_result
 from dbplay_desktop.ui.results_model import ResultsModel
 from dbplay_desktop.ui.results_view import ResultsView
+from tests.ui.helpers_results import shown_view
 
 QUERY = "select g, md5(g::text) from generate_series(1,200000) g"
 
@@ -25,12 +26,7 @@ def _drain_pool(qtbot):
 
 
 def shown(qtbot, model: ResultsModel) -> ResultsView:
-    view = ResultsView(model)
-    qtbot.addWidget(view)
-    view.resize(800, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return shown_view(qtbot, model, (800, 400))
 
 
 def width(view: ResultsView, column: int) -> int:
