@@ -11,10 +11,12 @@ run: $(VENV)/.installed-all
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/ruff check dbplay_desktop tests scripts
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check dbplay_desktop tests scripts
+	$(BIN)/lint-imports
 
 # System packages (Qt offscreen, PostgreSQL server, Xvfb): installed only when run as
 # root with apt available and something is missing; otherwise a no-op.

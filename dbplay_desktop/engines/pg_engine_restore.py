@@ -25,6 +25,7 @@ from dbplay_desktop.engines.base import (
     ProgressCallback,
     RestoreError,
 )
+from dbplay_desktop.engines.pg_errors import error_message
 from dbplay_desktop.engines.pg_restore import pinned_options, run_payload
 from dbplay_desktop.engines.pg_restore_monitor import RestoreLimits
 from dbplay_desktop.engines.pg_sandbox import (
@@ -106,6 +107,17 @@ class RestoreMixin:
         (code can run at COMMIT); any failure leaves no database it created and an
         existing database exactly as it was.
         """
+        try:
+            return self._restore(source, database, progress)
+        except psycopg.Error as exc:  # the driver's words, in the one error family
+            raise RestoreError(error_message(exc)) from exc
+
+    def _restore(
+        self,
+        source: PayloadSource,
+        database: str | None,
+        progress: ProgressCallback | None,
+    ) -> str:
         with self._admin() as conn:
             exists = database is not None and database_exists(conn, database)
         if exists:

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbplay_desktop.engines.base import ConnectionFailed
+from dbplay_desktop.errors import ConnectionFailed
 
 BIN_DIR_ENV = "DBPLAY_PG_BIN"
 SERVER_PROGRAMS = ("initdb", "postgres", "pg_ctl")

@@ -23,7 +23,6 @@ from dbplay_desktop.engines.base import (
     Finding,
     PayloadSource,
     ProgressCallback,
-    RestoreError,
     UnsafeContent,
     UnsupportedUri,
 )
@@ -216,14 +215,6 @@ def restore_template(
             if not isinstance(exc, ConnectionFailed):
                 _name_template(exc, reader.label)
             raise
-        except Exception as exc:
-            if type(exc).__module__.split(".")[0] != "psycopg":
-                raise
-            # A driver error the engine did not wrap (e.g. one raised at COMMIT): still
-            # the server's words about this template.
-            from dbplay_desktop.engines.pg_errors import error_message
-
-            raise RestoreError(f"{reader.label}: {error_message(exc)}") from exc
         finally:
             engine.close()
 
