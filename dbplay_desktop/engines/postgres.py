@@ -225,12 +225,18 @@ class PostgresEngine(RestoreMixin, Engine):
                     f"cannot log in to sandbox {database!r}: {error_message(exc)}"
                 ) from exc
             try:
-                info = self._info(database, user=role, password=password)
-                info.update(params)
-                try:
-                    return psycopg.connect(**info)
-                except psycopg.Error as exc:
-                    raise connection_error(exc, info) from exc
+                for attempt in (1, 2):
+                    info = self._info(database, user=role, password=password)
+                    info.update(params)
+                    try:
+                        return psycopg.connect(**info)
+                    except psycopg.OperationalError as exc:
+                        # Another dbplay process may have logged in as this role in
+                        # between and changed the password: one more try with a new one.
+                        if attempt == 2 or "password" not in str(exc):
+                            raise connection_error(exc, info) from exc
+                        password = enable_login(admin, role)
+                raise AssertionError("unreachable")  # pragma: no cover
             finally:
                 with suppress(psycopg.Error):
                     disable_login(admin, role)
