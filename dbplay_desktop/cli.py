@@ -54,8 +54,10 @@ output:
          {"statement": N, "line": L, "column": C, "columns": [{"name": .., "type": ..}] | null,
           "rows": [[...], ...], "rowcount": N, "status": "...", "truncated": false}
          a failing statement's object has "error": {"message", "line", "column"} instead.
-         Values keep their JSON type; decimals, dates, times and other exact values are
-         strings; bytes are "\\x<hex>".
+         Values keep their JSON type, as in the window's JSON copy and export: decimals
+         are numbers written exactly (1.50; parse them as decimals to keep every digit),
+         NaN and Infinity the strings "NaN", "Infinity"; dates, times and other values
+         are strings; bytes are "\\x<hex>"; documents and vectors nested JSON.
 rows are streamed batch by batch as the server sends them, never collected in memory.
 control characters in values and messages: table shows them escaped (\\n, \\x1b, \\u202e);
   json writes them as \\u escapes (the same data once decoded); csv keeps data exact.

@@ -9,6 +9,12 @@ Values are the user's data, but a value or column name can still carry terminal 
 (a table restored from a template, a server message): the table format, meant for eyes,
 shows them escaped with :func:`~dbplay_desktop.display_text.safe_text`; JSON writes them
 as ``\\u`` escapes, which decode to the same data; CSV, meant for files, stays exact.
+
+Each value is written by :mod:`dbplay_desktop.values`, the formatter the grid, copies and
+exports use, so NaN, Decimals, datetimes, bytes and documents read the same here as in the
+window: CSV fields are its exact text, JSON rows its JSON values (Decimals as exact
+numbers, documents nested), and the table its exact text escaped, except that a vector
+shows a preview with its size, as in the grid (CSV and JSON carry every float).
 """
 
 from __future__ import annotations
@@ -17,6 +23,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dbplay_desktop.display_text import safe_json, safe_text
+from dbplay_desktop.values import (
+    MISSING,
+    NULL_TEXT,
+    Vector,
+    is_number,
+    json_text,
+    normalize,
+    plain_text,
+    vector_preview,
+)
 
 if TYPE_CHECKING:
     from dbplay_desktop.engines.base import StatementResult
@@ -82,11 +98,11 @@ class TableWriter(ResultWriter):
         shown, truncated = 0, False
         for batch, more in self.rows(result):
             truncated = truncated or more
-            cells = [[_text(value, "NULL", one_line=True) for value in row] for row in batch]
+            cells = [[_table_text(value) for value in row] for row in batch]
             if widths is None:
                 widths = [min(self.MAX_WIDTH, max([len(h), *(len(r[i]) for r in cells)]))
                           for i, h in enumerate(header)]
-                right = [_is_number(batch[0][i]) if batch else False for i in range(len(header))]
+                right = [is_number(batch[0][i]) if batch else False for i in range(len(header))]
                 self._header(header, widths)
             for row in cells:
                 self._line(row, widths, right)
@@ -140,7 +156,7 @@ class CsvWriter(ResultWriter):
         write_row([column.name for column in result.columns or []])
         for batch, _more in self.rows(result):
             for row in batch:
-                write_row([_text(value, "") for value in row])
+                write_row([plain_text(value) for value in row])
             self.out.flush()
 
 
@@ -161,8 +177,9 @@ class JsonWriter(ResultWriter):
         for batch, more in self.rows(result):
             truncated = truncated or more
             for row in batch:
-                self.out.write(("" if first else ", ") + safe_json(json.dumps(
-                    [_json_value(value) for value in row], ensure_ascii=False, allow_nan=False)))
+                # MISSING is null here: a row is positional, it cannot leave a field out.
+                values = ", ".join(json_text(value) for value in row)
+                self.out.write(("" if first else ", ") + safe_json("[" + values + "]"))
                 first = False
             self.out.flush()
         tail = {"rowcount": result.rowcount, "status": result.status, "truncated": truncated}
@@ -187,45 +204,15 @@ WRITERS: dict[str, type[ResultWriter]] = {
 }
 
 
-def _is_number(value: Any) -> bool:
-    from decimal import Decimal
-
-    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-
-
-def _text(value: Any, null: str, *, one_line: bool = False) -> str:
-    """A cell as text; ``one_line`` escapes newlines, tabs and every other control or
-    disguising character, so table columns stay aligned and a terminal stays untouched."""
+def _table_text(value: Any, width: int = TableWriter.MAX_WIDTH) -> str:
+    """A table cell: NULL spelled out, an absent field empty, a vector previewed; newlines,
+    tabs and every other control or disguising character escaped, so columns stay aligned
+    and a terminal stays untouched."""
     if value is None:
-        return null
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, (dict, list, tuple)):
-        import json
-
-        text = json.dumps(_json_value(value), ensure_ascii=False)
-    else:
-        text = str(value)
-    return safe_text(text) if one_line else text
-
-
-def _json_value(value: Any) -> Any:
-    """A JSON-ready value: exact numbers, dates and other objects become strings."""
-    import math
-
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(item) for item in value]
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "\\x" + bytes(value).hex()
-    isoformat = getattr(value, "isoformat", None)
-    if callable(isoformat):
-        return isoformat()
-    return str(value)
+        return NULL_TEXT
+    if value is MISSING:
+        return ""
+    value = normalize(value)
+    if isinstance(value, Vector):
+        return vector_preview(value, width)
+    return safe_text(plain_text(value))

@@ -13,6 +13,7 @@ import sys
 import time
 import types
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -327,7 +328,8 @@ def test_query_csv(shop_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["query", "--source", shop_db, "--format", "csv", SELECT_ITEMS]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[0] == ["id", "label", "price", "tags"]
-    assert rows[1] == ["1", "plain", "1.50", '{"a": [1, 2]}']
+    # Documents are compact JSON text, as in the grid and its copies (dbplay_desktop.values).
+    assert rows[1] == ["1", "plain", "1.50", '{"a":[1,2]}']
     assert rows[2] == ["2", "two\nlines", "", ""]
     assert rows[3][1] == 'comma, "quote"'
 
@@ -336,11 +338,15 @@ def test_query_json_lines(shop_db: str, capsys: pytest.CaptureFixture[str]) -> N
     text = "UPDATE item SET price = price WHERE id < 3; " + SELECT_ITEMS + " LIMIT 2"
     assert cli.main(["query", "--source", shop_db, "--format", "json", text]) == 0
     captured = capsys.readouterr()
-    update, select = (json.loads(line) for line in captured.out.splitlines())
+    # Decimals are exact JSON numbers, as in the grid's JSON copy: 1.50 keeps its scale.
+    update, select = (json.loads(line, parse_float=Decimal)
+                      for line in captured.out.splitlines())
     assert update["statement"] == 1 and update["columns"] is None
     assert update["status"].startswith("UPDATE") and update["rowcount"] == 2
     assert select["columns"][0]["name"] == "id" and select["columns"][0]["type"]
-    assert select["rows"] == [[1, "plain", "1.50", {"a": [1, 2]}], [2, "two\nlines", None, None]]
+    assert select["rows"] == [[1, "plain", Decimal("1.50"), {"a": [1, 2]}],
+                              [2, "two\nlines", None, None]]
+    assert str(select["rows"][0][2]) == "1.50"
     assert "UPDATE 2" in captured.err
 
 

@@ -24,7 +24,16 @@ from PySide6.QtWidgets import (
 )
 
 from .menu_text import use_sentence_case_menu
-from .values import display_text, json_text, parse_json_text, plain_text
+from .values import (
+    MISSING,
+    MISSING_TOOLTIP,
+    Vector,
+    display_text,
+    json_text,
+    normalize,
+    parse_json_text,
+    plain_text,
+)
 
 #: Bytes shown in the hex view; beyond that the view says how many more there are.
 HEX_LIMIT = 256 * 1024
@@ -53,6 +62,8 @@ def _type_label(value: Any) -> str:
         return f"object ({len(value)})"
     if isinstance(value, (list, tuple)):
         return f"array ({len(value)})"
+    if isinstance(value, Vector):
+        return f"vector ({len(value):,} float{'32' if value.typecode == 'f' else '64'})"
     return type(value).__name__
 
 
@@ -98,6 +109,7 @@ class CellViewer(QDialog):
         self.setWindowTitle(f"Value — {title}" if title else "Value")
         self.value = value
         self.resize(720, 520)
+        value = normalize(value)  # numpy arrays and scalars as the formatter's own types
         document = value if isinstance(value, (Mapping, list, tuple)) else parse_json_text(value)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
@@ -135,6 +147,17 @@ class CellViewer(QDialog):
             self.tree_view.setColumnWidth(0, 200)
             self.tabs.addTab(self.tree_view, "Tree")
             summary = _type_label(document)
+        elif isinstance(value, Vector):
+            self.copy_text = plain_text(value)  # every float, exactly
+            self.text_view.setPlainText(self.copy_text)
+            self.text_view.setFont(mono)
+            self.tabs.addTab(self.text_view, "Vector")
+            summary = _type_label(value)
+        elif value is MISSING:
+            self.copy_text = ""
+            self.text_view.setPlainText(MISSING_TOOLTIP)
+            self.tabs.addTab(self.text_view, "Text")
+            summary = "absent"
         else:
             self.copy_text = plain_text(value) if value is not None else ""
             self.text_view.setPlainText(self.copy_text if value is not None else "NULL")

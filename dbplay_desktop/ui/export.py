@@ -1,18 +1,22 @@
 """Copy formats (TSV, CSV, JSON, Markdown) and whole-result export files (CSV, JSON).
 
 Pure Python, no Qt: the results view calls these on the UI thread for a selection and on
-a worker thread for a file export. Values are turned into text by :mod:`.values`, so a
-copy shows exactly what an export writes.
+a worker thread for a file export. Values are turned into text by
+:mod:`dbplay_desktop.values` (the rules per type are listed there), so a copy shows
+exactly what an export and ``dbplay query`` write.
 
 Format rules, chosen so that a copy can be pasted back without losing information:
 
 * TSV and CSV quote a field (``"..."`` with ``""`` for a quote) only when it holds the
   delimiter, a quote or a line break -- and always quote an empty string, so NULL (an
   empty, unquoted field, as in PostgreSQL's ``COPY ... CSV``) stays distinct from ``''``.
-  Spreadsheets read both forms.
+  Spreadsheets read both forms. A field absent from a document (``MISSING``) is empty
+  too: CSV cannot tell it from NULL.
 * JSON is an array of objects, one per line; duplicate column names get ``_2``, ``_3``
-  suffixes so no value is lost; values keep their JSON types (see :func:`values.json_text`).
-* Markdown escapes ``|``, turns line breaks into ``<br>`` and shows NULL as ``*NULL*``.
+  suffixes so no value is lost; values keep their JSON types (see :func:`values.json_text`);
+  a MISSING field is left out of its object.
+* Markdown escapes ``|``, turns line breaks into ``<br>``, shows NULL as ``*NULL*`` and a
+  MISSING field as an empty cell.
 * Clipboard texts have no trailing newline; files end with one.
 """
 
@@ -24,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .values import json_text, plain_text
+from ..values import MISSING, json_text, plain_text
 
 Row = Sequence[Any]
 #: (rows written, total rows or None) -> True to stop the export.
@@ -69,7 +73,7 @@ def unique_names(names: Sequence[str]) -> list[str]:
 
 def delimited_field(value: Any, delimiter: str) -> str:
     """One TSV/CSV field: NULL is empty, ``''`` is ``""``, special characters are quoted."""
-    if value is None:
+    if value is None or value is MISSING:
         return ""
     text = plain_text(value)
     if text == "" or delimiter in text or '"' in text or "\n" in text or "\r" in text:
@@ -97,7 +101,8 @@ def iter_json(names: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
     yield "["
     for row in rows:
         pairs = zip(keys, row, strict=False)
-        body = ", ".join(f"{key}: {json_text(value)}" for key, value in pairs)
+        body = ", ".join(f"{key}: {json_text(value)}" for key, value in pairs
+                         if value is not MISSING)
         if first:
             first = False
             yield "  {" + body + "}"
@@ -123,6 +128,8 @@ def _join_json(lines: Iterable[str]) -> str:
 def markdown_cell(value: Any) -> str:
     if value is None:
         return "*NULL*"
+    if value is MISSING:
+        return ""
     text = plain_text(value).replace("\\|", "\\\\|").replace("|", "\\|")
     return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 

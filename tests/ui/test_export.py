@@ -16,6 +16,8 @@ from dbplay_desktop.ui.export import (
     unique_names,
 )
 from dbplay_desktop.ui.values import (
+    MISSING,
+    Vector,
     display_text,
     json_text,
     needs_viewer,
@@ -196,3 +198,19 @@ def test_failing_rows_leave_no_partial_file(tmp_path):
     with pytest.raises(RuntimeError, match="connection lost"):
         export_file(target, "json", ["a"], broken())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_copies_of_documents_with_absent_fields_and_vectors():
+    """A MISSING field: empty in TSV/CSV/Markdown, left out of JSON objects; a vector: every
+    float in every copy (dbplay_desktop.values)."""
+    names = ["id", "email", "v"]
+    rows = [(1, MISSING, Vector([0.1, -2.5])), (2, None, Vector([]))]
+    assert copy_text("tsv", names, rows, header=False) == "1\t\t[0.1,-2.5]\n2\t\t[]"
+    assert copy_text("csv", names, rows, header=False) == '1,,"[0.1,-2.5]"\n2,,[]'
+    assert copy_text("json", names, rows) == (
+        '[\n  {"id": 1, "v": [0.1,-2.5]},\n  {"id": 2, "email": null, "v": []}\n]'
+    )
+    assert copy_text("markdown", names, rows).splitlines()[2:] == [
+        "| 1 |  | [0.1,-2.5] |", "| 2 | *NULL* | [] |"]
+    assert json_text({"nested": {"gone": MISSING, "here": 1}}) == '{"nested":{"here":1}}'
+

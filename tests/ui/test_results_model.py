@@ -15,8 +15,10 @@ from PySide6.QtCore import QModelIndex, Qt, QThreadPool
 from PySide6.QtGui import QGuiApplication, QPalette
 
 from dbplay_desktop.engines.base import Column
+from dbplay_desktop.ui.cell_viewer import CellViewer
 from dbplay_desktop.ui.result_stream import capped_batches, stream_result
 from dbplay_desktop.ui.results_model import IsNullRole, RawValueRole, ResultsModel
+from dbplay_desktop.values import MISSING, MISSING_TOOLTIP, Vector, plain_text
 from tests.ui.helpers_results import batches_of, make_result
 
 
@@ -128,6 +130,38 @@ def test_display_roles(qtbot):
     assert model.headerData(0, Qt.Orientation.Horizontal) == "null_text"
     assert header == "null_num: numeric"
     assert model.headerData(0, Qt.Orientation.Vertical) == "1"
+
+
+def test_display_of_missing_vectors_and_non_finite_numbers(qtbot):
+    """The grid uses dbplay_desktop.values: MISSING is empty and not NULL, a vector is a
+    preview with its size, NaN and Decimals read as in copies and the CLI."""
+    model = ResultsModel()
+    model.set_columns([Column(c, "text") for c in ("gone", "vec", "nan", "dec", "sdec")])
+    vector = Vector([0.5] * 1536)
+    model.append_rows([(MISSING, vector, float("nan"), Decimal("-Infinity"), Decimal("sNaN"))])
+    model.finish()
+
+    def data(column: int, role=Qt.ItemDataRole.DisplayRole):
+        return model.index(0, column).data(role)
+
+    assert data(0) == "" and data(0, IsNullRole) is False
+    assert data(0, Qt.ItemDataRole.FontRole) is None
+    assert data(0, Qt.ItemDataRole.ToolTipRole) == MISSING_TOOLTIP
+    assert data(1) == "[0.5, 0.5, 0.5, … 1,536 floats]"
+    assert data(1, Qt.ItemDataRole.ToolTipRole).startswith("[0.5,0.5,")
+    assert data(1, RawValueRole) is vector
+    assert (data(2), data(3), data(4)) == ("NaN", "-Infinity", "NaN")
+
+
+def test_cell_viewer_shows_every_float_of_a_vector_and_explains_missing(qtbot):
+    vector = Vector([0.1, 0.2] * 768)
+    viewer = CellViewer(vector, "embedding: vector")
+    qtbot.addWidget(viewer)
+    assert viewer.copy_text == plain_text(vector) and viewer.copy_text.count(",") == 1535
+    assert viewer.summary_label.text() == "embedding: vector — vector (1,536 float32)"
+    absent = CellViewer(MISSING, "email")
+    qtbot.addWidget(absent)
+    assert absent.copy_text == "" and absent.text_view.toPlainText() == MISSING_TOOLTIP
 
 
 # --------------------------------------------------------------------------- stream_result
