@@ -172,7 +172,8 @@ class RunResults(QObject):
         self._last_index = -1
 
     def clear(self) -> None:
-        """Remove every result tab and message."""
+        """Remove every result tab and message, and free the rows they held."""
+        self._release_models()
         while self.tabs.count() > 1:
             widget = self.tabs.widget(1)
             self.tabs.removeTab(1)
@@ -323,9 +324,17 @@ class RunResults(QObject):
             tip = f"{model.summary()}\n{statement}".strip()
             self.tabs.setTabToolTip(tab, qt_text(tip, multiline=True))
 
+    def _release_models(self) -> None:
+        """Each model goes with its view (deleted together), not with this object, which
+        lives as long as the playground: old results' rows must not pile up run after run."""
+        for index, model in self._models.items():
+            view = self._views.get(index)
+            if view is not None:
+                model.setParent(view)
+
     def _drop_tab(self, index: int) -> None:
         view = self._views.pop(index)
-        self._models.pop(index)
+        self._models.pop(index).setParent(view)
         tab = self.tabs.indexOf(view)
         if tab >= 0:
             self.tabs.removeTab(tab)

@@ -105,3 +105,16 @@ def test_a_cancelled_statement_that_had_rows_keeps_its_tab(qtbot, main_window):
     assert model.received_count > 0
     assert playground.results_tabs.tabText(1) == "Result 1 (cancelled)"
     assert playground.message_texts()[-1].startswith("Cancelled after ")
+
+
+def test_the_rows_of_an_earlier_run_are_freed(qtbot, main_window):
+    """A playground lives long: each run's results go when the next run replaces them."""
+    playground = main_window.new_playground()
+    wait_ready(qtbot, playground)
+    playground.editor.setPlainText("select g from generate_series(1, 5000) g")
+    run_and_wait(qtbot, playground)
+    (first,) = playground.result_models()
+    gone: list[bool] = []
+    first.destroyed.connect(lambda *_: gone.append(True))
+    run_and_wait(qtbot, playground)
+    qtbot.waitUntil(lambda: bool(gone), timeout=10_000)
