@@ -1,0 +1,246 @@
+"""An SQLite session: the user's statements one by one, rows streamed from the cursor.
+
+The connection is in autocommit mode (``isolation_level=None``), like the ``sqlite3``
+shell: each statement commits on its own unless the user typed ``BEGIN``. Rows come in
+batches of :attr:`batch_size` straight from SQLite's cursor, so a query over millions of
+rows shows its first rows at once and costs nothing when abandoned.
+
+``cancel()`` (any thread) calls ``Connection.interrupt()``; a progress handler also stops
+a statement that was about to start when cancel came, and one that runs past the timeout.
+The schema of a stranger's template cannot reach outside through the user's queries:
+``trusted_schema`` is off and an authorizer refuses the functions that load code or
+touch files.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from dbplay_desktop.engines.base import (
+    CatalogItem,
+    Column,
+    QueryCancelled,
+    QueryError,
+    Session,
+    Statement,
+    StatementResult,
+)
+from dbplay_desktop.engines.sqlite.catalog import load_catalog
+from dbplay_desktop.engines.sqlite.safety import DENIED_FUNCTIONS
+from dbplay_desktop.engines.sqlite.script import split_sql
+
+_PROGRESS_OPS = 1000
+_DML = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
+
+
+def _verb(text: str) -> str:
+    """The statement's command word; for ``WITH ...`` the one after the CTEs."""
+    from dbplay_desktop.engines.sqlite.safety import _tokens
+
+    tokens = _tokens(text[:4096])
+    if not tokens:
+        return ""
+    if tokens[0] != "with":
+        return tokens[0].lstrip("\x00").upper()
+    depth = 0
+    for token in tokens[1:]:
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0 and token.upper() in (*_DML, "SELECT", "VALUES"):
+            return token.upper()
+    return "WITH"
+
+
+def _session_guard(action: int, arg1: Any, arg2: Any, db: Any, source: Any) -> int:
+    """Refuse the functions that load code or read and write files, wherever they are."""
+    if action == sqlite3.SQLITE_FUNCTION and str(arg2 or "").lower() in DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def connect_file(path: str, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection to an existing file (never creates one: a typo is an error)."""
+    from urllib.parse import quote
+
+    mode = "ro" if read_only else "rw"
+    conn = sqlite3.connect(
+        f"file:{quote(path)}?mode={mode}", uri=True, isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.execute("PRAGMA trusted_schema = OFF")
+    conn.set_authorizer(_session_guard)
+    return conn
+
+
+class SqliteSession(Session):
+    """One connection to one file, used by one worker thread at a time."""
+
+    def __init__(self, path: str, *, statement_timeout: float | None = None) -> None:
+        self.path = path
+        self.database = path
+        self._conn = connect_file(path)
+        self._conn.execute("PRAGMA busy_timeout = 5000")
+        self._cancelled = threading.Event()
+        self._timeout = statement_timeout
+        self._deadline = float("inf")
+        self._timed_out = False
+        self._open: StatementResult | None = None
+        self._conn.set_progress_handler(self._watch, _PROGRESS_OPS)
+
+    # -- settings ----------------------------------------------------------------------
+    def set_timeout(self, seconds: float | None) -> None:
+        self._timeout = seconds or None
+
+    def _watch(self) -> int:
+        if self._cancelled.is_set():
+            return 1
+        if time.monotonic() > self._deadline:
+            self._timed_out = True
+            return 1
+        return 0
+
+    def _arm(self) -> None:
+        self._timed_out = False
+        self._deadline = time.monotonic() + self._timeout if self._timeout else float("inf")
+
+    # -- running -----------------------------------------------------------------------
+    def execute(self, text: str) -> Iterator[StatementResult]:
+        self._cancelled.clear()
+        for index, statement in enumerate(split_sql(text)):
+            self._close_open()
+            if self._cancelled.is_set():
+                return
+            result = self._run(index, statement, text)
+            yield result
+            if result.error is not None:
+                return
+        self._close_open()
+
+    def _run(self, index: int, statement: Statement, text: str) -> StatementResult:
+        started = time.perf_counter()
+        result = StatementResult(index=index, statement=statement)
+        self._arm()
+        cursor = self._conn.cursor()
+        changes_before = self._conn.total_changes
+        try:
+            cursor.execute(statement.text)
+        except sqlite3.Error as exc:
+            result.error = self._error(exc, statement)
+            result.elapsed = time.perf_counter() - started
+            cursor.close()
+            return result
+        result.elapsed = time.perf_counter() - started
+        verb = _verb(statement.text)
+        if cursor.description is None:
+            if verb in _DML:
+                changed = self._conn.total_changes != changes_before
+                result.rowcount = (
+                    self._conn.execute("SELECT changes()").fetchone()[0] if changed else 0
+                )
+            result.status = f"{verb} {result.rowcount}" if result.rowcount >= 0 else verb
+            cursor.close()
+            return result
+        result.columns = [Column(str(col[0]), "") for col in cursor.description]
+        stream = _Stream(self, cursor, result, started)
+        result._batches = stream.batches()
+        result._on_close = stream.close
+        self._open = result
+        return result
+
+    def _close_open(self) -> None:
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+
+    def _error(self, exc: sqlite3.Error, statement: Statement) -> QueryError:
+        message = str(exc)
+        cls = QueryError
+        if "interrupted" in message:
+            cls = QueryCancelled
+            if self._timed_out and not self._cancelled.is_set():
+                message = f"statement timeout: the statement ran longer than {self._timeout:g} s"
+            else:
+                message = "the statement was cancelled"
+        return cls(
+            message,
+            line=statement.line,
+            column=statement.column,
+            code=getattr(exc, "sqlite_errorname", None),
+            code_name="SQLite",
+        )
+
+    # -- from other threads -----------------------------------------------------------
+    def cancel(self) -> None:
+        self._cancelled.set()
+        try:
+            self._conn.interrupt()
+        except sqlite3.ProgrammingError:  # closed
+            pass
+
+    # -- catalog -----------------------------------------------------------------------
+    def catalog(self) -> list[CatalogItem]:
+        """Read through a second, read-only connection: never waits for a running query."""
+        conn = connect_file(self.path, read_only=True)
+        try:
+            conn.execute("PRAGMA busy_timeout = 2000")
+            return load_catalog(conn)
+        except sqlite3.Error as exc:
+            raise QueryError(f"cannot read the catalog: {exc}") from exc
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._close_open()
+        self._conn.close()
+
+
+class _Stream:
+    """The batches of one row-returning statement."""
+
+    def __init__(
+        self, session: SqliteSession, cursor: sqlite3.Cursor, result: StatementResult,
+        started: float,
+    ) -> None:
+        self.session = session
+        self.cursor = cursor
+        self.result = result
+        self.started = started
+        self.fetched = 0
+        self.exhausted = False
+        self.closed = False
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        size = self.session.batch_size
+        while not self.closed:
+            self.session._arm()  # like a server-side FETCH: each batch has the full timeout
+            try:
+                rows = self.cursor.fetchmany(size)
+            except sqlite3.Error as exc:
+                self.result.error = self.session._error(exc, self.result.statement)
+                self.close()
+                raise self.result.error from None
+            if rows:
+                self.fetched += len(rows)
+                yield rows
+            if len(rows) < size:
+                self.exhausted = True
+                return
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.cursor.close()
+        session = self.session
+        if session._open is self.result:
+            session._open = None
+        self.result.rowcount = self.fetched if self.exhausted else -1
+        if self.exhausted:
+            self.result.status = f"SELECT {self.fetched}"
+        self.result.elapsed = time.perf_counter() - self.started
