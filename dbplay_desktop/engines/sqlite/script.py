@@ -35,7 +35,6 @@ _SPECIAL = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*|[^\sA-Za-z_]")
-_WORD_TAIL = re.compile(r"[A-Za-z0-9_$]*\Z")
 _CHUNK = 1 << 20
 
 
@@ -62,6 +61,8 @@ class _Cutter:
 
     def _words(self, gap: str) -> None:
         state = self.state
+        if len(state.words) >= 6 and not state.is_trigger:
+            return  # only a trigger's statement needs its last word (``END``)
         if not gap or gap.isspace():
             return
         if len(state.words) < 6:
@@ -104,8 +105,9 @@ class _Cutter:
             self._words(buffer[self.pos :])
         else:
             # Keep a word that may continue in the next chunk out of the words seen.
-            word = _WORD_TAIL.search(buffer, self.pos)
-            tail = word.start() if word else size
+            tail = size
+            while tail > self.pos and (buffer[tail - 1].isalnum() or buffer[tail - 1] in "_$"):
+                tail -= 1
             self._words(buffer[self.pos : tail])
             self.pos = tail
         return
