@@ -138,8 +138,12 @@ class SqliteEngine(Engine):
         path = self.path_of(database)
         if not path.is_file():
             raise ConnectionFailed(f"no SQLite file at {path}")
+        mark = path.with_name(path.name + MARK_SUFFIX)
+        in_use = str(mark) if self._sandbox_mark(path) is not None else None
         try:
-            return SqliteSession(str(path), statement_timeout=self.statement_timeout)
+            return SqliteSession(
+                str(path), statement_timeout=self.statement_timeout, in_use=in_use
+            )
         except sqlite3.Error as exc:
             raise ConnectionFailed(f"cannot open {path}: {exc}") from exc
 
@@ -178,6 +182,24 @@ class SqliteEngine(Engine):
                 os.unlink(f"{path}{suffix}")
         with contextlib.suppress(FileNotFoundError):
             mark.unlink()
+
+    def drop_abandoned_playgrounds(self) -> list[str]:
+        """Drop the playgrounds no session holds (a window that crashed left them)."""
+        from dbplay_desktop.engines.sqlite.session import is_in_use
+
+        dropped = []
+        for name in self.list_databases():
+            path = self.path_of(name)
+            if self._sandbox_mark(path) != PLAYGROUND_MARK:
+                continue
+            if is_in_use(str(path.with_name(path.name + MARK_SUFFIX))):
+                continue
+            try:
+                self.drop_sandbox(name)
+            except EngineError:
+                continue
+            dropped.append(name)
+        return dropped
 
     # -- templates ---------------------------------------------------------------------
     def dump(

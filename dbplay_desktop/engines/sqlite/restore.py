@@ -36,6 +36,10 @@ from dbplay_desktop.engines.sqlite.script import PayloadStatement, read_statemen
 #: A restore statement may run this long (seconds) unless DBPLAY_STATEMENT_TIMEOUT says.
 DEFAULT_RESTORE_TIMEOUT = 600.0
 _PROGRESS_OPS = 10_000
+#: A restored file may be this many times its payload's size (plus the slack, in bytes):
+#: indexes and page overhead, never a payload that fills the disk.
+SIZE_FACTOR = 4
+SIZE_SLACK = 64 << 20
 
 
 def _payload(
@@ -169,6 +173,7 @@ def _play(
 
     try:
         harden(conn)
+        _cap_size(conn, source)
         conn.execute("BEGIN IMMEDIATE")
         conn.set_progress_handler(watchdog, _PROGRESS_OPS)
         conn.set_authorizer(guard)
@@ -203,6 +208,19 @@ def _play(
     finally:
         with contextlib.suppress(sqlite3.Error):
             conn.close()
+
+
+def _cap_size(conn: sqlite3.Connection, source: PayloadSource) -> None:
+    """Keep a payload from filling the disk: the file may grow to a multiple of its text.
+
+    ``max_page_count`` holds for this connection only; a playground session is not capped.
+    """
+    sizes = [source.size(path) for path in source.paths()]
+    if None in sizes:
+        return
+    limit = SIZE_FACTOR * sum(s for s in sizes if s is not None) + SIZE_SLACK
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {max(16, limit // page_size)}")
 
 
 class _Tracker:

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from dbplay_desktop.engines.base import (
     CatalogItem,
@@ -78,12 +78,53 @@ def connect_file(path: str, *, read_only: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _hold(path: str) -> IO[bytes] | None:
+    """``path`` open with a shared lock (POSIX); ``None`` where locks are not available."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: abandoned playgrounds are not detected there
+        return None
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - held until the session closes
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def is_in_use(path: str) -> bool:
+    """True while a session (of any process) holds ``path`` (see :func:`_hold`)."""
+    try:
+        import fcntl
+    except ImportError:
+        return True  # cannot tell: never take a sandbox for abandoned
+    try:
+        with open(path, "rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False
+
+
 class SqliteSession(Session):
     """One connection to one file, used by one worker thread at a time."""
 
-    def __init__(self, path: str, *, statement_timeout: float | None = None) -> None:
+    def __init__(
+        self, path: str, *, statement_timeout: float | None = None, in_use: str | None = None
+    ) -> None:
+        """``in_use`` is a file this session holds a shared lock on while it is open (a
+        sandbox's marker), so a later start does not take the sandbox for abandoned."""
         self.path = path
         self.database = path
+        self._in_use = _hold(in_use) if in_use else None
         self._conn = connect_file(path)
         self._conn.execute("PRAGMA busy_timeout = 5000")
         self._cancelled = threading.Event()
@@ -161,7 +202,7 @@ class SqliteSession(Session):
     def _error(self, exc: sqlite3.Error, statement: Statement) -> QueryError:
         message = str(exc)
         cls = QueryError
-        if "interrupted" in message:
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_INTERRUPT" or message == "interrupted":
             cls = QueryCancelled
             if self._timed_out and not self._cancelled.is_set():
                 message = f"statement timeout: the statement ran longer than {self._timeout:g} s"
@@ -198,6 +239,9 @@ class SqliteSession(Session):
     def close(self) -> None:
         self._close_open()
         self._conn.close()
+        if self._in_use is not None:
+            self._in_use.close()
+            self._in_use = None
 
 
 class _Stream:

@@ -166,3 +166,16 @@ def test_the_authorizer_alone_refuses_what_the_word_check_refuses(statement, tmp
     assert conn.execute("PRAGMA user_version").fetchone() == (7,)
     conn.close()
     assert not victim.exists()
+
+
+def test_a_payload_cannot_fill_the_disk(engine, tmp_path):
+    payload = HEAD + (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)"
+        " INSERT INTO t SELECT zeroblob(100000) FROM n;\n"
+    )
+    template = craft_template(tmp_path / "big.dbtpl", payload.encode(), engine="sqlite")
+    target = tmp_path / "restored.db"
+    with TemplateReader(template) as reader, pytest.raises(RestoreError, match="full"):
+        engine.restore(reader, str(target))
+    assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -63,3 +63,15 @@ def test_uris(tmp_path):
             SqliteEngine(bad)
     with pytest.raises(EngineError, match="names no file"):
         SqliteEngine("sqlite://").path_of(None)
+
+
+def test_abandoned_playgrounds_are_dropped_but_not_open_or_named_ones(engine):
+    abandoned = engine.create_sandbox()
+    open_one = engine.create_sandbox()
+    named = engine.create_sandbox("kept")
+    with engine.connect(open_one):
+        assert engine.drop_abandoned_playgrounds() == [abandoned]
+    assert sorted(engine.list_databases()) == sorted([open_one, named])
+    assert engine.drop_abandoned_playgrounds() == [open_one]
+    assert engine.list_databases() == [named]
+    engine.drop_sandbox(named)
