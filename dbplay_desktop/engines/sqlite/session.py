@@ -14,6 +14,7 @@ touch files.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -208,10 +209,19 @@ class SqliteSession(Session):
                 message = f"statement timeout: the statement ran longer than {self._timeout:g} s"
             else:
                 message = "the statement was cancelled"
+        position = _locate(message, statement) if cls is QueryError else None
+        line, column = statement.line, statement.column
+        if position is not None:
+            offset = position - statement.start
+            before = statement.text[:offset]
+            newlines = before.count("\n")
+            line += newlines
+            column = (column + offset) if not newlines else offset - before.rfind("\n")
         return cls(
             message,
-            line=statement.line,
-            column=statement.column,
+            position=position,
+            line=line,
+            column=column,
             code=getattr(exc, "sqlite_errorname", None),
             code_name="SQLite",
         )
@@ -242,6 +252,28 @@ class SqliteSession(Session):
         if self._in_use is not None:
             self._in_use.close()
             self._in_use = None
+
+
+# SQLite names the token it stumbled on; Python's sqlite3 (before 3.12) does not pass on
+# SQLite's error offset, so the token is looked up in the statement.
+_NAMED_TOKEN = re.compile(
+    r'near "(?P<near>.+)": syntax error|no such (?:column|table|function): (?P<name>\S+)'
+)
+
+
+def _locate(message: str, statement: Statement) -> int | None:
+    """The offset in the user's text of the token an error message names, when unique."""
+    match = _NAMED_TOKEN.search(message)
+    if match is None:
+        return None
+    token = match.group("near") or match.group("name") or ""
+    if "." in token and match.group("name"):
+        token = token.rsplit(".", 1)[-1]
+    lowered, wanted = statement.text.lower(), token.lower()
+    found = lowered.find(wanted)
+    if found < 0 or lowered.find(wanted, found + 1) >= 0:
+        return None  # not found, or found twice: keep the statement's own position
+    return statement.start + found
 
 
 class _Stream:

@@ -55,10 +55,21 @@ def test_error_is_located_and_stops_the_script(session):
     error = results[2][0].error
     assert isinstance(error, QueryError)
     assert "no such column: nope" in str(error)
-    assert (error.line, error.column) == (4, 3)
+    assert (error.line, error.column) == (4, 10)
+    assert text[error.position : error.position + 4] == "nope"
     assert "\n" not in str(error)
     # the work before the error stays (autocommit, like the sqlite3 shell)
     assert run(session, "SELECT count(*) FROM a")[0][1] == [(1,)]
+
+
+def test_syntax_error_points_at_the_token(session):
+    text = "SELECT 1;\nSELECT *\n  FROM t WHERE a = 2 GROUP wrong;"
+    error = run(session, text)[1][0].error
+    assert "syntax error" in str(error)
+    assert (error.line, error.column) == (3, 28)
+    # a token that occurs twice is not guessed at: the statement's start is given
+    error = run(session, "SELECT 1;\nSELECT *\n  FROM t WHERE a = = 2;")[1][0].error
+    assert (error.line, error.column, error.position) == (2, 1, None)
 
 
 def test_cancel_from_another_thread_stops_a_long_query(session):
