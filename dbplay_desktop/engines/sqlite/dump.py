@@ -174,6 +174,38 @@ def _sequences(conn: sqlite3.Connection) -> list[tuple[Any, Any]] | None:
     return conn.execute("SELECT name, seq FROM main.sqlite_sequence ORDER BY rowid").fetchall()
 
 
+def exact_float(value: float) -> str:
+    """An expression SQLite evaluates to exactly ``value``: an integer times a power of two.
+
+    SQLite's decimal parser (3.40) is off by one unit in the last place for some values
+    (most of them tiny), so a literal that does not come back exactly is written this way;
+    scaling by powers of two is exact in binary floating point.
+    """
+    mantissa, exponent = math.frexp(value)
+    whole, shift = int(mantissa * (1 << 53)), exponent - 53
+    text = f"CAST({whole} AS REAL)"
+    while shift > 0:
+        step = min(shift, 62)
+        text += f" * {1 << step}"
+        shift -= step
+    while shift < 0:
+        step = min(-shift, 62)
+        text += f" / {1 << step}"
+        shift += step
+    return f"({text})"
+
+
+def _fix_floats(conn: sqlite3.Connection, cells: list[list[str]],
+                floats: list[tuple[int, int, float]]) -> None:
+    """Ask SQLite to read the batch's float literals; rewrite those it reads differently."""
+    for first in range(0, len(floats), 500):
+        part = floats[first : first + 500]
+        got = conn.execute("SELECT " + ", ".join(cells[r][c] for r, c, _v in part)).fetchone()
+        for (row, col, value), back in zip(part, got, strict=True):
+            if back != value or math.copysign(1, back) != math.copysign(1, value):
+                cells[row][col] = exact_float(value)
+
+
 def _inserts(conn: sqlite3.Connection, table: TableInfo) -> Iterator[tuple[str, int]]:
     """``INSERT`` statements of at most :data:`BATCH_ROWS` rows, with their row counts."""
     columns = table.stored_columns
@@ -185,14 +217,24 @@ def _inserts(conn: sqlite3.Connection, table: TableInfo) -> Iterator[tuple[str, 
     order = f" ORDER BY {rowid}" if rowid else ""
     cursor = conn.execute(f"SELECT {select} FROM main.{quote(table.name)}{order}")
     head = f"INSERT INTO {quote(table.name)}({', '.join(quote(n) for n in names)}) VALUES\n"
-    batch: list[str] = []
+    cells: list[list[str]] = []
+    floats: list[tuple[int, int, float]] = []
     size = 0
+
+    def flush() -> str:
+        if floats:
+            _fix_floats(conn, cells, floats)
+        return head + ",\n".join("(" + ", ".join(row) + ")" for row in cells) + ";\n"
+
     for row in cursor:
-        values = "(" + ", ".join(literal(v) for v in row) + ")"
-        batch.append(values)
-        size += len(values)
-        if len(batch) >= BATCH_ROWS or size >= BATCH_BYTES:
-            yield head + ",\n".join(batch) + ";\n", len(batch)
-            batch, size = [], 0
-    if batch:
-        yield head + ",\n".join(batch) + ";\n", len(batch)
+        texts = [literal(v) for v in row]
+        for col, value in enumerate(row):
+            if isinstance(value, float) and math.isfinite(value):
+                floats.append((len(cells), col, value))
+        cells.append(texts)
+        size += sum(len(t) for t in texts)
+        if len(cells) >= BATCH_ROWS or size >= BATCH_BYTES:
+            yield flush(), len(cells)
+            cells, floats, size = [], [], 0
+    if cells:
+        yield flush(), len(cells)

@@ -109,11 +109,13 @@ def _check(conn: sqlite3.Connection, guard: Guard, text: str) -> str | None:
     runs = first_word(text) == "CREATE" and not _creates_as_select(text)
     try:
         conn.execute(text if runs else f"EXPLAIN {text}")
+    except (sqlite3.Warning, sqlite3.ProgrammingError) as exc:
+        if "one statement" in str(exc):
+            return "more than one statement where dbplay reads one"
+        return guard.reason() if guard.denied else None
     except sqlite3.DatabaseError:
         if guard.denied:
             return guard.reason()
-    except (sqlite3.Warning, sqlite3.ProgrammingError):
-        return "more than one statement where SQLite reads one"
     return None
 
 

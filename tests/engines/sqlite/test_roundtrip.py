@@ -150,3 +150,33 @@ def test_save_opens_the_users_file_read_only(engine, rich_db, tmp_path):
         ]
     finally:
         rich_db.chmod(0o600)
+
+
+def test_every_float_comes_back_bit_for_bit(engine, tmp_path):
+    """SQLite misreads some decimal literals (mostly tiny ones); the dump writes those exactly."""
+    import math
+    import random
+    import struct
+
+    rng = random.Random(8)
+    values = [5e-324, 2.2250738585072014e-308, -0.0, 0.1, 1e308, -4.72775748837432e-296]
+    while len(values) < 3000:
+        value = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        if math.isfinite(value):
+            values.append(value)
+    source = tmp_path / "floats.db"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE f (v REAL, w ANY)")
+    conn.executemany("INSERT INTO f VALUES (?, ?)", [(v, -v) for v in values])
+    conn.commit()
+    conn.close()
+    _save(engine, source, tmp_path / "floats.dbtpl")
+    with TemplateReader(tmp_path / "floats.dbtpl") as reader:
+        engine.restore(reader, str(tmp_path / "back.db"))
+
+    def packed(path):
+        rows = sqlite3.connect(path).execute("SELECT v, w FROM f ORDER BY rowid").fetchall()
+        return [struct.pack("<dd", v, w) for v, w in rows]
+
+    assert packed(tmp_path / "back.db") == packed(source)
+    assert len(set(packed(source))) > 2900
