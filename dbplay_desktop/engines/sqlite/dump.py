@@ -9,8 +9,10 @@ One payload file, ``dump.sql``: UTF-8 SQL text in SQLite's dialect, statements e
    ``WITHOUT ROWID``, generated columns, ``AUTOINCREMENT``, constraints and quoted names
    come back as they were), in creation order;
 2. each table's rows as ``INSERT INTO "t"("rowid", "a", ...) VALUES (...), (...);`` in
-   batches: integers and floats as literals (``9e999``/``-9e999`` for infinities), text
-   as ``'...'`` (``CAST(X'..' AS TEXT)`` when it holds NUL or is not UTF-8), blobs as
+   batches: integers as literals; floats as their shortest decimal (``9e999``/``-9e999``
+   for infinities), or, when SQLite would read that decimal back one bit off, as
+   ``(CAST(<integer> AS REAL) * or / <power of two> ...)``, which is exact; text as
+   ``'...'`` (``CAST(X'..' AS TEXT)`` when it holds NUL or is not UTF-8), blobs as
    ``X'..'``, ``NULL``. Generated columns are left out (SQLite computes them); the rowid of
    a rowid table without an ``INTEGER PRIMARY KEY`` is written as its own column, so rowids
    survive;

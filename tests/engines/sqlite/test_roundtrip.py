@@ -180,3 +180,22 @@ def test_every_float_comes_back_bit_for_bit(engine, tmp_path):
 
     assert packed(tmp_path / "back.db") == packed(source)
     assert len(set(packed(source))) > 2900
+
+
+def test_text_that_is_not_utf8_and_a_wal_file_round_trip(engine, tmp_path):
+    source = tmp_path / "wal.db"
+    conn = sqlite3.connect(source)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (a TEXT)")
+    conn.execute("INSERT INTO t VALUES (CAST(X'ff00fe41' AS TEXT)), ('ok')")
+    conn.commit()
+    try:
+        _save(engine, source, tmp_path / "wal.dbtpl")  # while the writer still has it open
+    finally:
+        conn.close()
+    with TemplateReader(tmp_path / "wal.dbtpl") as reader:
+        engine.restore(reader, str(tmp_path / "back.db"))
+    query = "SELECT hex(a), typeof(a) FROM t ORDER BY rowid"
+    assert (sqlite3.connect(tmp_path / "back.db").execute(query).fetchall()
+            == sqlite3.connect(source).execute(query).fetchall()
+            == [("FF00FE41", "text"), ("6F6B", "text")])
