@@ -121,10 +121,10 @@ def _check(conn: sqlite3.Connection, guard: Guard, text: str) -> str | None:
 
 def _creates_as_select(text: str) -> bool:
     """``CREATE TABLE ... AS SELECT`` (it would run the query): only compiled in a scan."""
-    from dbplay_desktop.engines.sqlite.safety import _tokens
+    from dbplay_desktop.engines.sqlite.safety import lex
 
     depth = 0
-    for token in _tokens(text):
+    for token in lex(text):
         if token == "(":
             depth += 1
         elif token == ")":

@@ -46,7 +46,7 @@ _TOKENS = re.compile(
 )
 
 
-def _tokens(text: str, limit: int | None = None) -> list[str]:
+def lex(text: str, limit: int | None = None) -> list[str]:
     """Words and quoted identifiers (unquoted, lower case) and punctuation; no strings.
 
     At most ``limit`` tokens when given (the head of a long ``INSERT``).
@@ -76,7 +76,7 @@ def first_word(text: str) -> str:
 
 def check_statement(text: str) -> str | None:
     """Why a payload statement is refused, or ``None`` when its words are harmless."""
-    head = _tokens(text, 8)
+    head = lex(text, 8)
     if not head:
         return None
     if head[:1] == ["explain"]:
@@ -97,7 +97,7 @@ def check_statement(text: str) -> str | None:
     lowered = text.lower()
     if not any(name in lowered for name in DENIED_FUNCTIONS):
         return None
-    tokens = _tokens(text)
+    tokens = lex(text)
     for index, token in enumerate(tokens):
         name = token.lstrip("\x00")
         if name in DENIED_FUNCTIONS and tokens[index + 1 : index + 2] == ["("]:

@@ -40,9 +40,9 @@ _DML = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
 
 def _verb(text: str) -> str:
     """The statement's command word; for ``WITH ...`` the one after the CTEs."""
-    from dbplay_desktop.engines.sqlite.safety import _tokens
+    from dbplay_desktop.engines.sqlite.safety import lex
 
-    tokens = _tokens(text[:4096])
+    tokens = lex(text[:4096])
     if not tokens:
         return ""
     if tokens[0] != "with":
@@ -189,7 +189,7 @@ class SqliteSession(Session):
             cursor.close()
             return result
         result.columns = [Column(str(col[0]), "") for col in cursor.description]
-        stream = _Stream(self, cursor, result, started)
+        stream = _Stream(self, cursor, result, started, verb)
         result._batches = stream.batches()
         result._on_close = stream.close
         self._open = result
@@ -282,7 +282,9 @@ class _Stream:
     def __init__(
         self, session: SqliteSession, cursor: sqlite3.Cursor, result: StatementResult,
         started: float,
+        verb: str,
     ) -> None:
+        self.verb = "SELECT" if verb in ("SELECT", "VALUES", "WITH") else verb
         self.session = session
         self.cursor = cursor
         self.result = result
@@ -318,5 +320,5 @@ class _Stream:
             session._open = None
         self.result.rowcount = self.fetched if self.exhausted else -1
         if self.exhausted:
-            self.result.status = f"SELECT {self.fetched}"
+            self.result.status = f"{self.verb} {self.fetched}"
         self.result.elapsed = time.perf_counter() - self.started

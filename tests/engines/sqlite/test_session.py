@@ -100,6 +100,14 @@ def test_timeout_stops_a_statement(session):
     session.set_timeout(None)
 
 
+def test_returning_streams_rows_with_its_own_status(session):
+    run(session, "CREATE TABLE t (id INTEGER PRIMARY KEY, x)")
+    ((result, rows),) = run(session, "INSERT INTO t (x) VALUES ('a'), ('b') RETURNING id")
+    assert rows == [(1,), (2,)] and result.status == "INSERT 2"
+    ((result, rows),) = run(session, "PRAGMA user_version")
+    assert rows == [(0,)] and result.status == "PRAGMA 1"
+
+
 def test_user_transactions_work(session):
     run(session, "CREATE TABLE t (x); BEGIN; INSERT INTO t VALUES (1); ROLLBACK;")
     assert run(session, "SELECT count(*) FROM t")[0][1] == [(0,)]
