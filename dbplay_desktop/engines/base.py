@@ -358,15 +358,23 @@ class Engine(ABC):
     ) -> DumpInfo:
         """Write what recreates ``database`` into ``sink``; carries no owners or grants."""
 
-    @abstractmethod
-    def scan(
-        self, source: PayloadSource, progress: ProgressCallback | None = None
+    @classmethod
+    def scan_payload(
+        cls, source: PayloadSource, progress: ProgressCallback | None = None
     ) -> list[Finding]:
         """Statically check an untrusted payload; an empty list means nothing was refused.
 
-        ``progress`` hears bytes scanned (and the total when known); returning True
-        stops the scan with an error.
+        Needs no server and no engine instance (``dbplay template verify``): engines
+        implement it as a static or class method. ``progress`` hears bytes scanned (and
+        the total when known); returning True stops the scan with an error.
         """
+        raise NotImplementedError(f"{cls.__name__} has no safety scan")
+
+    def scan(
+        self, source: PayloadSource, progress: ProgressCallback | None = None
+    ) -> list[Finding]:
+        """:meth:`scan_payload`, for callers that hold an engine."""
+        return type(self).scan_payload(source, progress)
 
     @abstractmethod
     def restore(

@@ -71,9 +71,11 @@ class RestoreMixin:
             max_locks=locks,
         )
 
-    def scan(
-        self, source: PayloadSource, progress: ProgressCallback | None = None
+    @staticmethod
+    def scan_payload(
+        source: PayloadSource, progress: ProgressCallback | None = None
     ) -> list[Finding]:
+        """The static scan of a plain-SQL payload: no server needed."""
         from dbplay_desktop.engines.pg_safety import scan_script
 
         paths = list(source.paths())

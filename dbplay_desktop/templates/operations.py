@@ -126,22 +126,8 @@ def save_template(
 def scan_payload(
     engine_name: str, source: PayloadSource, progress: ProgressCallback | None = None
 ) -> list[Finding]:
-    """Run an engine's static safety scan over a payload without touching any server.
-
-    Engines whose scan is a class- or static method are called directly; otherwise
-    the engine is built with a placeholder address for its scheme, which is fine as long
-    as engines connect lazily (the contract's constructors only store the URI).
-    """
-    cls = engine_class(engine_name)
-    static_scan = getattr(cls, "scan_payload", None)
-    if callable(static_scan):
-        return list(static_scan(source))
-    scheme = cls.schemes[0] if getattr(cls, "schemes", None) else engine_name
-    engine = cls(f"{scheme}:///")
-    try:
-        return list(engine.scan(source, progress))
-    finally:
-        engine.close()
+    """Run an engine's static safety scan over a payload: no server, no engine instance."""
+    return list(engine_class(engine_name).scan_payload(source, progress))
 
 
 def verify_template(

@@ -222,11 +222,6 @@ class SqliteEngine(Engine):
 
         return scan_payload(source, progress)
 
-    def scan(
-        self, source: PayloadSource, progress: ProgressCallback | None = None
-    ) -> list[Finding]:
-        return self.scan_payload(source, progress)
-
     def restore(
         self,
         source: PayloadSource,
