@@ -1,0 +1,1 @@
+"""The conformance suite: every registered engine passes the same contract tests."""

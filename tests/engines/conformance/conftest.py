@@ -1,0 +1,183 @@
+"""One case per registered engine: an engine and the texts the contract tests run.
+
+The ``case`` fixture is parametrised over :func:`engine_names`, so an engine installed
+through the ``dbplay.engines`` entry-point group runs the whole suite. An engine that is
+registered but has no builder in :data:`BUILDERS` fails every test with a message saying
+what to add; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dbplay_desktop.engines.base import Engine
+from dbplay_desktop.engines.registry import engine_names
+
+#: The rows every case's ``create_script`` leaves in its table, in id order.
+ROWS: list[tuple[int, str | None]] = [
+    (1, "Rex"), (2, "semi;colon"), (3, None), (4, "héllo ☃"), (5, "it's"),
+    (6, "six"), (7, "seven"), (8, "eight"), (9, "nine"), (10, "ten"),
+]
+TABLE = "pets"
+COLUMNS = ["id", "name"]
+
+
+def _values() -> str:
+    def literal(value: str | None) -> str:
+        return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+    return ",\n  ".join(f"({i}, {literal(name)})" for i, name in ROWS)
+
+
+@dataclass
+class EngineCase:
+    """What the contract tests need from one engine, in that engine's own language."""
+
+    name: str
+    engine: Engine
+    #: creates :data:`TABLE` with :data:`COLUMNS` and :data:`ROWS`
+    create_script: str
+    #: selects :data:`COLUMNS` of :data:`TABLE` in id order
+    select_rows: str
+    #: runs far longer than any test waits, unless cancelled
+    long_query: str
+    #: a script whose statement number ``error_index`` (0-based) is a syntax error
+    syntax_error: str
+    error_index: int
+    error_line: int
+    #: a payload (``dump.sql``) the scan must refuse; it would write ``witness``
+    hostile_payload: bytes
+    witness: Path
+    #: makes a database that is not a sandbox, yields its name, removes it afterwards
+    foreign_database: Callable[[], AbstractContextManager[str]]
+    #: whether a database of that name still exists
+    database_exists: Callable[[str], bool]
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
+    import psycopg
+
+    engine: Engine = request.getfixturevalue("pg_engine")
+    admin_uri: str = request.getfixturevalue("pg_admin_uri")
+    witness = tmp_path / "pwned"
+
+    @contextmanager
+    def foreign_database() -> Iterator[str]:
+        name = f"users_own_{secrets.token_hex(4)}"
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield name
+        finally:
+            with psycopg.connect(admin_uri, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def database_exists(name: str) -> bool:
+        with psycopg.connect(admin_uri) as conn:
+            row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            return row.fetchone() is not None
+
+    return EngineCase(
+        name="postgresql",
+        engine=engine,
+        create_script=(
+            f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, name text);\n"
+            f"INSERT INTO {TABLE} VALUES\n  {_values()};\n"
+        ),
+        select_rows=f"SELECT id, name FROM {TABLE} ORDER BY id",
+        long_query="SELECT pg_sleep(600)",
+        syntax_error="SELECT 1;\nSELECT *\n  FROM t WHERE a = 2 GROUP wrong;\nSELECT 3;",
+        error_index=1,
+        error_line=3,
+        hostile_payload=(
+            "CREATE TABLE t (id integer);\n"
+            "INSERT INTO t VALUES (1);\n"
+            f"COPY (SELECT 1) TO PROGRAM 'touch {witness}';\n"
+        ).encode(),
+        witness=witness,
+        foreign_database=foreign_database,
+        database_exists=database_exists,
+    )
+
+
+def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
+    from dbplay_desktop.engines.sqlite import SqliteEngine
+
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))
+    engine = SqliteEngine("sqlite://")
+    witness = tmp_path / "victim.db"
+
+    @contextmanager
+    def foreign_database() -> Iterator[str]:
+        path = tmp_path / "users_own.db"
+        path.write_bytes(b"a user's own file")
+        try:
+            yield str(path)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def database_exists(name: str) -> bool:
+        return engine.path_of(name).exists()
+
+    return EngineCase(
+        name="sqlite",
+        engine=engine,
+        create_script=(
+            f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, name TEXT);\n"
+            f"INSERT INTO {TABLE} VALUES\n  {_values()};\n"
+        ),
+        select_rows=f"SELECT id, name FROM {TABLE} ORDER BY id",
+        long_query=(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+            "WHERE i < 100000000000) SELECT count(*) FROM n"
+        ),
+        syntax_error="SELECT 1;\nSELECT *\n  FROM t WHERE a = 2 GROUP wrong;\nSELECT 3;",
+        error_index=1,
+        error_line=3,
+        hostile_payload=(
+            "CREATE TABLE t (x);\n"
+            "INSERT INTO t VALUES (1);\n"
+            f"ATTACH DATABASE '{witness}' AS v;\n"
+            "CREATE TABLE v.t (x);\n"
+        ).encode(),
+        witness=witness,
+        foreign_database=foreign_database,
+        database_exists=database_exists,
+    )
+
+
+#: engine name -> builder of its case. A new engine adds one builder here.
+BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], EngineCase]] = {
+    "postgresql": _postgresql,
+    "sqlite": _sqlite,
+}
+
+
+@pytest.fixture(params=engine_names())
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
+    """The case of one registered engine (fails, never skips, for an unknown engine)."""
+    name: str = request.param
+    builder = BUILDERS.get(name)
+    if builder is None:
+        pytest.fail(
+            f"engine {name!r} is registered (dbplay.engines entry point) but the "
+            f"conformance suite has no case for it: add a builder for {name!r} to BUILDERS "
+            "in tests/engines/conformance/conftest.py giving an engine instance, a script "
+            f"creating table {TABLE!r} with the rows of ROWS, a query selecting them, a "
+            "long-running query, a syntax error with its line, a hostile payload with "
+            "the file it would write, and a database that is not a sandbox",
+            pytrace=False,
+        )
+    built = builder(request, tmp_path)
+    assert built.engine.name == name, f"the {name!r} case built a {built.engine.name!r} engine"
+    return built

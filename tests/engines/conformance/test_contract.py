@@ -1,0 +1,215 @@
+"""The engine contract (``engines/base.py``), run against every registered engine."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dbplay_desktop.engines.base import (
+    EngineError,
+    QueryCancelled,
+    QueryError,
+    RestoreError,
+    Session,
+    StatementResult,
+)
+from dbplay_desktop.templates.container import TemplateReader, TemplateWriter
+
+from .conftest import COLUMNS, ROWS, TABLE, EngineCase
+
+WAIT = 120.0  # seconds: generous, only ever a ceiling for a condition
+
+
+@contextmanager
+def sandbox_session(case: EngineCase) -> Iterator[tuple[str, Session]]:
+    """A fresh sandbox and a session on it; both gone afterwards."""
+    database = case.engine.create_sandbox()
+    try:
+        session = case.engine.connect(database)
+        try:
+            yield database, session
+        finally:
+            session.close()
+    finally:
+        case.engine.drop_sandbox(database)
+
+
+def run(session: Session, text: str) -> list[tuple[StatementResult, list[tuple[Any, ...]]]]:
+    """Each result with its rows, read inside the loop (advancing closes a result)."""
+    out = []
+    for result in session.execute(text):
+        rows = result.fetch_all() if result.error is None else []
+        out.append((result, rows))
+    return out
+
+
+def rows_of(session: Session, query: str) -> list[tuple[Any, ...]]:
+    ((result, rows),) = run(session, query)
+    assert result.error is None, result.error
+    return rows
+
+
+def create_table(session: Session, case: EngineCase) -> None:
+    for result, _rows in run(session, case.create_script):
+        assert result.error is None, result.error
+
+
+def test_split_keeps_a_semicolon_inside_a_string(case: EngineCase) -> None:
+    """Three statements with positions; the ``;`` inside a literal does not split."""
+    text = "SELECT 'a;b' AS x;\n  SELECT 2;\nSELECT 3"
+    statements = type(case.engine).split(text)
+    assert [s.text for s in statements] == ["SELECT 'a;b' AS x", "SELECT 2", "SELECT 3"]
+    assert [(s.line, s.column) for s in statements] == [(1, 1), (2, 3), (3, 1)]
+    for statement in statements:
+        assert text[statement.start : statement.end] == statement.text
+
+
+def test_execute_gives_columns_then_rows_in_batches(case: EngineCase) -> None:
+    """Every statement yields a result; a query's rows arrive in several small batches."""
+    with sandbox_session(case) as (_database, session):
+        create_table(session, case)
+        session.batch_size = 3
+        seen = []
+        for result in session.execute(case.select_rows):
+            assert result.error is None, result.error
+            assert result.returns_rows
+            assert [c.name for c in result.columns or []] == COLUMNS
+            seen.append(list(result.batches()))
+        (batches,) = seen
+        assert [len(b) for b in batches] == [3, 3, 3, 1]
+        assert [row for batch in batches for row in batch] == ROWS
+
+
+def test_statements_run_in_order_one_result_each(case: EngineCase) -> None:
+    """A script gives one result per statement, in order; DDL returns no rows."""
+    with sandbox_session(case) as (_database, session):
+        results = run(session, case.create_script + case.select_rows)
+        assert [r.index for r, _ in results] == [0, 1, 2]
+        assert results[0][0].columns is None
+        assert results[2][1] == ROWS
+
+
+def test_cancel_from_another_thread(case: EngineCase) -> None:
+    """A long query cancelled from another thread ends with a QueryCancelled result."""
+    with sandbox_session(case) as (_database, session):
+        deadline = time.monotonic() + WAIT
+        outcome: list[StatementResult] = []
+        failures: list[BaseException] = []
+        # A cancel that lands before the statement starts ends execute() with no result;
+        # then the query is started again, until a cancel stops it while it runs.
+        while not outcome:
+            assert time.monotonic() < deadline, "the long query was never cancelled"
+
+            def work() -> None:
+                try:
+                    for result in session.execute(case.long_query):
+                        try:
+                            result.fetch_all()
+                        except QueryCancelled:
+                            pass
+                        outcome.append(result)
+                except BaseException as exc:  # reported by the main thread
+                    failures.append(exc)
+
+            worker = threading.Thread(target=work, daemon=True)
+            worker.start()
+            while worker.is_alive() and time.monotonic() < deadline:
+                worker.join(0.2)
+                session.cancel()
+            worker.join(max(0.0, deadline - time.monotonic()))
+            assert not worker.is_alive(), "cancel did not stop the long query"
+            assert not failures, failures
+        (result,) = outcome
+        assert isinstance(result.error, QueryCancelled), result.error
+        assert rows_of(session, "SELECT 1") == [(1,)]
+
+
+def test_catalog_lists_the_table_and_its_columns(case: EngineCase) -> None:
+    """A table made in the session appears in the catalog with its columns."""
+    with sandbox_session(case) as (_database, session):
+        create_table(session, case)
+        items = [item for top in session.catalog() for item in top.walk()]
+        tables = [item for item in items if item.kind == "table" and item.name == TABLE]
+        assert len(tables) == 1, [(i.kind, i.name) for i in items]
+        columns = [c.name for c in tables[0].children if c.kind == "column"]
+        assert columns == COLUMNS
+
+
+def test_error_is_located_and_stops_the_script(case: EngineCase) -> None:
+    """The failing statement's result carries the error and its line; nothing runs after."""
+    with sandbox_session(case) as (_database, session):
+        results = run(session, case.syntax_error)
+        assert len(results) == case.error_index + 1
+        assert all(r.error is None for r, _ in results[:-1])
+        error = results[-1][0].error
+        assert isinstance(error, QueryError), error
+        assert error.line == case.error_line, (error.line, str(error))
+        assert str(error) and "\n" not in str(error)
+        assert rows_of(session, "SELECT 1") == [(1,)]
+
+
+def test_dump_scan_restore_round_trip(case: EngineCase, tmp_path: Path) -> None:
+    """Dump into a real template, reopen it, scan finds nothing, restore brings rows back."""
+    template = tmp_path / "pets.dbtpl"
+    with sandbox_session(case) as (database, session):
+        create_table(session, case)
+        with TemplateWriter(template, engine=case.name, name="pets", description="") as writer:
+            info = case.engine.dump(database, writer)
+            manifest = writer.commit(info.engine_version, info.stats)
+    assert manifest.engine == case.name and manifest.files
+    with TemplateReader(template) as reader:
+        assert case.engine.scan(reader) == []
+        assert type(case.engine).scan_payload(reader) == []
+        restored = case.engine.restore(reader)
+    try:
+        assert restored in case.engine.list_databases()
+        with case.engine.connect(restored) as session:
+            assert rows_of(session, case.select_rows) == ROWS
+    finally:
+        case.engine.drop_sandbox(restored)
+    assert not case.database_exists(restored)
+
+
+def test_hostile_payload_is_refused_with_nothing_left(case: EngineCase, tmp_path: Path) -> None:
+    """A payload reaching outside its sandbox: refused by scan and restore, nothing left."""
+    template = tmp_path / "hostile.dbtpl"
+    with TemplateWriter(template, engine=case.name, name="hostile", description="") as writer:
+        with writer.open("dump.sql") as out:
+            out.write(case.hostile_payload)
+        writer.commit(case.engine.server_version(), {"tables": 1})
+    before = sorted(case.engine.list_databases())
+    with TemplateReader(template) as reader:
+        findings = case.engine.scan(reader)
+        assert findings and findings[0].path == "dump.sql", findings
+        assert type(case.engine).scan_payload(reader) == findings
+        with pytest.raises(RestoreError) as caught:
+            case.engine.restore(reader)
+    assert "\n" not in str(caught.value)
+    assert sorted(case.engine.list_databases()) == before
+    assert not case.witness.exists()
+
+
+def test_drop_sandbox_is_idempotent(case: EngineCase) -> None:
+    """Dropping a sandbox twice is fine; it is gone after the first."""
+    database = case.engine.create_sandbox()
+    try:
+        assert database in case.engine.list_databases()
+        case.engine.drop_sandbox(database)
+        assert database not in case.engine.list_databases()
+        assert not case.database_exists(database)
+    finally:
+        case.engine.drop_sandbox(database)
+
+
+def test_drop_sandbox_refuses_a_database_that_is_not_a_sandbox(case: EngineCase) -> None:
+    """A database dbplay did not make as a sandbox is never dropped."""
+    with case.foreign_database() as database:
+        with pytest.raises(EngineError, match="not a dbplay sandbox"):
+            case.engine.drop_sandbox(database)
+        assert case.database_exists(database)
