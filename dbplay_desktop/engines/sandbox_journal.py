@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 JOURNAL_FILE = "sandbox-drops.json"
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
@@ -87,6 +89,7 @@ class SandboxJournal:
             return
         from dbplay_desktop.app_dirs import ensure_private_dir
 
+        temporary: str | None = None
         try:
             ensure_private_dir(self.path.parent)
             # mkstemp makes the file 0600: the journal names the user's databases.
@@ -94,6 +97,9 @@ class SandboxJournal:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump([asdict(entry) for entry in entries], out, indent=1)
             os.replace(temporary, self.path)
-        except OSError:
-            with contextlib.suppress(OSError, UnboundLocalError):
-                os.unlink(temporary)
+        except OSError as exc:
+            # The old journal stays as it was; say so rather than lose a pending drop quietly.
+            log.warning("cannot write the sandbox drop journal %s: %s", self.path, exc)
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
