@@ -233,7 +233,7 @@ def _one_line(exc: BaseException) -> str:
         return str(exc)
     if type(exc).__module__.split(".")[0] == "psycopg":
         # A driver error that escaped the engine's wrapping: still the server's words.
-        from dbplay_desktop.engines.pg_errors import error_message
+        from dbplay_desktop.engines.postgres.errors import error_message
 
         return " ".join(error_message(exc).split())
     if isinstance(exc, UnicodeDecodeError):

@@ -8,7 +8,7 @@ newest :data:`DEFAULT_CAP` entries are kept; older ones are dropped as new ones 
 History is a convenience: a damaged file is moved aside (``history.sqlite3.damaged``)
 and a fresh one started rather than stopping the app.
 
-No Qt here; the panel in :mod:`dbplay_desktop.ui.history_panel` shows it.
+No Qt here; the panel in :mod:`dbplay_desktop.ui.results.history_panel` shows it.
 """
 
 from __future__ import annotations

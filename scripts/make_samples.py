@@ -76,7 +76,7 @@ def build_database(admin_uri: str, database: str, sample: Sample) -> None:
 
 def check_restores(admin_uri: str, path: Path) -> dict[str, int]:
     """Restore ``path`` into a throwaway sandbox as the app would; return its stats."""
-    from dbplay_desktop.engines.pg_catalog import database_stats
+    from dbplay_desktop.engines.postgres.catalog import database_stats
     from dbplay_desktop.templates.operations import engine_for_template
     from dbplay_desktop.templates.reader import TemplateReader
 

@@ -123,7 +123,7 @@ def main() -> int:
 
     from dbplay_desktop.servers.manager import ServerManager
     from dbplay_desktop.ui.app import DbplayApplication, configure_application_identity
-    from dbplay_desktop.ui.main_window import MainWindow
+    from dbplay_desktop.ui.window.main_window import MainWindow
 
     app = DbplayApplication(sys.argv[:1])
     configure_application_identity()

@@ -73,7 +73,7 @@ def database_exists(admin_uri: str, name: str) -> bool:
 
 def drop_sandbox(admin_uri: str, name: str) -> None:
     """Drop a sandbox database a test restored into (and its role)."""
-    from dbplay_desktop.engines.postgres import PostgresEngine
+    from dbplay_desktop.engines.postgres.engine import PostgresEngine
 
     PostgresEngine(admin_uri).drop_sandbox(name)
 

@@ -78,7 +78,7 @@ def test_engine_modules_of_installed_drivers_import() -> None:
         """
         import importlib, json, pkgutil
         import dbplay_desktop.templates as package
-        names = ["dbplay_desktop.engines.postgres"] + [
+        names = ["dbplay_desktop.engines.postgres.engine"] + [
             info.name for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
         ]
         errors = {}
@@ -108,7 +108,7 @@ def test_cli_import_stays_light(module: str) -> None:
     )
     assert result["loaded"] == []
     assert "dbplay_desktop.templates.container" not in result["ours"]
-    assert "dbplay_desktop.engines.postgres" not in result["ours"]
+    assert "dbplay_desktop.engines.postgres.engine" not in result["ours"]
 
 
 def test_version_is_fast_and_light() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from dbplay_desktop.query_output import CsvWriter, JsonWriter, TableWriter
-from dbplay_desktop.ui.export import copy_text, export_file
+from dbplay_desktop.ui.results.export import copy_text, export_file
 from dbplay_desktop.values import (
     MISSING,
     Float32,

@@ -23,7 +23,7 @@ from PySide6.QtGui import QFileOpenEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 if TYPE_CHECKING:
-    from dbplay_desktop.ui.single_instance import SingleInstanceServer
+    from dbplay_desktop.ui.window.single_instance import SingleInstanceServer
 
 ORGANIZATION = "dbplay"
 APPLICATION = "dbplay"
@@ -58,7 +58,7 @@ def configure_application_identity() -> None:
 
 def listen_for_other_instances(window) -> SingleInstanceServer:
     """Let later ``dbplay FILE`` processes hand their files to ``window``."""
-    from dbplay_desktop.ui.single_instance import SingleInstanceServer
+    from dbplay_desktop.ui.window.single_instance import SingleInstanceServer
 
     instance = SingleInstanceServer(parent=window)
     instance.files_received.connect(window.open_files)
@@ -108,7 +108,7 @@ class _QuitOnSignals:
 
 def run_app(files: list[str], debug: bool = False) -> int:
     """Run the window until it closes; returns the process exit code."""
-    from dbplay_desktop.ui.single_instance import hand_over
+    from dbplay_desktop.ui.window.single_instance import hand_over
 
     quit_on_signals = _QuitOnSignals()
     app = QApplication.instance()
@@ -120,7 +120,7 @@ def run_app(files: list[str], debug: bool = False) -> int:
         return 0
 
     from dbplay_desktop.servers.manager import ServerManager
-    from dbplay_desktop.ui.main_window import MainWindow
+    from dbplay_desktop.ui.window.main_window import MainWindow
 
     manager = ServerManager()
     window = MainWindow(manager=manager)

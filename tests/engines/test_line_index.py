@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dbplay_desktop.engines.base import LineIndex, Statement
-from dbplay_desktop.engines.pg_script import split_sql
+from dbplay_desktop.engines.postgres.script import split_sql
 
 TEXTS = [
     "",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dbplay_desktop.engines.base import DumpError
-from dbplay_desktop.engines.postgres import find_pg_dump
+from dbplay_desktop.engines.postgres.engine import find_pg_dump
 from dbplay_desktop.servers.pg_binaries import find_postgres_bin_dirs
 
 needs_pg_dump = pytest.mark.skipif(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from dbplay_desktop.engines.base import Finding
-from dbplay_desktop.engines.pg_safety import scan_script, scan_statement
+from dbplay_desktop.engines.postgres.safety import scan_script, scan_statement
 from tests.helpers import GeneratedStream
 
 

@@ -8,8 +8,8 @@ import itertools
 
 import pytest
 
-from dbplay_desktop.engines import pg_safety
-from dbplay_desktop.engines.pg_safety import ScanCancelled, scan_script, scan_statement
+from dbplay_desktop.engines.postgres import safety as pg_safety
+from dbplay_desktop.engines.postgres.safety import ScanCancelled, scan_script, scan_statement
 
 
 def plpgsql(body: str, header: str = "f() RETURNS void") -> str:

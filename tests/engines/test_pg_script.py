@@ -9,8 +9,12 @@ from collections.abc import Iterator
 import pytest
 
 from dbplay_desktop.engines.base import RestoreError, Statement
-from dbplay_desktop.engines.pg_script import split_sql, statement_at
-from dbplay_desktop.engines.pg_script_reader import ScriptItem, TemplateScriptError, read_script
+from dbplay_desktop.engines.postgres.script import split_sql, statement_at
+from dbplay_desktop.engines.postgres.script_reader import (
+    ScriptItem,
+    TemplateScriptError,
+    read_script,
+)
 from tests.helpers import GeneratedStream
 
 

@@ -14,9 +14,11 @@ import random
 
 import pytest
 
-from dbplay_desktop.engines import pg_script, pg_script_lines, pg_script_reader
-from dbplay_desktop.engines.pg_script import COMMENT_TOKENS, cut_text, sql_tokens
-from dbplay_desktop.engines.pg_script_reader import TemplateScriptError, read_script
+from dbplay_desktop.engines.postgres import script as pg_script
+from dbplay_desktop.engines.postgres import script_lines as pg_script_lines
+from dbplay_desktop.engines.postgres import script_reader as pg_script_reader
+from dbplay_desktop.engines.postgres.script import COMMENT_TOKENS, cut_text, sql_tokens
+from dbplay_desktop.engines.postgres.script_reader import TemplateScriptError, read_script
 
 SPACE = " \t\n\r\f\v"
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from dbplay_desktop.engines.base import RestoreError, UnsafeContent
-from dbplay_desktop.engines.postgres import find_pg_dump
+from dbplay_desktop.engines.postgres.engine import find_pg_dump
 from dbplay_desktop.templates.container import TemplateReader, TemplateWriter
 
 RICH_SQL = (Path(__file__).parent / "rich_database.sql").read_text(encoding="utf-8")

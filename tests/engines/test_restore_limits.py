@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from dbplay_desktop.engines.base import DumpError, RestoreError
-from dbplay_desktop.engines.postgres import PostgresEngine
+from dbplay_desktop.engines.postgres.engine import PostgresEngine
 from dbplay_desktop.servers.postgres import LOG_FILE
 from dbplay_desktop.templates.container import TemplateReader, TemplateWriter
 from tests.helpers import craft_template, database_exists, with_database
@@ -140,7 +140,7 @@ def test_saving_a_database_whose_policy_sleeps_can_be_cancelled(pg_engine, tmp_p
 def test_saving_a_database_whose_policy_sleeps_is_time_limited(
     pg_engine, tmp_path, monkeypatch
 ):
-    from dbplay_desktop.engines import pg_catalog
+    from dbplay_desktop.engines.postgres import catalog as pg_catalog
 
     monkeypatch.setattr(pg_catalog, "COUNT_BUDGET", 1.0)
     database = pg_engine.create_sandbox()
@@ -158,7 +158,7 @@ def test_saving_a_database_whose_policy_sleeps_is_time_limited(
 
 def test_a_save_waiting_for_a_lock_can_be_cancelled(pg_engine, pg_admin_uri, tmp_path):
     """A playground session holding a table lock must not make a save hang for good."""
-    from dbplay_desktop.engines.pg_dump import find_pg_dump, write_dump
+    from dbplay_desktop.engines.postgres.dump import find_pg_dump, write_dump
 
     database = pg_engine.create_sandbox()
     try:

@@ -18,8 +18,8 @@ import pytest
 from psycopg import sql
 
 from dbplay_desktop.engines.base import EngineError, RestoreError
-from dbplay_desktop.engines.pg_sandbox import SandboxBusy
-from dbplay_desktop.engines.postgres import PostgresEngine
+from dbplay_desktop.engines.postgres.engine import PostgresEngine
+from dbplay_desktop.engines.postgres.sandbox import SandboxBusy
 from dbplay_desktop.engines.sandbox_journal import SandboxJournal
 from dbplay_desktop.templates.container import TemplateReader
 from tests.helpers import craft_template, database_exists, with_database
@@ -42,7 +42,7 @@ def sandbox_roles(admin_uri: str) -> set[str]:
 
 
 def role_of(engine: PostgresEngine, database: str) -> str:
-    from dbplay_desktop.engines.pg_sandbox import sandbox_role
+    from dbplay_desktop.engines.postgres.sandbox import sandbox_role
 
     with engine._admin() as conn:
         role = sandbox_role(conn, database)

@@ -21,7 +21,7 @@ import pytest
 from psycopg import sql
 
 from dbplay_desktop.engines.base import EngineError, PayloadSource, RestoreError
-from dbplay_desktop.engines.pg_safety import scan_script
+from dbplay_desktop.engines.postgres.safety import scan_script
 from dbplay_desktop.templates.container import TemplateReader
 from tests.helpers import craft_template, with_database
 
@@ -214,8 +214,8 @@ def test_restore_reads_quotes_as_the_scan_whatever_the_database_says(pg_engine, 
 
 def test_a_statement_runs_alone(pg_engine, pg_sandbox):
     """Even if scan and server ever disagree on where a statement ends, one runs at most."""
-    from dbplay_desktop.engines.pg_restore import _run_item
-    from dbplay_desktop.engines.pg_script_reader import ScriptItem
+    from dbplay_desktop.engines.postgres.restore import _run_item
+    from dbplay_desktop.engines.postgres.script_reader import ScriptItem
 
     item = ScriptItem("statement", "SELECT 1; CREATE TABLE x ()", 1)
     with (

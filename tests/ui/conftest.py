@@ -78,7 +78,7 @@ def main_window(qtbot, pg_admin_uri: str, data_dir: Path, tmp_path: Path) -> Ite
     """A shown main window on the test server; closing it drops every playground's
     database (the teardown waits for that), and it never asks questions."""
     from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.main_window import MainWindow
+    from dbplay_desktop.ui.window.main_window import MainWindow
 
     samples = tmp_path / "no-samples"
     samples.mkdir()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QFont, QTextCharFormat
 
-from dbplay_desktop.ui.editor import CodeEditor
-from dbplay_desktop.ui.highlighter import LITERAL_PROPERTY
+from dbplay_desktop.ui.editor.editor import CodeEditor
+from dbplay_desktop.ui.editor.highlighter import LITERAL_PROPERTY
 
 
 def new_editor(qtbot) -> CodeEditor:

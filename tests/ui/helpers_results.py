@@ -23,8 +23,8 @@ from dbplay_desktop.engines.base import (
     Statement,
     StatementResult,
 )
-from dbplay_desktop.ui.query_runner import QueryRunner
-from dbplay_desktop.ui.results_model import ResultsModel
+from dbplay_desktop.ui.playground.query_runner import QueryRunner
+from dbplay_desktop.ui.results.model import ResultsModel
 
 # --------------------------------------------------------------------------- a tiny SQLite adapter
 # Statements are cut where ``sqlite3.complete_statement`` says they end; ``cancel``
@@ -185,7 +185,7 @@ class RunLog(QObject):
 
 def shown_view(qtbot, model: ResultsModel, size: tuple[int, int] = (800, 400)):
     """A results view of ``model``, shown and exposed (so it lays out and paints)."""
-    from dbplay_desktop.ui.results_view import ResultsView
+    from dbplay_desktop.ui.results.view import ResultsView
 
     view = ResultsView(model)
     qtbot.addWidget(view)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dbplay_desktop.engines.base import CatalogItem
-from dbplay_desktop.ui.catalog_groups import display_tree, folder_name, plural
-from dbplay_desktop.ui.catalog_tree import CatalogTree
+from dbplay_desktop.ui.playground.catalog_groups import display_tree, folder_name, plural
+from dbplay_desktop.ui.playground.catalog_tree import CatalogTree
 from tests.ui.conftest import run_and_wait, wait_ready
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
-from dbplay_desktop.engines.postgres import PostgresEngine
+from dbplay_desktop.engines.postgres.engine import PostgresEngine
 from tests.ui.conftest import wait_ready
 
 _SLOW = (

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from dbplay_desktop.connections import EMBEDDED_NAME, ConnectionProfile, ConnectionStore
-from dbplay_desktop.ui.connections import NO_KEYRING_MESSAGE, ConnectionDialog
+from dbplay_desktop.ui.connections.dialog import NO_KEYRING_MESSAGE, ConnectionDialog
 from tests.ui.conftest import answer_confirmations
 
 # The memory_keyring and no_keyring fixtures.

@@ -9,8 +9,8 @@ from PySide6.QtGui import QHelpEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from dbplay_desktop.engines.base import CatalogItem, Statement
-from dbplay_desktop.ui.completer import names_from_catalog
-from dbplay_desktop.ui.editor import (
+from dbplay_desktop.ui.editor.completer import names_from_catalog
+from dbplay_desktop.ui.editor.editor import (
     CodeEditor,
     py_to_qt,
     qt_to_py,
@@ -18,11 +18,11 @@ from dbplay_desktop.ui.editor import (
     statement_at,
     whole_text_split,
 )
-from dbplay_desktop.ui.find_replace import EditorPane
+from dbplay_desktop.ui.editor.find_replace import EditorPane
 from tests.ui.helpers_editor import new_editor, put_cursor, settle
 
 try:  # the PostgreSQL engine's splitter, once it exists
-    from dbplay_desktop.engines.pg_script import split_sql as SPLIT
+    from dbplay_desktop.engines.postgres.script import split_sql as SPLIT
 except ImportError:  # pragma: no cover - until pg_script lands
     SPLIT = sqlparse_split
 

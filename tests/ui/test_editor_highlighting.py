@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtGui import QColor, QFont, QPalette, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QApplication
 
-from dbplay_desktop.ui.editor import CodeEditor
-from dbplay_desktop.ui.highlighter import LITERAL_PROPERTY, PygmentsHighlighter, is_dark
+from dbplay_desktop.ui.editor.editor import CodeEditor
+from dbplay_desktop.ui.editor.highlighter import LITERAL_PROPERTY, PygmentsHighlighter, is_dark
 from tests.ui.helpers_editor import format_at, formats_of, new_editor, put_cursor, settle
 
 
@@ -137,7 +137,7 @@ def test_typing_in_a_big_document_stays_fast(qtbot, editor, monkeypatch):
     """A key press re-highlights its own line (and what its state reaches), never the
     whole document: counted in lines highlighted, not in seconds (timing is for the
     benchmarks)."""
-    from dbplay_desktop.ui.highlighter import PygmentsHighlighter
+    from dbplay_desktop.ui.editor.highlighter import PygmentsHighlighter
 
     line = "SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.cid WHERE x > 'y';"
     editor.setPlainText("\n".join(line for _ in range(10_000)))

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from dbplay_desktop.ui.export import (
+from dbplay_desktop.ui.results.export import (
     ExportCancelled,
     copy_text,
     export_file,
     unique_names,
 )
-from dbplay_desktop.ui.values import (
+from dbplay_desktop.ui.results.values import (
     MISSING,
     Vector,
     display_text,

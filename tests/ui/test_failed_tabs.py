@@ -100,7 +100,7 @@ def test_text_typed_before_the_failure_stays_readable_but_read_only(
 
 def test_no_server_banner_offers_retry_and_close(qtbot, data_dir, tmp_path: Path):
     from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.main_window import MainWindow
+    from dbplay_desktop.ui.window.main_window import MainWindow
 
     window = MainWindow(server_uri="postgresql://nobody@127.0.0.1:9/postgres?connect_timeout=2",
                         library=TemplateLibrary(samples_dir=tmp_path))

@@ -8,9 +8,9 @@ from PySide6.QtCore import QModelIndex, Qt, QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
 from dbplay_desktop.engines.base import Column
-from dbplay_desktop.ui.result_stream import stream_result
-from dbplay_desktop.ui.results_model import ResultsModel
-from dbplay_desktop.ui.results_view import ResultsView
+from dbplay_desktop.ui.results.model import ResultsModel
+from dbplay_desktop.ui.results.stream import stream_result
+from dbplay_desktop.ui.results.view import ResultsView
 from tests.ui.conftest import run_and_wait, wait_ready
 from tests.ui.helpers_results import shown_view
 

@@ -9,10 +9,10 @@ import pytest
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QThreadPool
 
 from dbplay_desktop.engines.base import Column
-from dbplay_desktop.ui.column_widths import MAX_TEXT_WIDTH, sample_rows
-from dbplay_desktop.ui.result_stream import stream_result
-from dbplay_desktop.ui.results_model import ResultsModel
-from dbplay_desktop.ui.results_view import ResultsView
+from dbplay_desktop.ui.results.column_widths import MAX_TEXT_WIDTH, sample_rows
+from dbplay_desktop.ui.results.model import ResultsModel
+from dbplay_desktop.ui.results.stream import stream_result
+from dbplay_desktop.ui.results.view import ResultsView
 from tests.ui.helpers_results import shown_view
 
 QUERY = "select g, md5(g::text) from generate_series(1,200000) g"

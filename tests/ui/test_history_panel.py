@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from dbplay_desktop.history import QueryHistory
-from dbplay_desktop.ui.history_panel import (
+from dbplay_desktop.ui.results.history_panel import (
     COL_DATABASE,
     COL_ELAPSED,
     COL_QUERY,

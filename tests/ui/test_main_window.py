@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from dbplay_desktop.templates.reader import read_manifest
-from dbplay_desktop.ui.save_template_dialog import SaveChoice, SaveTemplateDialog
+from dbplay_desktop.ui.templates.save_dialog import SaveChoice, SaveTemplateDialog
 from tests.ui.conftest import run_and_wait, wait_ready
 
 
@@ -130,7 +130,7 @@ def test_drop_a_template_file_on_the_window(qtbot, main_window, shop_template):
 
 def test_unreachable_server_is_one_clear_line(qtbot, data_dir, tmp_path):
     from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.main_window import MainWindow
+    from dbplay_desktop.ui.window.main_window import MainWindow
 
     window = MainWindow(server_uri="postgresql://nobody@127.0.0.1:9/postgres?connect_timeout=2",
                         library=TemplateLibrary(samples_dir=tmp_path))

@@ -159,7 +159,7 @@ def test_a_template_opens_with_its_name_and_description_as_comments(qtbot, main_
 
 
 def test_the_header_uses_the_editors_comment_syntax(qtbot, shop_template):
-    from dbplay_desktop.ui.playground import Playground, template_header
+    from dbplay_desktop.ui.playground.playground import Playground, template_header
 
     playground = Playground(shop_template)  # no engine yet: it waits for the server
     qtbot.addWidget(playground)

@@ -19,7 +19,7 @@ from dbplay_desktop.engines.base import (
     QueryError,
     StatementResult,
 )
-from dbplay_desktop.ui.query_runner import QueryRunner
+from dbplay_desktop.ui.playground.query_runner import QueryRunner
 from tests.ui.helpers_results import RunLog, SqliteSession
 
 ACTIVE = TransactionStatus.ACTIVE

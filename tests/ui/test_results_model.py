@@ -15,9 +15,9 @@ from PySide6.QtCore import QModelIndex, Qt, QThreadPool
 from PySide6.QtGui import QGuiApplication, QPalette
 
 from dbplay_desktop.engines.base import Column
-from dbplay_desktop.ui.cell_viewer import CellViewer
-from dbplay_desktop.ui.result_stream import capped_batches, stream_result
-from dbplay_desktop.ui.results_model import IsNullRole, RawValueRole, ResultsModel
+from dbplay_desktop.ui.results.cell_viewer import CellViewer
+from dbplay_desktop.ui.results.model import IsNullRole, RawValueRole, ResultsModel
+from dbplay_desktop.ui.results.stream import capped_batches, stream_result
 from dbplay_desktop.values import MISSING, MISSING_TOOLTIP, Vector, plain_text
 from tests.ui.helpers_results import batches_of, make_result
 

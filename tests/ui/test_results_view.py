@@ -13,9 +13,9 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QThreadPool, QT
 from PySide6.QtGui import QGuiApplication
 
 from dbplay_desktop.engines.base import Column, Statement, StatementResult
-from dbplay_desktop.ui.cell_viewer import CellViewer, hex_dump
-from dbplay_desktop.ui.results_model import QueryRunner, ResultsModel, stream_result
-from dbplay_desktop.ui.results_view import ResultsView, format_elapsed
+from dbplay_desktop.ui.results.cell_viewer import CellViewer, hex_dump
+from dbplay_desktop.ui.results.model import QueryRunner, ResultsModel, stream_result
+from dbplay_desktop.ui.results.view import ResultsView, format_elapsed
 
 COLUMNS = [Column("id", "int4"), Column("name", "text"), Column("id", "int4")]
 ROWS = [(1, "plain", 10), (2, None, 20), (3, "", None), (4, "tab\tand\nnewline ✓", 40)]

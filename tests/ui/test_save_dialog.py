@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QRect
 
 from dbplay_desktop.templates.library import TemplateLibrary
-from dbplay_desktop.ui.save_template_dialog import SaveTemplateDialog
+from dbplay_desktop.ui.templates.save_dialog import SaveTemplateDialog
 
 LONG = "/home/someone/projects/course-material/2024/spring/week-07/shop-with-three-orders.dbtpl"
 

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 from dbplay_desktop.templates.container import TemplateReader, TemplateWriter
-from dbplay_desktop.ui.save_template_dialog import SaveChoice
+from dbplay_desktop.ui.templates.save_dialog import SaveChoice
 from tests.ui.conftest import answer_confirmations, run_and_wait, wait_ready
 
 SCRIPT = "SELECT name FROM pets ORDER BY name;\n"
@@ -131,7 +131,7 @@ CRASHING_WINDOW = textwrap.dedent("""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
     app = QApplication(sys.argv)
-    from dbplay_desktop.ui.main_window import MainWindow
+    from dbplay_desktop.ui.window.main_window import MainWindow
     window = MainWindow(server_uri="postgresql://nobody@127.0.0.1:9/postgres")
     window.autosave.delay_ms = 50
     window.show()

@@ -20,7 +20,7 @@ from tests.ui.conftest import wait_ready
 def embedded_window(qtbot, pg_server, data_dir: Path, tmp_path: Path) -> Iterator[object]:
     from dbplay_desktop.servers.manager import ServerManager
     from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.main_window import MainWindow
+    from dbplay_desktop.ui.window.main_window import MainWindow
 
     manager = ServerManager(pg_server.data_dir)
     manager.take_cleanup_turn()  # the shared test cluster: no clean-up of other tests' work

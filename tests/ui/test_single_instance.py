@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from dbplay_desktop.ui.app import listen_for_other_instances
-from dbplay_desktop.ui.single_instance import (
+from dbplay_desktop.ui.window.single_instance import (
     SingleInstanceServer,
     display_identity,
     hand_over,

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from dbplay_desktop.templates.library import TemplateLibrary, library_dir
 from dbplay_desktop.templates.reader import read_manifest
 from dbplay_desktop.templates.writer import TemplateWriter
-from dbplay_desktop.ui.template_browser import (
+from dbplay_desktop.ui.templates.browser import (
     ENTRY,
     KIND_ROLE,
     TemplateBrowser,

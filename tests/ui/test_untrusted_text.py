@@ -9,10 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from dbplay_desktop.templates.library import TemplateLibrary, library_dir
-from dbplay_desktop.ui.messages_pane import MessagesPane
-from dbplay_desktop.ui.save_template_dialog import SaveTemplateDialog
-from dbplay_desktop.ui.template_browser import TemplateBrowser
-from dbplay_desktop.ui.template_delegate import entry_tooltip, stats_summary
+from dbplay_desktop.ui.results.messages_pane import MessagesPane
+from dbplay_desktop.ui.templates.browser import TemplateBrowser
+from dbplay_desktop.ui.templates.delegate import entry_tooltip, stats_summary
+from dbplay_desktop.ui.templates.save_dialog import SaveTemplateDialog
 from tests.ui.test_template_browser import item_for, make_template
 
 HOSTILE = "\x1b]0;pwned\x07\r\u202eexe.txt\x9b<img src='/etc/x'>&amp;"

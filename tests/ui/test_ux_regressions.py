@@ -17,12 +17,12 @@ from PySide6.QtWidgets import QMainWindow, QTableView
 
 from dbplay_desktop.engines.base import CatalogItem, Column
 from dbplay_desktop.history import QueryHistory
-from dbplay_desktop.ui.cell_viewer import CellViewer
-from dbplay_desktop.ui.completer import context_words, relations_from_catalog
-from dbplay_desktop.ui.editor import CodeEditor
-from dbplay_desktop.ui.history_panel import COL_QUERY, HistoryPanel, query_summary
-from dbplay_desktop.ui.results_model import ResultsModel
-from dbplay_desktop.ui.results_view import ResultsView
+from dbplay_desktop.ui.editor.completer import context_words, relations_from_catalog
+from dbplay_desktop.ui.editor.editor import CodeEditor
+from dbplay_desktop.ui.results.cell_viewer import CellViewer
+from dbplay_desktop.ui.results.history_panel import COL_QUERY, HistoryPanel, query_summary
+from dbplay_desktop.ui.results.model import ResultsModel
+from dbplay_desktop.ui.results.view import ResultsView
 from tests.ui.conftest import run_and_wait, wait_ready
 
 
@@ -76,7 +76,7 @@ def test_editor_popup_after_alias_lists_columns(qtbot):
     qtbot.addWidget(editor)
     editor.show()
     catalog = _shop_catalog()
-    from dbplay_desktop.ui.completer import names_from_catalog
+    from dbplay_desktop.ui.editor.completer import names_from_catalog
 
     editor.set_catalog_names(names_from_catalog(catalog))
     editor.set_catalog_relations(relations_from_catalog(catalog))
@@ -258,7 +258,7 @@ def test_a_running_query_shows_a_live_clock_then_how_it_ended(qtbot, main_window
 
 
 def test_the_clock_ticks_while_running_and_keeps_its_final_time(qtbot):
-    from dbplay_desktop.ui.run_clock import RunClock, format_live, running_status
+    from dbplay_desktop.ui.results.run_clock import RunClock, format_live, running_status
 
     assert format_live(3.44) == "3.4 s" and format_live(125.9) == "2 min 05 s"
     assert running_status(0.0) == "Running… 0.0 s"
@@ -314,9 +314,9 @@ def test_a_run_broken_outside_any_statement_finishes_its_streaming_tab(qtbot):
     from PySide6.QtWidgets import QTabWidget
 
     from dbplay_desktop.engines.base import Session, Statement, StatementResult
-    from dbplay_desktop.ui.messages_pane import MessagesPane
-    from dbplay_desktop.ui.query_runner import QueryRunner
-    from dbplay_desktop.ui.run_results import RunResults
+    from dbplay_desktop.ui.playground.query_runner import QueryRunner
+    from dbplay_desktop.ui.results.messages_pane import MessagesPane
+    from dbplay_desktop.ui.results.run_results import RunResults
 
     def rows_then_break():
         yield [(1,)]
@@ -423,7 +423,7 @@ def test_deleting_a_template_asks_with_delete_and_cancel(qtbot, tmp_path: Path, 
     from dbplay_desktop.templates.library import TemplateLibrary, library_dir
     from dbplay_desktop.templates.writer import TemplateWriter
     from dbplay_desktop.ui.confirm import destructive_box
-    from dbplay_desktop.ui.template_browser import TemplateBrowser
+    from dbplay_desktop.ui.templates.browser import TemplateBrowser
     from tests.ui.conftest import answer_confirmations
 
     monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))
@@ -472,7 +472,7 @@ def test_readme_shortcuts_are_the_apps(qtbot, main_window):
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QKeyEvent
 
-    from dbplay_desktop.ui.editor_commands import key_command
+    from dbplay_desktop.ui.editor.commands import key_command
 
     def editor_command(keys: str) -> str | None:
         combination = QKeySequence(keys)[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QFont, QFontMetrics
 
-from dbplay_desktop.ui.template_delegate import fit_parts, wrap_lines
+from dbplay_desktop.ui.templates.delegate import fit_parts, wrap_lines
 
 
 def test_history_opens_beside_the_playgrounds_not_under_the_browser(qtbot, main_window):

@@ -1,0 +1,418 @@
+"""The PostgreSQL engine: sandboxes, sessions, dumps with pg_dump, scanned restores.
+
+Every playground and every restore target is a fresh database owned by the admin, with a
+role the app creates for it (``dbplay_sbx_<hex>``, see :mod:`pg_sandbox`). Sessions on a
+sandbox log in as that role, so whatever a template or the editor runs has no more power
+than a guest in one database: it cannot change the database itself, and it can log in
+only when dbplay opens a connection for it. The admin connection from the URI only
+creates, checks and drops sandboxes.
+
+Sandbox databases carry the comment ``dbplay sandbox`` (``dbplay sandbox (playground)``
+for the unnamed, throwaway ones), which only the admin can write; :meth:`drop_sandbox`
+refuses any database without it, so the app can never drop a user's own database. A
+sandbox that cannot be dropped yet (a statement on it ignores cancel requests) goes into
+a journal (:mod:`sandbox_journal`) and is dropped at the next start or connection.
+
+The engine decides what runs where; running ``pg_dump`` lives in :mod:`pg_dump`, playing a
+payload script into a sandbox in :mod:`pg_restore`, the safety scan in :mod:`pg_safety`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, ClassVar
+
+import psycopg
+from psycopg import sql
+
+from dbplay_desktop.engines.base import (
+    DumpInfo,
+    Engine,
+    EngineError,
+    PayloadSink,
+    ProgressCallback,
+    Statement,
+    UnsupportedUri,
+)
+from dbplay_desktop.engines.postgres.dump import find_pg_dump, hardened_options, write_dump
+from dbplay_desktop.engines.postgres.engine_restore import DEFAULT_LOCK_TIMEOUT, RestoreMixin
+from dbplay_desktop.engines.postgres.errors import connection_error, error_message
+from dbplay_desktop.engines.postgres.sandbox import (
+    PLAYGROUND_MARK,
+    SANDBOX_MARK,
+    SANDBOX_MARKS,
+    SANDBOX_ROLE_PREFIX,
+    SandboxBusy,
+    busy_backends,
+    create_role,
+    database_exists,
+    disable_login,
+    drop_database,
+    drop_role,
+    drop_role_quietly,
+    enable_login,
+    is_sandbox,
+    prepare_database,
+    sandbox_role,
+    stray_roles,
+)
+from dbplay_desktop.engines.postgres.script import split_sql
+from dbplay_desktop.engines.sandbox_journal import SandboxJournal
+
+__all__ = [
+    "PLAYGROUND_MARK",
+    "SANDBOX_MARK",
+    "SANDBOX_MARKS",
+    "SANDBOX_ROLE_PREFIX",
+    "PostgresEngine",
+    "SandboxBusy",
+]
+
+log = logging.getLogger(__name__)
+
+#: One sandbox login at a time in this process: a login sets the role's password.
+_LOGIN_LOCK = threading.Lock()
+#: The largest temporary-file space one sandbox session may use (``temp_file_limit``).
+DEFAULT_TEMP_FILE_LIMIT = "2GB"
+#: Pending drops are retried at most this often (seconds) per engine.
+_RETRY_INTERVAL = 10.0
+
+
+def _maintenance_databases(uri_database: str) -> list[str]:
+    """Databases tried, in order, for server-level work (create, drop, list)."""
+    return list(dict.fromkeys(["postgres", uri_database, "template1"]))
+
+
+class PostgresEngine(RestoreMixin, Engine):
+    """A PostgreSQL server reached by ``postgresql://user[:password]@host:port/dbname``."""
+
+    name: ClassVar[str] = "postgresql"
+    display_name: ClassVar[str] = "PostgreSQL"
+    schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
+    language: ClassVar[str] = "postgresql"
+    supports_cancel: ClassVar[bool] = True
+    supports_transactions: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        statement_timeout: float | None = None,
+        bin_dir: str | Path | None = None,
+        journal: SandboxJournal | None = None,
+    ) -> None:
+        super().__init__(uri)
+        try:
+            self._conninfo: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(uri)
+        except psycopg.Error as exc:
+            raise UnsupportedUri(f"not a PostgreSQL address: {error_message(exc)}") from exc
+        if statement_timeout is None and os.environ.get("DBPLAY_STATEMENT_TIMEOUT"):
+            statement_timeout = _seconds(
+                os.environ["DBPLAY_STATEMENT_TIMEOUT"], "DBPLAY_STATEMENT_TIMEOUT"
+            )
+        self.statement_timeout = statement_timeout
+        self.bin_dir = Path(bin_dir) if bin_dir else None
+        self.journal = journal or SandboxJournal()
+        self._last_retry = float("-inf")
+
+    @classmethod
+    def split(cls, text: str) -> list[Statement]:
+        return split_sql(text)
+
+    # -- connections -----------------------------------------------------------------
+    @property
+    def default_database(self) -> str:
+        return str(self._conninfo.get("dbname") or self._conninfo.get("user") or "postgres")
+
+    @property
+    def server_key(self) -> str:
+        """The server, for the drop journal: host and port, never a password."""
+        host = self._conninfo.get("host") or "localhost"
+        return f"postgresql://{host}:{self._conninfo.get('port') or 5432}"
+
+    def _info(self, database: str | None = None, **changes: Any) -> dict[str, Any]:
+        info = dict(self._conninfo)
+        info["dbname"] = database or self.default_database
+        info.setdefault("connect_timeout", 10)
+        info.update(changes)
+        return info
+
+    @contextmanager
+    def _admin(
+        self, database: str | None = None, *, avoid: str | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """An autocommit connection for server-level work.
+
+        Without ``database`` it reaches the server through a database that exists: the
+        URI may name one that a restore is about to create.
+        """
+        candidates = [database] if database else _maintenance_databases(self.default_database)
+        candidates = [c for c in candidates if c != avoid] or candidates
+        first_error: psycopg.Error | None = None
+        conn = None
+        for candidate in candidates:
+            try:
+                conn = psycopg.connect(
+                    **self._info(candidate, options=hardened_options(self._conninfo)),
+                    autocommit=True,
+                    application_name="dbplay admin",
+                )
+                break
+            except psycopg.Error as exc:
+                first_error = first_error or exc
+                # Only a server that rejected this database is worth another database;
+                # a refused or timed-out connection would fail the same way again.
+                if f'"{candidate}"' not in str(exc):
+                    break
+        if conn is None:
+            assert first_error is not None
+            raise connection_error(first_error, self._info(database)) from first_error
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def server_version(self) -> str:
+        with self._admin() as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+
+    def list_databases(self) -> list[str]:
+        with self._admin() as conn:
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"
+                " AND has_database_privilege(datname, 'CONNECT') ORDER BY 1"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def connect(self, database: str | None = None):  # type: ignore[override]
+        from dbplay_desktop.engines.postgres.session import PostgresSession
+
+        database = database or self.default_database
+        self.retry_pending_drops()
+        opener = self._opener(database)
+        return PostgresSession(
+            self._info(database, user=opener.user, password=None),
+            statement_timeout=self.statement_timeout,
+            opener=opener,
+        )
+
+    def _opener(self, database: str) -> _Opener:
+        """Opens connections to ``database``: as its sandbox role when it is a sandbox."""
+        with self._admin() as conn:
+            role = sandbox_role(conn, database)
+        return _Opener(self, database, role)
+
+    def _login(self, database: str, role: str, **params: Any) -> psycopg.Connection[Any]:
+        """One connection as a sandbox's role.
+
+        The role is NOLOGIN with no password at rest: a password its template set is
+        useless. For this one connection the admin gives it LOGIN and a random password,
+        and takes both away again as soon as the connection is made.
+        """
+        with _LOGIN_LOCK, self._admin() as admin:
+            admin.execute("SET lock_timeout = '10s'")
+            try:
+                password = enable_login(admin, role)
+            except psycopg.Error as exc:
+                raise EngineError(
+                    f"cannot log in to sandbox {database!r}: {error_message(exc)}"
+                ) from exc
+            try:
+                for attempt in (1, 2):
+                    info = self._info(database, user=role, password=password)
+                    info.update(params)
+                    try:
+                        return psycopg.connect(**info)
+                    except psycopg.OperationalError as exc:
+                        # Another dbplay process may have logged in as this role in
+                        # between and changed the password: one more try with a new one.
+                        if attempt == 2 or "password" not in str(exc):
+                            raise connection_error(exc, info) from exc
+                        password = enable_login(admin, role)
+                raise AssertionError("unreachable")  # pragma: no cover
+            finally:
+                with suppress(psycopg.Error):
+                    disable_login(admin, role)
+
+    # -- sandboxes -------------------------------------------------------------------
+    def _role_limits(self) -> dict[str, str]:
+        """What every sandbox session starts with, set on its role by the admin."""
+        limits = {
+            "temp_file_limit": os.environ.get("DBPLAY_TEMP_FILE_LIMIT") or DEFAULT_TEMP_FILE_LIMIT,
+            # A template's RAISE LOG loop must not fill the server's log.
+            "log_min_messages": "fatal",
+            "log_min_error_statement": "panic",
+            "lock_timeout": f"{round(DEFAULT_LOCK_TIMEOUT * 1000)}ms",
+        }
+        if self.statement_timeout:
+            limits["statement_timeout"] = f"{round(self.statement_timeout * 1000)}ms"
+        return limits
+
+    def create_sandbox(self, name: str | None = None) -> str:
+        self.retry_pending_drops()
+        database = name or f"playground_{time.strftime('%Y%m%d')}_{secrets.token_hex(3)}"
+        mark = SANDBOX_MARK if name else PLAYGROUND_MARK
+        with self._admin() as conn:
+            if database_exists(conn, database):
+                raise EngineError(f"database {database!r} already exists")
+            role = create_role(conn, self._role_limits())
+            created = False
+            try:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
+                        sql.Identifier(database)
+                    )
+                )
+                created = True
+                prepare_database(conn, self._admin(database), database, role, mark=mark)
+            except (psycopg.Error, EngineError) as exc:
+                if created:
+                    with suppress(psycopg.Error):
+                        conn.execute(
+                            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database))
+                        )
+                drop_role_quietly(conn, role)
+                raise EngineError(
+                    f"cannot create sandbox database {database!r}: {error_message(exc)}"
+                ) from exc
+        return database
+
+    def drop_sandbox(self, database: str) -> None:
+        with self._admin(avoid=database) as conn:
+            if not database_exists(conn, database):
+                self.journal.remove(self.server_key, database)
+                return
+            if not is_sandbox(conn, database):
+                raise EngineError(
+                    f"database {database!r} is not a dbplay sandbox; "
+                    "dbplay never drops other databases"
+                )
+            role = sandbox_role(conn, database)
+            if role is not None:
+                with suppress(psycopg.Error):
+                    disable_login(conn, role)
+            try:
+                drop_database(conn, database)
+            except SandboxBusy:
+                self.journal.add(self.server_key, database, role)
+                raise
+            self.journal.remove(self.server_key, database)
+            if role is not None:
+                drop_role(conn, self._admin, role)
+
+    def retry_pending_drops(self, *, force: bool = False) -> list[str]:
+        """Drop the sandboxes the journal still lists for this server; returns those dropped.
+
+        Cheap when the journal is empty; otherwise at most every few seconds. A sandbox
+        still running its statement is left for the next try.
+        """
+        now = time.monotonic()
+        if not force and now - self._last_retry < _RETRY_INTERVAL:
+            return []
+        self._last_retry = now
+        pending = self.journal.pending(self.server_key)
+        dropped = []
+        for entry in pending:
+            try:
+                with self._admin(avoid=entry.database) as conn:
+                    if not database_exists(conn, entry.database):
+                        if entry.role:
+                            drop_role(conn, self._admin, entry.role)
+                        self.journal.remove(self.server_key, entry.database)
+                        continue
+                    if not is_sandbox(conn, entry.database):
+                        self.journal.remove(self.server_key, entry.database)
+                        continue
+                    if busy_backends(conn, entry.database):
+                        continue
+                self.drop_sandbox(entry.database)
+            except EngineError as exc:
+                log.info("sandbox %s is not dropped yet: %s", entry.database, exc)
+                continue
+            dropped.append(entry.database)
+        return dropped
+
+    def drop_abandoned_playgrounds(self) -> list[str]:
+        dropped = self.retry_pending_drops(force=True)
+        with self._admin() as conn:
+            rows = conn.execute(
+                """
+                SELECT d.datname FROM pg_database d
+                WHERE shobj_description(d.oid, 'pg_database') = %s
+                  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
+                ORDER BY 1
+                """,
+                (PLAYGROUND_MARK,),
+            ).fetchall()
+        for (database,) in rows:
+            try:
+                self.drop_sandbox(database)
+            except EngineError:
+                continue  # someone connected in the meantime: it is not abandoned
+            dropped.append(database)
+        with self._admin() as conn:
+            for role in list(stray_roles(conn)):
+                try:
+                    drop_role(conn, self._admin, role)
+                except EngineError as exc:
+                    log.warning("%s", exc)
+        return dropped
+
+    # -- dump ------------------------------------------------------------------------
+    def dump(
+        self, database: str, sink: PayloadSink, progress: ProgressCallback | None = None
+    ) -> DumpInfo:
+        from dbplay_desktop.engines.postgres.catalog import database_stats
+
+        # Counting rows can run code of the database's own (row-security policies), so it
+        # runs as the sandbox's role, time-limited and cancellable; pg_dump itself keeps
+        # the server's view (row_security off, search_path hardened) with the address's
+        # credentials.
+        opener = self._opener(database)
+        with opener(
+            autocommit=True,
+            application_name="dbplay dump",
+            options=hardened_options(self._conninfo),
+        ) as conn:
+            version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+            server_major = conn.info.server_version // 10000
+            stats = database_stats(conn, progress)
+        admin = self._info(database, options=hardened_options(self._conninfo))
+        write_dump(find_pg_dump(server_major, self.bin_dir), admin, sink, progress)
+        return DumpInfo(engine_version=version, stats=stats)
+
+class _Opener:
+    """Opens connections to one database as the engine decided (sandbox role or the URI's)."""
+
+    def __init__(self, engine: PostgresEngine, database: str, role: str | None) -> None:
+        self._engine = engine
+        self.database = database
+        self.role = role
+        self.user = role or engine._conninfo.get("user")
+
+    def __call__(self, **params: Any) -> psycopg.Connection[Any]:
+        if self.role is not None:
+            return self._engine._login(self.database, self.role, **params)
+        info = self._engine._info(self.database)
+        info.update(params)
+        try:
+            return psycopg.connect(**info)
+        except psycopg.Error as exc:
+            raise connection_error(exc, info) from exc
+
+
+# -- helpers on an admin connection ---------------------------------------------------
+def _seconds(text: str, variable: str) -> float | None:
+    """A number of seconds from the environment (``0`` or empty: no limit)."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise EngineError(f"{variable} must be a number of seconds, not {text!r}") from exc
+    return value or None

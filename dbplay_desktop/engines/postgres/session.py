@@ -1,0 +1,310 @@
+"""A PostgreSQL session: runs the user's statements one by one and streams their rows.
+
+Statements are cut with pglast's scanner (see :mod:`pg_script`), so ``;`` inside strings,
+quoted identifiers, comments and ``$tag$`` bodies never splits a statement. The session is
+in autocommit mode, like psql: each statement commits on its own unless the user opened a
+transaction with ``BEGIN``, so an error in statement 3 keeps the work of statements 1 and 2.
+
+Row-returning queries (``SELECT``/``VALUES``/``TABLE``/``WITH ... SELECT``) run through a
+server-side cursor: only the batches the caller asks for cross the network, so a
+million-row query shows its first rows at once and costs nothing when abandoned. Other
+statements (``INSERT ... RETURNING``, ``SHOW``, ``EXPLAIN``, DDL) run as they are.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+from psycopg import pq
+
+from dbplay_desktop.engines.base import (
+    Column,
+    QueryCancelled,
+    QueryError,
+    Session,
+    Statement,
+    StatementResult,
+)
+from dbplay_desktop.engines.postgres.catalog import load_catalog
+from dbplay_desktop.engines.postgres.errors import connection_error, error_message
+from dbplay_desktop.engines.postgres.script import split_sql
+
+_cursor_names = itertools.count(1)
+
+
+def _streams_through_cursor(sql: str) -> bool:
+    """True when the statement is a plain query that ``DECLARE ... CURSOR`` accepts."""
+    from pglast import ast, parse_sql
+
+    try:
+        statements = parse_sql(sql)
+    except Exception:  # not valid SQL: let the server report it with its position
+        return False
+    if len(statements) != 1:
+        return False
+    node = statements[0].stmt
+    return isinstance(node, ast.SelectStmt) and node.intoClause is None
+
+
+class PostgresSession(Session):
+    """One connection to one database, owned by one worker thread at a time."""
+
+    def __init__(
+        self,
+        conninfo: dict[str, Any],
+        *,
+        statement_timeout: float | None = None,
+        opener: Callable[..., psycopg.Connection[Any]] | None = None,
+    ) -> None:
+        """``conninfo`` names the database and user; ``opener`` (when given) makes the
+        connections, as the engine must for a sandbox's role (see ``PostgresEngine``)."""
+        self._conninfo = dict(conninfo)
+        self._opener = opener
+        self._conn = self._connect("dbplay")
+        self._conn.prepare_threshold = None  # user text is run once; never auto-prepare it
+        self._notices: list[str] = []
+        self._conn.add_notice_handler(self._on_notice)
+        self._cancelled = False
+        self._open: StatementResult | None = None
+        self._catalog_conn: psycopg.Connection[Any] | None = None
+        self._type_names: dict[int, str] = {}
+        self.database = str(self._conninfo.get("dbname", ""))
+        self.user = str(self._conninfo.get("user", ""))
+        if statement_timeout is not None:
+            self.set_timeout(statement_timeout)
+
+    # -- settings --------------------------------------------------------------------
+    def set_timeout(self, seconds: float | None) -> None:
+        millis = 0 if not seconds else max(1, round(seconds * 1000))
+        with self._conn.cursor() as cur:
+            cur.execute(f"SET statement_timeout = {int(millis)}")
+
+    def _on_notice(self, diag: psycopg.errors.Diagnostic) -> None:
+        text = f"{diag.severity or 'NOTICE'}: {diag.message_primary or ''}"
+        if diag.message_detail:
+            text += f" ({diag.message_detail})"
+        self._notices.append(text)
+
+    # -- running ---------------------------------------------------------------------
+    def execute(self, text: str) -> Iterator[StatementResult]:
+        self._cancelled = False
+        for index, statement in enumerate(split_sql(text)):
+            self._close_open()
+            if self._cancelled:
+                return
+            result = self._run(index, statement, text)
+            yield result
+            if result.error is not None:
+                return
+        self._close_open()
+
+    def _run(self, index: int, statement: Statement, text: str) -> StatementResult:
+        self._notices = []
+        started = time.perf_counter()
+        result = StatementResult(index=index, statement=statement, notices=self._notices)
+        own_transaction = False
+        declare_prefix = 0
+        try:
+            if _streams_through_cursor(statement.text):
+                idle = self._conn.info.transaction_status == pq.TransactionStatus.IDLE
+                if idle:
+                    self._conn.execute("BEGIN")
+                    own_transaction = True
+                name = f"dbplay_{next(_cursor_names)}"
+                # Errors in the query report positions within psycopg's DECLARE wrapper.
+                declare_prefix = len(f'DECLARE "{name}" CURSOR FOR ')
+                cursor = self._conn.cursor(name=name)
+                cursor.execute(statement.text)
+            else:
+                cursor = self._conn.cursor()
+                cursor.execute(statement.text)
+        except psycopg.Error as exc:
+            if own_transaction:
+                self._rollback_quietly()
+            result.error = self._query_error(exc, statement, text, declare_prefix)
+            result.elapsed = time.perf_counter() - started
+            return result
+        result.elapsed = time.perf_counter() - started
+        named = isinstance(cursor, psycopg.ServerCursor)
+        if cursor.description is None:
+            result.status = cursor.statusmessage or ""
+            result.rowcount = cursor.rowcount
+            cursor.close()
+            return result
+        result.columns = [
+            Column(col.name, self._type_name(col.type_code)) for col in cursor.description
+        ]
+        if not named:
+            result.status = cursor.statusmessage or ""
+            result.rowcount = cursor.rowcount
+        state = _Stream(self, cursor, result, statement, text, started, own_transaction, named)
+        result._batches = state.batches()
+        result._on_close = state.close
+        self._open = result
+        return result
+
+    def _close_open(self) -> None:
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+
+    def _type_name(self, oid: int) -> str:
+        name = self._type_names.get(oid)
+        if name is None:
+            info = self._conn.adapters.types.get(oid)
+            if info is not None:
+                name = info.name
+            else:
+                with self._catalog().cursor() as cur:
+                    cur.execute("SELECT format_type(%s, NULL)", (oid,))
+                    row = cur.fetchone()
+                name = row[0] if row else str(oid)
+            self._type_names[oid] = name
+        return name
+
+    def _query_error(
+        self, exc: psycopg.Error, statement: Statement, text: str, prefix: int = 0
+    ) -> QueryError:
+        diag = exc.diag
+        # The server's detail, hint and SQLSTATE belong to the error (not the notices),
+        # as fields of their own so the window can show them on lines of their own.
+        position: int | None = None
+        if diag.statement_position:
+            offset = int(diag.statement_position) - 1 - prefix
+            if 0 <= offset <= len(statement.text):
+                position = statement.start + offset
+        # A runtime error (division by zero) has no position: the statement failed as a
+        # whole, so its line and column are the statement's and ``position`` stays None.
+        located = Statement.at(text, statement.start if position is None else position,
+                               statement.start if position is None else position)
+        cls = QueryCancelled if isinstance(exc, psycopg.errors.QueryCanceled) else QueryError
+        if self._cancelled and cls is QueryError and isinstance(exc, psycopg.OperationalError):
+            cls = QueryCancelled
+        return cls(
+            error_message(exc),
+            position=position,
+            line=located.line,
+            column=located.column,
+            code=getattr(exc, "sqlstate", None) or diag.sqlstate,
+            code_name="SQLSTATE",
+            detail=diag.message_detail,
+            hint=diag.message_hint,
+        )
+
+    def _rollback_quietly(self) -> None:
+        try:
+            if self._conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                self._conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass
+
+    # -- from other threads ---------------------------------------------------------
+    def cancel(self) -> None:
+        self._cancelled = True
+        conn = self._conn
+        if conn.closed:
+            return
+        if conn.info.transaction_status == pq.TransactionStatus.ACTIVE or self._open is not None:
+            try:
+                conn.cancel_safe(timeout=5.0)
+            except (psycopg.Error, OSError):
+                pass
+
+    # -- catalog ---------------------------------------------------------------------
+    def _catalog(self) -> psycopg.Connection[Any]:
+        """A second connection for metadata, so the catalog never waits for a running query."""
+        if self._catalog_conn is None or self._catalog_conn.closed:
+            self._catalog_conn = self._connect("dbplay catalog")
+        return self._catalog_conn
+
+    def _connect(self, application_name: str) -> psycopg.Connection[Any]:
+        if self._opener is not None:
+            return self._opener(autocommit=True, application_name=application_name)
+        try:
+            return psycopg.connect(
+                **self._conninfo, autocommit=True, application_name=application_name
+            )
+        except psycopg.Error as exc:
+            raise connection_error(exc, self._conninfo) from exc
+
+    def catalog(self):  # type: ignore[override]
+        return load_catalog(self._catalog())
+
+    def close(self) -> None:
+        self._close_open()
+        for conn in (self._conn, self._catalog_conn):
+            if conn is not None and not conn.closed:
+                conn.close()
+
+
+class _Stream:
+    """The batches of one row-returning statement, and their clean-up."""
+
+    def __init__(
+        self,
+        session: PostgresSession,
+        cursor: psycopg.Cursor[Any],
+        result: StatementResult,
+        statement: Statement,
+        text: str,
+        started: float,
+        own_transaction: bool,
+        named: bool,
+    ) -> None:
+        self.named = named
+        self.session = session
+        self.cursor = cursor
+        self.result = result
+        self.statement = statement
+        self.text = text
+        self.started = started
+        self.own_transaction = own_transaction
+        self.fetched = 0
+        self.exhausted = False
+        self.closed = False
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        size = self.session.batch_size
+        while not self.closed:
+            try:
+                rows = self.cursor.fetchmany(size)
+            except psycopg.Error as exc:
+                self.result.error = self.session._query_error(exc, self.statement, self.text)
+                self.finish(failed=True)
+                raise self.result.error from exc
+            if rows:
+                self.fetched += len(rows)
+                yield rows
+            if len(rows) < size:
+                self.exhausted = True
+                return
+
+    def close(self) -> None:
+        self.finish(failed=False)
+
+    def finish(self, *, failed: bool) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        session = self.session
+        conn = session._conn
+        try:
+            if not conn.closed and not failed:
+                self.cursor.close()
+                if self.own_transaction:
+                    conn.execute("COMMIT")
+            elif self.own_transaction:
+                session._rollback_quietly()
+        except psycopg.Error:
+            session._rollback_quietly()
+        if session._open is self.result:
+            session._open = None
+        if self.named:
+            self.result.rowcount = self.fetched if self.exhausted else -1
+            if self.exhausted:
+                self.result.status = f"SELECT {self.fetched}"
+        self.result.elapsed = time.perf_counter() - self.started

@@ -1,0 +1,1 @@
+"""The connections room: connection profiles and the form that edits them."""

@@ -1,0 +1,1 @@
+"""The editor room: the query editor, its highlighting, completion, find/replace and commands."""

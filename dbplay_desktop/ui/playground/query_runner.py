@@ -1,0 +1,223 @@
+"""Running the user's text on a session, statement after statement, on ONE worker.
+
+:class:`QueryRunner` is what the playground uses for its result tabs: one run at a time
+per session, each statement's rows streamed (and capped) with the same pacing as
+:func:`~.result_stream.stream_result`, cancel and discard without ever blocking the UI
+thread. It knows nothing about models: it emits signals, the caller fills models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from dbplay_desktop.engines.base import EngineError, QueryCancelled, Session
+from dbplay_desktop.ui.results.stream import DEFAULT_ROW_CAP, PacedBatches, StreamFlags
+from dbplay_desktop.ui.workers import Worker, start_worker
+
+
+def _run(
+    session: Session,
+    text: str,
+    cap: int | None,
+    generation: int,
+    flags: StreamFlags,
+    keep_open: int | None = None,
+    handed_over: Sequence[Any] = (),
+) -> Iterator[tuple[Any, ...]]:
+    """Worker body of :class:`QueryRunner`: yields ``(generation, event, index, ...)``.
+
+    One statement at a time on the one connection: a result is streamed up to the cap
+    (plus the probe batch) and closed before the next statement may run. The statement
+    numbered ``keep_open`` (the run's last) stays open when the cap stops it, so the
+    grid can fetch more of it later: its "finished" event then carries the stream and
+    the rows read past the cap. ``handed_over`` are results an earlier run left open:
+    they are closed first, here, so that two threads never use the session at once.
+    """
+    try:
+        for source in handed_over:
+            source.close_when_idle()
+        if flags.stop:  # discarded before the worker got a thread
+            return
+        for result in session.execute(text):
+            yield generation, "started", result.index, result
+            more = False
+            parked = None
+            try:
+                if result.error is None and result.returns_rows:
+                    paced = PacedBatches(result.batches(), cap, flags)
+                    try:
+                        for rows in paced:
+                            yield generation, "batch", result.index, rows
+                    finally:
+                        more = paced.more
+                        if more and not flags.stop and result.index == keep_open:
+                            parked = (paced.batches, paced.leftover)
+                        else:
+                            paced.close()
+            except EngineError as exc:  # a failure while streaming (e.g. cancelled)
+                if result.error is None:
+                    result.error = exc
+                parked = None
+            finally:
+                if parked is None:
+                    result.close()
+            if flags.stop and result.error is None and result.returns_rows and not more:
+                # Stopped while rows were still coming: say so rather than look complete.
+                result.error = QueryCancelled("Query cancelled by the user")
+            yield generation, "finished", result.index, result, more, parked
+            if parked is not None:
+                return  # the last statement: leave its result open for Fetch more
+            if result.error is not None or flags.stop:
+                break
+    except Exception as exc:  # reported as an event so it carries the generation
+        yield generation, "failed", -1, exc
+    finally:
+        if flags.end():
+            session.close()
+
+
+class QueryRunner(QObject):
+    """Runs the user's text on one session, on ONE worker, statement after statement.
+
+    The main window typically keeps one runner per playground (a child of the tab, so
+    its connections go with it) and makes a result tab per statement::
+
+        runner = QueryRunner(session, cap=settings.row_cap, parent=tab)
+        runner.statement_started.connect(tab.on_statement_started)   # (index, result)
+        runner.batch.connect(tab.on_batch)                           # (index, rows)
+        runner.statement_finished.connect(tab.on_statement_finished) # (index, result, more)
+        runner.all_done.connect(tab.on_all_done)
+        runner.failed.connect(tab.on_failed)                         # (exception)
+        runner.run(editor_text)
+
+    where ``on_statement_started`` creates a :class:`~.results_model.ResultsModel` when
+    ``result.returns_rows`` and calls ``model.set_columns(result.columns)``,
+    ``on_batch`` calls ``model.append_rows(rows)``, and ``on_statement_finished`` calls
+    ``model.finish(True, more, elapsed=result.elapsed)`` (``finish(False)`` if
+    ``result.error``) and shows ``result.status``, ``rowcount``, ``elapsed``,
+    ``notices`` and ``error`` (with ``error.position``) in the messages pane.
+
+    Only ``columns`` and ``statement`` of a result are final at ``statement_started``;
+    read the rest at ``statement_finished``. After an error nothing more runs.
+    """
+
+    #: (index, StatementResult): the statement began returning.
+    statement_started = Signal(int, object)
+    #: (index, list of row tuples)
+    batch = Signal(int, object)
+    #: (index, StatementResult with status/rowcount/elapsed/notices/error, more_available)
+    statement_finished = Signal(int, object, bool)
+    #: (index, StatementResult, (batches, leftover rows)): the run's last result stopped
+    #: at the cap and was left open to be continued (see ``adopt_open_result``); emitted
+    #: just before its ``statement_finished``.
+    result_parked = Signal(int, object, object)
+    #: The run ended (after everything else, also after a failure or a cancel).
+    all_done = Signal()
+    #: The run broke outside any statement (e.g. the connection was lost): the exception.
+    failed = Signal(object)
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        cap: int | None = DEFAULT_ROW_CAP,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.cap = cap
+        self.generation = 0
+        self._worker: Worker | None = None
+        self._flags = StreamFlags()
+
+    @property
+    def is_running(self) -> bool:
+        """Whether a worker is still using the session (also after :meth:`discard`)."""
+        return self._worker is not None and not self._worker.is_done
+
+    def run(
+        self,
+        text: str,
+        pool: QThreadPool | None = None,
+        *,
+        keep_open: int | None = None,
+        handed_over: Sequence[Any] = (),
+    ) -> Worker:
+        """Start running ``text``; one run at a time per session.
+
+        ``keep_open`` is the index of a statement whose capped result stays open (the
+        last one: :attr:`result_parked`); ``handed_over`` are open results of earlier
+        runs, closed on the run's worker before anything runs.
+        """
+        if self.is_running:
+            raise RuntimeError("a query is already running on this connection")
+        self.generation += 1
+        self._flags = StreamFlags()
+        worker = Worker(
+            _run, self.session, text, self.cap, self.generation, self._flags,
+            keep_open, tuple(handed_over),
+        )
+        worker.generation = self.generation
+        self.destroyed.connect(self._flags.halt)  # a closed tab stops its run
+        worker.signals.yielded.connect(self._on_event)
+        worker.signals.finished.connect(self._on_finished)
+        self._worker = worker
+        return start_worker(worker, _pool=pool)
+
+    def cancel(self) -> None:
+        """Stop the running statement (server-side cancel) and run nothing after it.
+
+        The cancelled statement still reports ``statement_finished`` with its error, then
+        ``all_done`` follows.
+        """
+        if self.is_running:
+            self._flags.stop = True
+            self.session.cancel()
+
+    def discard(self, close_session: bool = False) -> None:
+        """Stop and forget the current run (closing a tab): no further signals from it.
+
+        With ``close_session`` the session is closed on a worker thread once the run has
+        stopped (by the run's own worker, or a new one if nothing is running).
+        """
+        self.generation += 1
+        worker, flags = self._worker, self._flags
+        running = worker is not None and not worker.is_done
+        if running:
+            # Not worker.quit(): the run must reach its own clean-up (closing the result
+            # and, if asked, the session), which a generator stopped before it started
+            # would skip. The stop flag and the server-side cancel end it just as soon.
+            flags.stop = True
+            self.session.cancel()
+        if close_session and not (running and flags.ask_close()):
+            start_worker(self.session.close)
+
+    def _current(self, generation: int) -> bool:
+        return generation == self.generation
+
+    def _on_event(self, payload: tuple[Any, ...]) -> None:
+        generation, kind, index, *rest = payload
+        if not self._current(generation):
+            return  # an old run: it was stopped, its credits no longer matter
+        if kind == "batch":
+            self._flags.give_credit()
+            self.batch.emit(index, rest[0])
+        elif kind == "started":
+            self.statement_started.emit(index, rest[0])
+        elif kind == "finished":
+            if rest[2] is not None:
+                self.result_parked.emit(index, rest[0], rest[2])
+            self.statement_finished.emit(index, rest[0], rest[1])
+        else:
+            self.failed.emit(rest[0])
+
+    def _on_finished(self) -> None:
+        worker = self._worker
+        if worker is None or not worker.is_done:
+            return
+        self._worker = None
+        if self._current(worker.generation):
+            self.all_done.emit()

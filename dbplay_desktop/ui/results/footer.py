@@ -1,0 +1,98 @@
+"""The results grid's footer: the row count, *Fetch more* / *Fetch all* / *Stop*, the time.
+
+A result stops at the row cap ("100,000 of >100,000 rows"). As in DBeaver, the footer
+offers to go on from there: *Fetch more* raises the cap by one more cap and continues
+the same stream, *Fetch all* streams the rest (after a question, since nobody knows how
+many rows that is), and *Stop* ends either one, keeping the rows so far. The buttons
+are plain focusable buttons (Tab reaches them) and are disabled when there is nothing
+more to fetch; their tooltips say why.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
+from dbplay_desktop.ui.results.model import ResultsModel
+from dbplay_desktop.ui.results.run_clock import format_elapsed, format_live
+
+#: Longest footer text; a longer one (a failure's message) ends in "…", in full as tooltip.
+MAX_FOOTER_CHARS = 160
+#: The colour a failure reads in, as it does in the Messages pane.
+FAILURE_STYLE = "color: #d1242f;"
+
+
+class ResultFooter(QWidget):
+    """The line under the grid; the view calls :meth:`refresh` when the model changes."""
+
+    fetch_more_requested = Signal()
+    fetch_all_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary_label = QLabel(self)
+        self.fetch_more_button = self._button("Fetch more", self.fetch_more_requested)
+        self.fetch_all_button = self._button("Fetch all", self.fetch_all_requested)
+        self.stop_button = self._button("Stop", self.stop_requested)
+        self.stop_button.setToolTip("Stop fetching; the rows so far stay")
+        self.stop_button.hide()
+        self.elapsed_label = QLabel(self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.setSpacing(6)
+        layout.addWidget(self.summary_label)
+        layout.addSpacing(6)
+        layout.addWidget(self.fetch_more_button)
+        layout.addWidget(self.fetch_all_button)
+        layout.addWidget(self.stop_button)
+        layout.addStretch(1)
+        layout.addWidget(self.elapsed_label)
+
+    def _button(self, text: str, signal: Signal) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setAutoRaise(False)
+        button.clicked.connect(signal.emit)
+        return button
+
+    def refresh(self, model: ResultsModel, live_seconds: float | None) -> None:
+        """Show ``model``'s summary, what can still be fetched, and its time."""
+        summary = model.summary()
+        short = summary if len(summary) <= MAX_FOOTER_CHARS else (
+            summary[: MAX_FOOTER_CHARS - 1] + "…")
+        self.summary_label.setText(short)
+        if model.more_available:
+            tip = (f"Only the first {model.received_count:,} rows were fetched: the row cap "
+                   "is set in File › Preferences.")
+        else:
+            tip = summary if short != summary else ""
+        self.summary_label.setToolTip(tip)
+        self.summary_label.setStyleSheet(FAILURE_STYLE if model.failure else "")
+        self._refresh_buttons(model)
+        if model.is_streaming and live_seconds is not None:
+            self.elapsed_label.setText(format_live(live_seconds))
+        else:
+            self.elapsed_label.setText(format_elapsed(model.elapsed))
+
+    def _refresh_buttons(self, model: ResultsModel) -> None:
+        fetching = model.is_fetching_beyond
+        can = model.can_fetch_beyond
+        step = model.cap_step
+        self.stop_button.setVisible(fetching)
+        self.stop_button.setEnabled(fetching)
+        for button in (self.fetch_more_button, self.fetch_all_button):
+            button.setVisible(not fetching)
+            button.setEnabled(can)
+        if can:
+            more_tip = f"Fetch the next {step:,} rows"
+            all_tip = "Fetch every remaining row"
+        elif model.more_available:
+            more_tip = all_tip = ("This result cannot be continued: run the statement again "
+                                  "with a higher row limit (File › Preferences)")
+        elif model.is_streaming:
+            more_tip = all_tip = "Rows are still coming"
+        else:
+            more_tip = all_tip = "Every row is loaded" if model.is_finished else ""
+        self.fetch_more_button.setToolTip(more_tip)
+        self.fetch_all_button.setToolTip(all_tip)

@@ -1,0 +1,1 @@
+"""The templates room: the template browser, the save dialog and the autosaved scripts."""

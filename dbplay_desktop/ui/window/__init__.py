@@ -1,0 +1,1 @@
+"""The window room: the main window, its chrome, closing and saving, single instance."""

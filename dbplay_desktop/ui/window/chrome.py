@@ -1,0 +1,330 @@
+"""The window's chrome: actions, menus, tool bars, docks, and keeping them in step.
+
+:class:`WindowChromeMixin` builds every action, menu, tool bar and dock of
+:class:`~.main_window.MainWindow` and updates them (title, enabled actions, the
+connection bar) whenever the playground in front changes. It also remembers the
+window's geometry and recent files. It is a mixin rather than a widget of its own so the
+actions stay plain attributes of the window (``window.run_action``), where menus,
+shortcuts and tests find them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from dbplay_desktop.display_text import qt_text, safe_text
+from dbplay_desktop.ui import icons
+from dbplay_desktop.ui.playground.catalog_tree import CatalogTree
+from dbplay_desktop.ui.playground.playground import PREPARING, READY
+from dbplay_desktop.ui.results.history_panel import HistoryPanel
+from dbplay_desktop.ui.settings import open_settings
+from dbplay_desktop.ui.templates.browser import TemplateBrowser
+from dbplay_desktop.ui.window.welcome import WelcomePage
+
+APP_TITLE = "Database Playground"
+#: The template browser's first width: a row's name, date and counts fit.
+TEMPLATES_DOCK_WIDTH = 360
+
+
+def _preferences_shortcut() -> QKeySequence:
+    """The platform's Preferences key, or Ctrl+, where the platform has none (most Linux
+    desktops), as other editors and database tools use."""
+    standard = QKeySequence(QKeySequence.StandardKey.Preferences)
+    return standard if not standard.isEmpty() else QKeySequence("Ctrl+,")
+
+
+class WindowChromeMixin:
+    """Construction and upkeep of the main window's actions, menus, bars and docks.
+
+    Mixed into :class:`~.main_window.MainWindow` (a ``QMainWindow``) whose slots the
+    actions call; nothing here runs engine code.
+    """
+
+    # ================================================================== construction
+    def _action(
+        self, icon: str | None, text: str, slot, shortcut: QKeySequence | str | None = None
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon:
+            action.setIcon(icons.icon(icon))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(text.rstrip("…") + (f" ({keys})" if keys else ""))
+        action.triggered.connect(slot)
+        return action
+
+    def _make_actions(self) -> None:
+        std = QKeySequence.StandardKey
+        self.new_action = self._action("new-playground", "New playground", self.new_playground,
+                                       std.New)
+        self.open_action = self._action("open", "Open template…", self.open_dialog, std.Open)
+        self.save_action = self._action("save-template", "Save state as template…",
+                                        self.save_current, std.Save)
+        self.reset_action = self._action("reset", "Reset playground", self.reset_current,
+                                         "Ctrl+Shift+R")
+        self.close_tab_action = self._action(None, "Close playground", self.close_current,
+                                             std.Close)
+        # Some platforms bind no key to Quit (Windows, offscreen): Ctrl+Q there too.
+        quit_keys = QKeySequence.keyBindings(std.Quit) or [QKeySequence("Ctrl+Q")]
+        self.quit_action = self._action(None, "Quit", self.close, quit_keys[0])
+        self.run_action = self._action("run", "Run statement", self.run_current, "Ctrl+Return")
+        self.run_all_action = self._action("run-all", "Run all", self.run_all,
+                                           "Ctrl+Shift+Return")
+        self.stop_action = self._action("stop", "Stop", self.cancel_current)
+        # Esc is handled by the editor (a window-wide Esc would also close every popup).
+        self.stop_action.setToolTip("Stop the running query (Esc)")
+        self.format_action = self._action("format", "Format SQL", self.format_current,
+                                          "Ctrl+Shift+F")
+        self.find_action = self._action("search", "Find and replace…", self.find_current, std.Find)
+        self.refresh_catalog_action = self._action("refresh", "Refresh catalog",
+                                                   self.refresh_catalog, "F5")
+        self.connections_action = self._action("connect", "Connections…", self.open_connections)
+        self.preferences_action = self._action(None, "Preferences…", self.open_preferences,
+                                               _preferences_shortcut())
+        self.retry_server_action = self._action("connect", "Start the embedded server again",
+                                                self.start_server)
+        self.copy_uri_action = self._action(
+            None, "Copy connection URI", lambda: self.copy_connection_uri(with_password=False))
+        self.copy_uri_password_action = self._action(
+            None, "Copy connection URI with password",
+            lambda: self.copy_connection_uri(with_password=True))
+        # The editor handles these keys itself while it has focus; window shortcuts would
+        # fire twice, so they are application-wide only when the editor is not focused.
+        for action in (self.run_action, self.run_all_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+
+    def _make_central(self) -> None:
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("playgroundTabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(lambda i: self.close_playground(self.tabs.widget(i)))
+        self.tabs.currentChanged.connect(self._on_current_changed)
+        self.welcome = WelcomePage(self)
+        self.welcome.new_requested.connect(self.new_playground)
+        self.welcome.open_requested.connect(self.open_dialog)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.tabs)
+        self.setCentralWidget(self.stack)
+
+    def _make_docks(self) -> None:
+        self.template_browser = TemplateBrowser(self.library, self)
+        self.template_browser.open_requested.connect(self.open_template)
+        self.templates_dock = self._dock("templatesDock", "Templates", self.template_browser)
+        self.catalog_tree = CatalogTree(self)
+        self.catalog_tree.refresh_requested.connect(self.refresh_catalog)
+        self.catalog_tree.insert_requested.connect(self._insert_into_editor)
+        self.catalog_dock = self._dock("catalogDock", "Catalog", self.catalog_tree)
+        self.history_panel = HistoryPanel(self.history, self)
+        self.history_panel.set_connection(self.server_label_text)
+        self.history_panel.rerun_requested.connect(self._rerun_from_history)
+        self.history_panel.open_requested.connect(self._open_from_history)
+        self.history_dock = self._dock("historyDock", "History", self.history_panel)
+        # The left docks keep the window's full height: History opens under the
+        # playgrounds (beside their Messages and Results), never under the browser.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.history_dock)
+        self.history_dock.hide()  # opened from View > History; the results need the room
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.templates_dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.catalog_dock)
+        self.splitDockWidget(self.templates_dock, self.catalog_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.templates_dock], [TEMPLATES_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.templates_dock, self.catalog_dock], [1, 1], Qt.Orientation.Vertical)
+
+    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        return dock
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.new_action)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.reset_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.preferences_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.close_tab_action)
+        file_menu.addAction(self.quit_action)
+        query_menu = bar.addMenu("&Query")
+        for action in (self.run_action, self.run_all_action, self.stop_action, None,
+                       self.format_action, self.find_action):
+            query_menu.addSeparator() if action is None else query_menu.addAction(action)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.templates_dock.toggleViewAction())
+        view_menu.addAction(self.catalog_dock.toggleViewAction())
+        history_toggle = self.history_dock.toggleViewAction()
+        history_toggle.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        view_menu.addAction(history_toggle)
+        view_menu.addAction(self.refresh_catalog_action)
+        server_menu = bar.addMenu("&Server")
+        server_menu.addAction(self.connections_action)
+        server_menu.addAction(self.retry_server_action)
+        server_menu.addSeparator()
+        server_menu.addAction(self.copy_uri_action)
+        server_menu.addAction(self.copy_uri_password_action)
+        self.server_menu = server_menu
+
+    def _make_top_bar(self) -> None:
+        bar = QToolBar("Playground", self)
+        bar.setObjectName("topBar")
+        bar.setMovable(False)
+        bar.setIconSize(QSize(20, 20))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.new_action, self.open_action, self.save_action, self.reset_action,
+                       None, self.run_action, self.run_all_action, self.stop_action, None,
+                       self.format_action):
+            bar.addSeparator() if action is None else bar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.top_bar = bar
+        # Where the playground lives, on its own row so it never hides behind "»".
+        info = QToolBar("Connection", self)
+        info.setObjectName("connectionBar")
+        info.setMovable(False)
+        info.setIconSize(QSize(16, 16))
+        self.engine_icon_label = QLabel(info)
+        self.engine_label = QLabel(info)
+        self.server_label = QLabel(info)
+        self.database_label = QLabel(info)
+        self.status_label = QLabel(info)
+        info.addWidget(self.engine_icon_label)
+        # These show the server's version, database names and template-derived status:
+        # never guessed to be markup.
+        for label in (self.engine_label, self.server_label, self.database_label,
+                      self.status_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+        for label in (self.engine_label, self.server_label, self.database_label):
+            label.setContentsMargins(4, 0, 12, 0)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            info.addWidget(label)
+        spacer = QWidget(info)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        info.addWidget(spacer)
+        self.status_label.setContentsMargins(12, 0, 8, 0)
+        # Room for a running clock, so its ticking does not shift the text sideways.
+        self.status_label.setMinimumWidth(
+            self.status_label.fontMetrics().horizontalAdvance("Cancelling… 00.0 s") + 20
+        )
+        info.addWidget(self.status_label)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, info)
+        self.connection_bar = info
+
+    # ================================================================== keeping in step
+    def _update_chrome(self) -> None:
+        playground = self.current_playground()
+        if playground is None:
+            self.setWindowTitle(APP_TITLE)
+            if self.tabs.count() == 0:
+                self.stack.setCurrentWidget(self.welcome)
+        else:
+            self.setWindowTitle(f"{safe_text(playground.title)} — {APP_TITLE}")
+        # What needs a database is enabled only on a tab that has one; a tab that failed
+        # to open offers Retry/Close in its banner instead (Reset would fail the same way).
+        ready = playground is not None and playground.state == READY
+        running = ready and playground.is_running  # type: ignore[union-attr]
+        for action in (self.run_action, self.run_all_action):
+            action.setEnabled(ready and not running)
+        self.stop_action.setEnabled(
+            running or (playground is not None and playground.state == PREPARING
+                        and playground.engine is not None)
+        )
+        self.save_action.setEnabled(ready and not running)
+        self.reset_action.setEnabled(ready and self.engine is not None)
+        self.close_tab_action.setEnabled(playground is not None)
+        usable = playground is not None and playground.editor_usable
+        self.format_action.setEnabled(usable)
+        self.find_action.setEnabled(usable or (
+            playground is not None and playground.editor_pane.isVisibleTo(playground)))
+        self.refresh_catalog_action.setEnabled(ready)
+        self.retry_server_action.setVisible(self.server_uri is None)
+        self.retry_server_action.setEnabled(self.engine is None)
+        self._update_server_address(playground)
+        self.server_label.setText(
+            safe_text(getattr(playground, "server_name", None) or self.server_label_text)
+        )
+        self.database_label.setText(
+            safe_text(f"Sandbox: {playground.database}")
+            if playground and playground.database else ""
+        )
+        if self.engine is None:
+            status = "Server failed" if self.engine_error else "Starting…"
+        elif playground is None:
+            status = "Ready"
+        else:
+            status = playground.status_line
+        self.status_label.setText(safe_text(status))
+        if self.engine_error and self.engine is None:
+            self.status_label.setToolTip(qt_text(self.engine_error))
+        elif playground is not None and status == playground.last_run:
+            self.status_label.setToolTip(qt_text(playground.last_run_tip))
+        else:
+            self.status_label.setToolTip("")
+
+    # ================================================================== settings
+    def recent_files(self) -> list[str]:
+        return self.app_settings.recent_files
+
+    def add_recent_file(self, path: Path) -> None:
+        self.app_settings.add_recent_file(Path(path).resolve())
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = [f for f in self.recent_files() if Path(f).is_file()]
+        if not files:
+            self.recent_menu.addAction("No recent templates").setEnabled(False)
+            return
+        for name in files:
+            action = self.recent_menu.addAction(safe_text(Path(name).name))
+            action.setToolTip(qt_text(name))
+            action.triggered.connect(lambda _checked=False, n=name: self.open_template(n))
+
+    def _save_geometry(self) -> None:
+        self.app_settings.window_geometry = self.saveGeometry()
+        self.app_settings.window_state = self.saveState()
+        self.app_settings.sync()
+
+    def _restore_geometry(self) -> None:
+        geometry = self.app_settings.window_geometry
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = self.app_settings.window_state
+        if not state.isEmpty():
+            self.restoreState(state)
+
+    def open_preferences(self) -> None:
+        open_settings(self.app_settings, self)
+
+    def _on_setting_changed(self, name: str) -> None:
+        if name == "editor_font_size":
+            for playground in self.playgrounds():
+                playground.set_font_size(self.app_settings.editor_font_size)
