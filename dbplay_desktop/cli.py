@@ -231,11 +231,12 @@ def _one_line(exc: BaseException) -> str:
 
     if isinstance(exc, EngineError):
         return str(exc)
-    if type(exc).__module__.split(".")[0] == "psycopg":
-        # A driver error that escaped the engine's wrapping: still the server's words.
-        from dbplay_desktop.engines.postgres.errors import error_message
+    from dbplay_desktop.engines.registry import driver_error_message
 
-        return " ".join(error_message(exc).split())
+    # A driver error that escaped the engine's wrapping: still the server's words.
+    described = driver_error_message(exc)
+    if described:
+        return " ".join(described.split())
     if isinstance(exc, UnicodeDecodeError):
         return f"the input is not UTF-8 text (byte {exc.start})"
     if isinstance(exc, OSError) and exc.filename is not None:

@@ -51,14 +51,31 @@ KEYRING_SERVICE = "dbplay"
 CONNECTIONS_FILE = "connections.json"
 _FORMAT_VERSION = 1
 
-#: Each engine's URI scheme and usual port (shown as a hint when the port is left empty).
-DEFAULT_SCHEMES: dict[str, str] = {
-    "postgresql": "postgresql",
-    "mongodb": "mongodb",
-    "chroma": "chroma+http",
-    "sqlite": "sqlite",
-}
-DEFAULT_PORTS: dict[str, int] = {"postgresql": 5432, "mongodb": 27017, "chroma": 8000}
+
+def _descriptor(engine: str):
+    """The registered engine ``engine`` (its schemes, port, address rules), or ``None``."""
+    from dbplay_desktop.engines import registry
+
+    try:
+        return registry.descriptor(engine)
+    except EngineError:
+        return None
+
+
+def default_port(engine: str) -> int | None:
+    """The engine's usual port (shown as a hint when the port is left empty)."""
+    found = _descriptor(engine)
+    return found.default_port if found is not None else None
+
+
+def _engine_of_scheme(scheme: str) -> str:
+    from dbplay_desktop.engines import registry
+
+    for found in registry.descriptors():
+        if found.handles(scheme):
+            return found.name
+    return scheme.split("+", 1)[0]
+
 
 # Query parameters that name a profile field; they are moved out of ``options``.
 _FIELD_PARAMS = {"user": "user", "host": "host", "port": "port", "dbname": "database"}
@@ -68,19 +85,13 @@ def uri_for_database(uri: str, database: str, *, with_password: bool = False) ->
     """``uri`` pointed at ``database``, its password left out unless asked for.
 
     For the window's *Copy connection URI*: the server's address with the playground's
-    database; a ``password`` or ``dbname`` query parameter is dropped as well.
+    database; a ``password`` or ``dbname`` query parameter is dropped as well. The
+    engine of the URI decides whether the database is a name or a file path.
     """
-    parts = urlsplit(uri)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if at and not with_password:
-        userinfo = userinfo.split(":", 1)[0]
-    netloc = f"{userinfo}@{hostport}" if at and userinfo else hostport
-    dropped = {"dbname"} if with_password else {"dbname", "password"}
-    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-              if k not in dropped]
-    query = urlencode(params, quote_via=quote)
-    text = f"{parts.scheme}://{netloc}/{quote(database, safe='')}"
-    return text + (f"?{query}" if query else "")
+    from dbplay_desktop.engines import registry
+
+    return registry.descriptor_for_uri(uri).uri_for_database(
+        uri, database, with_password=with_password)
 
 
 class ProfileError(EngineError):
@@ -119,7 +130,8 @@ class ConnectionProfile:
             raise ProfileError(
                 f"{self.name!r} is the built-in server: ask the server manager for its address"
             )
-        scheme = self.scheme or DEFAULT_SCHEMES.get(self.engine, self.engine)
+        found = _descriptor(self.engine)
+        scheme = self.scheme or (found.default_scheme if found is not None else self.engine)
         userinfo = quote(self.user, safe="")
         if password:
             userinfo += ":" + quote(password, safe="")
@@ -130,7 +142,8 @@ class ConnectionProfile:
         if self.port is not None:
             netloc += f":{self.port}"
         # A SQLite "database" is a file path, whose slashes must stay.
-        path = quote(self.database, safe="/" if self.engine == "sqlite" else "")
+        path = (found.quote_path(self.database) if found is not None
+                else quote(self.database, safe=""))
         text = f"{scheme}://{netloc}"
         if path:
             text += "/" + path
@@ -150,8 +163,6 @@ class ConnectionProfile:
         libpq's comma-separated host lists and ``?password=`` parameters. Raises
         :class:`ProfileError` with a one-line message that never repeats the password.
         """
-        from dbplay_desktop.engines.registry import SCHEME_ALIASES
-
         text = uri.strip()
         try:
             parts = urlsplit(text)
@@ -162,7 +173,7 @@ class ConnectionProfile:
             raise ProfileError(
                 "not an address: expected e.g. postgresql://user@host:5432/database"
             )
-        engine = SCHEME_ALIASES.get(scheme) or scheme.split("+", 1)[0]
+        engine = _engine_of_scheme(scheme)
         userinfo, at, hostport = parts.netloc.rpartition("@")
         user, colon, raw_password = userinfo.partition(":")
         password: str | None = unquote(raw_password) if (at and colon) else None
@@ -180,7 +191,9 @@ class ConnectionProfile:
                 if not values[attribute]:
                     values[attribute] = _parse_port(value) if attribute == "port" else value
         # Keep the scheme only when it says more than the engine (mongodb+srv, chroma+https).
-        plain = scheme in (engine, DEFAULT_SCHEMES.get(engine)) or "+" not in scheme
+        found = _descriptor(engine)
+        usual = found.default_scheme if found is not None else engine
+        plain = scheme in (engine, usual) or "+" not in scheme
         profile = cls(name=name, engine=engine, options=options, scheme="" if plain else scheme)
         for attribute, value in values.items():
             setattr(profile, attribute, value)

@@ -187,9 +187,17 @@ def test_verify_exit_codes(tmp_path: Path) -> None:
 
 
 def test_engine_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = craft_template(tmp_path / "m.dbtpl", b"{}", engine="mongodb")
+    path = craft_template(tmp_path / "m.dbtpl", b"", engine="sqlite")
     assert cli.main(["template", "restore", str(path), "--target", "postgresql://u@h:1/x"]) == 1
-    assert_one_line_error(capsys.readouterr().err, "MongoDB", "PostgreSQL")
+    assert_one_line_error(capsys.readouterr().err, "SQLite", "PostgreSQL")
+
+
+def test_engine_not_installed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A template of an engine this installation lacks: named, with what is installed."""
+    path = craft_template(tmp_path / "m.dbtpl", b"{}", engine="nosuchengine")
+    assert cli.main(["template", "restore", str(path), "--target", "postgresql://u@h:1/x"]) == 1
+    assert_one_line_error(capsys.readouterr().err, "'nosuchengine' engine", "not installed",
+                          "postgresql", "sqlite")
 
 
 def test_files_open_the_window(monkeypatch: pytest.MonkeyPatch) -> None:

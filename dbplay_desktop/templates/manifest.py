@@ -34,8 +34,25 @@ FORMAT_VERSION = 2
 SCRIPTS_VERSION = 2
 #: Folder of the archive that holds the scripts (and nothing else, from version 2 on).
 SCRIPTS_FOLDER = "scripts/"
-KNOWN_ENGINES = ("postgresql", "mongodb", "chroma", "sqlite")
+#: Longest engine name a manifest may carry (engine names are short identifiers).
+MAX_ENGINE_NAME_LENGTH = 40
 MANIFEST_NAME = "manifest.json"
+
+
+def is_engine_name(name: object) -> bool:
+    """Whether ``name`` can name an engine: any engine, installed or not.
+
+    The manifest does not know which engines exist (a plugin may add one); whether the
+    engine is installed is decided at restore time, where the error says what to install.
+    """
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= MAX_ENGINE_NAME_LENGTH
+        and name.isascii()
+        and name[0].isalpha()
+        and name == name.lower()
+        and all(char.isalnum() or char in "_-" for char in name)
+    )
 
 # Keys written in this order; anything else read from a manifest goes to ``extra``.
 _KNOWN_KEYS = (
@@ -235,10 +252,10 @@ class Manifest:
                 f"({FORMAT_VERSION}); update dbplay"
             )
         engine = _string(data, "engine", required=True)
-        if engine not in KNOWN_ENGINES:
+        if not is_engine_name(engine):
             raise TemplateError(
-                f"{MANIFEST_NAME} names an unknown engine {_show(engine)} "
-                f"(known: {', '.join(KNOWN_ENGINES)})"
+                f"{MANIFEST_NAME} key 'engine' must be an engine name (letters, digits, "
+                f"'_' and '-'), not {_show(engine)}"
             )
         name = _string(data, "name", required=True, limit=MAX_NAME_LENGTH)
         if not name.strip():

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbplay_desktop.engines.base import (
     ConnectionFailed,
@@ -24,9 +23,11 @@ from dbplay_desktop.engines.base import (
     PayloadSource,
     ProgressCallback,
     UnsafeContent,
-    UnsupportedUri,
 )
+from dbplay_desktop.engines.descriptor import redact_uri as _redact
 from dbplay_desktop.engines.registry import (
+    descriptor,
+    descriptor_for_uri,
     display_name,
     engine_class,
     engine_for_uri,
@@ -50,45 +51,14 @@ __all__ = [
     "verify_template",
 ]
 
-# Schemes whose URI path is a file or folder rather than a database name on a server.
-_PATH_IS_DATABASE = frozenset({"sqlite", "chroma"})
-
-
 def database_from_uri(uri: str) -> str:
     """The database a URI names: ``postgresql://u@h:5432/shop`` -> ``shop``.
 
-    Server URIs name it in the path (or a ``dbname`` query parameter, as libpq allows);
-    file-based engines (``sqlite:///abs/file.db``, ``chroma:///abs/dir``) by the whole path.
+    The engine of the URI's scheme decides: a server engine reads the path (or libpq's
+    ``dbname`` parameter), a file-based one the whole path (``sqlite:///abs/file.db``).
     Raises when the URI names no database, so nothing is ever restored into a default one.
     """
-    try:
-        parts = urlsplit(uri)
-        query = parse_qs(parts.query)
-    except ValueError as exc:
-        raise UnsupportedUri(f"{uri!r} is not a valid address: {exc}") from exc
-    path = unquote(parts.path)
-    if parts.scheme.lower().split("+", 1)[0] not in _PATH_IS_DATABASE:
-        path = path.removeprefix("/")
-        if not path and query.get("dbname"):
-            path = query["dbname"][-1]
-    if not path or path == "/":
-        raise UnsupportedUri(
-            f"the address {_redact(uri)} names no database: add it after the last '/', "
-            "e.g. postgresql://user@localhost:5432/mydb"
-        )
-    return path
-
-
-def _redact(uri: str) -> str:
-    """The URI without its password, for messages."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return "<invalid address>"
-    if parts.password is None:
-        return uri
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    return descriptor_for_uri(uri).database_from_uri(uri)
 
 
 # --------------------------------------------------------------------------- save
@@ -166,8 +136,9 @@ def verify_template(
 
 def engine_for_template(manifest: Manifest, server_uri: str) -> Engine:
     """The engine for ``server_uri``, refusing a server of another kind than the template's."""
+    needed = descriptor(manifest.engine)  # not installed: says so, with the hint
     target = engine_name_for_uri(server_uri)
-    if manifest.engine != target:
+    if needed.name != target:
         raise TemplateError(
             f"this is a {display_name(manifest.engine)} template but {_redact(server_uri)} "
             f"is a {display_name(target)} address; restore it into a "

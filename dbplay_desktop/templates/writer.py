@@ -25,7 +25,6 @@ import dbplay_desktop
 from dbplay_desktop.engines.base import PayloadSink
 from dbplay_desktop.templates.limits import format_size, resolve_max_size
 from dbplay_desktop.templates.manifest import (
-    KNOWN_ENGINES,
     MANIFEST_NAME,
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
@@ -37,6 +36,7 @@ from dbplay_desktop.templates.manifest import (
     Manifest,
     TemplateError,
     check_member_path,
+    is_engine_name,
 )
 
 
@@ -69,8 +69,8 @@ class TemplateWriter(PayloadSink):
         max_size: int | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        if engine not in KNOWN_ENGINES:
-            raise TemplateError(f"unknown engine {engine!r} (known: {', '.join(KNOWN_ENGINES)})")
+        if not is_engine_name(engine):
+            raise TemplateError(f"{engine!r} is not an engine name")
         if not isinstance(name, str) or not name.strip():
             raise TemplateError("a template needs a name")
         # Checked here too so a save fails before the dump, not after it.

@@ -94,11 +94,20 @@ def test_verify_reports_altered_payload(tmp_path: Path) -> None:
 
 
 def test_restore_refuses_a_template_of_another_engine(tmp_path: Path) -> None:
-    path = craft_template(tmp_path / "m.dbtpl", b"{}", engine="mongodb")
+    path = craft_template(tmp_path / "m.dbtpl", b"", engine="sqlite")
     with pytest.raises(TemplateError) as info:
         restore_template(path, "postgresql://nobody@127.0.0.1:1/copy")
     message = str(info.value)
-    assert "MongoDB template" in message and "PostgreSQL" in message
+    assert "SQLite template" in message and "PostgreSQL" in message
+    assert "\n" not in message
+
+
+def test_restore_of_an_engine_not_installed_says_so(tmp_path: Path) -> None:
+    path = craft_template(tmp_path / "m.dbtpl", b"{}", engine="nosuchengine")
+    with pytest.raises(UnsupportedUri) as info:
+        restore_template(path, "postgresql://nobody@127.0.0.1:1/copy")
+    message = str(info.value)
+    assert "'nosuchengine' engine" in message and "not installed" in message
     assert "\n" not in message
 
 

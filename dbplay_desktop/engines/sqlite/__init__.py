@@ -1,10 +1,7 @@
-"""The SQLite engine (standard library ``sqlite3``): see :mod:`.engine`.
+"""The SQLite engine (standard library ``sqlite3``).
 
-The payload format a template of this engine carries is described in :mod:`.dump`.
+Modules: ``descriptor`` (what the window knows before importing the rest), ``engine``
+(sandbox files, dump, restore), ``session`` (statements, streaming, interrupt),
+``script`` (splitting), ``safety`` (the authorizer for untrusted payloads), ``dump``
+(the payload format), ``restore`` and ``catalog``.
 """
-
-from __future__ import annotations
-
-from dbplay_desktop.engines.sqlite.engine import SqliteEngine
-
-__all__ = ["SqliteEngine"]

@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from dbplay_desktop.connections import (
-    DEFAULT_PORTS,
     EMBEDDED_NAME,
     ConnectionProfile,
     ProfileError,
+    default_port,
 )
 from dbplay_desktop.ui import icons
 
@@ -265,7 +265,7 @@ class ConnectionForm(QWidget):
         self._on_fields_edited()
 
     def _update_port_hint(self) -> None:
-        port = DEFAULT_PORTS.get(self.engine_combo.currentData() or "")
+        port = default_port(self.engine_combo.currentData() or "")
         self.port_edit.setPlaceholderText(str(port) if port else "")
 
     def _on_uri_edited(self, text: str) -> None:

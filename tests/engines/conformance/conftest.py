@@ -110,7 +110,7 @@ def _postgresql(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
 
 
 def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
-    from dbplay_desktop.engines.sqlite import SqliteEngine
+    from dbplay_desktop.engines.sqlite.engine import SqliteEngine
 
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))

@@ -59,7 +59,7 @@ def rich_db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def engine():
-    from dbplay_desktop.engines.sqlite import SqliteEngine
+    from dbplay_desktop.engines.sqlite.engine import SqliteEngine
 
     return SqliteEngine("sqlite://")
 

@@ -8,7 +8,7 @@ import pytest
 
 from dbplay_desktop.engines.base import EngineError, UnsupportedUri
 from dbplay_desktop.engines.registry import engine_for_uri
-from dbplay_desktop.engines.sqlite import SqliteEngine
+from dbplay_desktop.engines.sqlite.engine import SqliteEngine
 
 
 def test_create_makes_a_private_empty_file_and_drop_is_idempotent(engine, data_dir):

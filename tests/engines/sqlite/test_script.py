@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from dbplay_desktop.engines.sqlite import SqliteEngine
+from dbplay_desktop.engines.sqlite.engine import SqliteEngine
 from dbplay_desktop.engines.sqlite.script import read_statements
 
 TEXT = """select 'a;b', "x;y", [c;d], `e;f` from t; -- a comment; with ;
