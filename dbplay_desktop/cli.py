@@ -12,7 +12,8 @@ Other tools and CI jobs script against this surface, so it stays exactly::
     dbplay --version
 
 Wherever a URI is taken, ``embedded`` or ``embedded/DBNAME`` names a database on the
-embedded PostgreSQL (see :mod:`dbplay_desktop.cli_server`).
+embedded server (see :mod:`dbplay_desktop.cli_server`). Which engines exist, and their
+address forms, come from the engine registry: this module names none of them.
 
 Exit status: 0 success, 1 failure (one ``error: ...`` line on stderr, a traceback only
 with ``--debug``), 2 usage error, 130 interrupted. Text that comes from a template or a
@@ -74,6 +75,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}\n")
 
 
+def _uri_examples() -> str:
+    """Address examples of the installed engines (read from their descriptors, no driver)."""
+    from dbplay_desktop.engines.registry import descriptors
+
+    return " or ".join(d.uri_example for d in descriptors()) or "URI"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser: ``template``, ``query`` and ``server`` commands, global
     ``--debug``/``--version``."""
@@ -101,8 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     save = actions.add_parser("save", help="save a database as a template file")
     save.add_argument("--source", required=True, metavar="URI",
-                      help="database to save, e.g. postgresql://user@localhost:5432/shop "
-                      "or embedded/shop")
+                      help=f"database to save, e.g. {_uri_examples()} or embedded/shop")
     save.add_argument("--out", required=True, metavar="FILE", help="template file to write")
     save.add_argument("--name", help="template name (default: the database name)")
     save.add_argument("--description", default="", metavar="TEXT", help="template description")
@@ -116,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("file", metavar="FILE", help="template file (.dbtpl)")
     restore.add_argument("--target", required=True, metavar="URI",
-                         help="database to create, e.g. postgresql://user@localhost:5432/copy "
-                         "or embedded/copy")
+                         help=f"database to create, e.g. {_uri_examples()} or embedded/copy")
     restore.add_argument("--debug", **sub_debug)
     restore.set_defaults(handler=_cmd_restore)
 
@@ -402,7 +408,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
     from dbplay_desktop.cli_server import resolve_uri
 
     text = _query_text(args)
-    with resolve_uri(args.source, "query", "--source", default_database="postgres") as uri:
+    with resolve_uri(args.source, "query", "--source", use_default_database=True) as uri:
         return _run_query(uri, text, args)
 
 

@@ -175,13 +175,16 @@ def is_embedded(spec: str) -> bool:
 
 @contextmanager
 def resolve_uri(spec: str, command: str, option: str,
-                default_database: str | None = None) -> Iterator[str]:
+                use_default_database: bool = False) -> Iterator[str]:
     """The URI for ``spec``: itself, or for ``embedded[/NAME]`` a URI on the embedded
-    server, started for the duration of the ``with`` block when it is not running."""
+    server, started for the duration of the ``with`` block when it is not running.
+
+    ``use_default_database``: a bare ``embedded`` means the server's maintenance database
+    (for queries); otherwise a name is required (nothing is restored into it)."""
     if not is_embedded(spec):
         yield spec
         return
-    database = spec.partition("/")[2] or default_database
+    database = spec.partition("/")[2] or ("postgres" if use_default_database else None)
     if not database:
         print(f"usage: dbplay {command} -h for help\nerror: {option} embedded needs a "
               f"database name: {option} embedded/NAME", file=sys.stderr)

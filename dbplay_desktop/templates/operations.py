@@ -52,10 +52,10 @@ __all__ = [
 ]
 
 def database_from_uri(uri: str) -> str:
-    """The database a URI names: ``postgresql://u@h:5432/shop`` -> ``shop``.
+    """The database a URI names: ``scheme://user@host:port/shop`` -> ``shop``.
 
-    The engine of the URI's scheme decides: a server engine reads the path (or libpq's
-    ``dbname`` parameter), a file-based one the whole path (``sqlite:///abs/file.db``).
+    The engine of the URI's scheme decides: a server engine reads the path (or a
+    ``dbname`` parameter), a file-based one the whole path (``scheme:///abs/file``).
     Raises when the URI names no database, so nothing is ever restored into a default one.
     """
     return descriptor_for_uri(uri).database_from_uri(uri)

@@ -7,11 +7,21 @@ menu in line, keeping mnemonics (``&``), shortcuts after a tab, and acronyms (CS
 
 from __future__ import annotations
 
+from functools import cache
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu, QPlainTextEdit
 
-#: Names that keep their capital anywhere in a label.
-PROPER_NAMES = frozenset({"Chroma", "Markdown", "Python"})
+#: Names that keep their capital anywhere in a label (engines add their display names).
+PROPER_NAMES = frozenset({"Markdown", "Python"})
+
+
+@cache
+def proper_names() -> frozenset[str]:
+    """:data:`PROPER_NAMES` plus every registered engine's display name."""
+    from dbplay_desktop.engines.registry import descriptors
+
+    return PROPER_NAMES | {found.display_name for found in descriptors()}
 
 
 def sentence_case(label: str) -> str:
@@ -22,8 +32,8 @@ def sentence_case(label: str) -> str:
         if position == 0:
             continue
         letters = word.replace("&", "")
-        # Only a capital followed by small letters is lowered: CSV, JSON, PostgreSQL stay.
-        if letters.strip("…,.:;()") in PROPER_NAMES:
+        # Only a capital followed by small letters is lowered: CSV and JSON stay.
+        if letters.strip("…,.:;()") in proper_names():
             continue
         if len(letters) > 1 and letters[0].isupper() and letters[1:].islower():
             index = word.index(letters[0])

@@ -47,7 +47,7 @@ DESCRIPTOR = EngineDescriptor(
     catalog_kinds=CATALOG_KINDS,
     icon=icon_beside(__file__),
     extra="sqlite",
-    requires=(),
+    requires=("sqlparse",),
     local_uri="sqlite://",
     local_label="SQLite files in the data directory",
 )
