@@ -9,22 +9,27 @@ from PySide6.QtGui import QHelpEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from dbplay_desktop.engines.base import CatalogItem, Statement
+from dbplay_desktop.engines.descriptor import LanguageSpec
 from dbplay_desktop.ui.editor.completer import names_from_catalog
 from dbplay_desktop.ui.editor.editor import (
     CodeEditor,
     py_to_qt,
     qt_to_py,
-    sqlparse_split,
     statement_at,
     whole_text_split,
 )
 from dbplay_desktop.ui.editor.find_replace import EditorPane
-from tests.ui.helpers_editor import new_editor, put_cursor, settle
+from dbplay_desktop.ui.editor.highlighter import LITERAL_PROPERTY
+from tests.ui.helpers_editor import (
+    SCRIPT_LANGUAGE,
+    format_at,
+    language,
+    new_editor,
+    put_cursor,
+    settle,
+)
 
-try:  # the PostgreSQL engine's splitter, once it exists
-    from dbplay_desktop.engines.postgres.script import split_sql as SPLIT
-except ImportError:  # pragma: no cover - until pg_script lands
-    SPLIT = sqlparse_split
+SPLIT = language("postgresql").split  # the PostgreSQL engine's splitter
 
 SCRIPT = (
     "SELECT 1;\n"  # 0..9
@@ -44,7 +49,7 @@ def editor(qtbot) -> CodeEditor:
 
 @pytest.fixture
 def shown(qtbot) -> EditorPane:
-    pane = EditorPane(language="postgresql")
+    pane = EditorPane(language=language("postgresql"))
     qtbot.addWidget(pane)
     pane.resize(700, 400)
     pane.show()
@@ -90,19 +95,22 @@ def test_statement_at_picks_containing_or_previous():
     assert statement_at(later, 0) == later[0]  # before everything: the first one
 
 
-def test_fallback_splitters_keep_offsets():
-    statements = sqlparse_split(SCRIPT)
-    assert statements[0].text == "SELECT 1;"
+@pytest.mark.parametrize("engine", ["postgresql", "sqlite"])
+def test_engine_splitters_keep_offsets(engine):
+    statements = language(engine).split(SCRIPT)
+    assert statements[0].text.rstrip(";") == "SELECT 1"
     for statement in statements:
         assert SCRIPT[statement.start : statement.end] == statement.text
     assert "'a;b'" in statements[1].text
+
+
+def test_whole_text_split_keeps_offsets():
     assert whole_text_split("  db.c.find()\n") == [Statement.at("  db.c.find()\n", 2, 13)]
     assert whole_text_split(" \n ") == []
 
 
 def test_current_statement_and_selection(editor):
-    editor.set_splitter(SPLIT)
-    editor.setPlainText(SCRIPT)
+    editor.setPlainText(SCRIPT)  # cut by the language spec's splitter
     put_cursor(editor, SCRIPT.index("FROM t"))
     current = editor.current_statement()
     assert current is not None and "'a;b'" in current.text
@@ -125,7 +133,6 @@ def test_current_statement_and_selection(editor):
 
 def test_offsets_are_python_offsets_with_emoji(editor):
     text = "SELECT '😀';\nSELECT 2;"
-    editor.set_splitter(SPLIT)
     editor.setPlainText(text)
     assert py_to_qt(text, len(text)) == len(text) + 1
     assert qt_to_py(text, len(text) + 1) == len(text)
@@ -200,7 +207,7 @@ def test_ctrl_slash_toggles_comments_on_selected_lines(qtbot, editor):
     editor.document().undo()
     assert editor.toPlainText().startswith("-- SELECT 1;")
 
-    editor.set_language("javascript")
+    editor.set_language(SCRIPT_LANGUAGE)  # its spec says "//"
     editor.setPlainText("db.a.find()")
     qtbot.keyClick(editor, Qt.Key.Key_Slash, Qt.KeyboardModifier.ControlModifier)
     assert editor.toPlainText() == "// db.a.find()"
@@ -209,10 +216,11 @@ def test_ctrl_slash_toggles_comments_on_selected_lines(qtbot, editor):
 # --------------------------------------------------------------------------- format
 
 
-def test_format_sql_is_one_undo_step(editor):
+def test_format_is_one_undo_step(editor):
+    assert editor.can_format()
     original = "select a,b from t where a=1 and b=2;"
     editor.setPlainText(original)
-    assert editor.format_sql()
+    assert editor.format_text()
     formatted = editor.toPlainText()
     assert formatted.startswith("SELECT a,") and "\nFROM t" in formatted
     editor.document().undo()
@@ -223,17 +231,114 @@ def test_format_sql_is_one_undo_step(editor):
     cursor.setPosition(len("select 1;\n"))
     cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
     editor.setTextCursor(cursor)
-    assert editor.format_sql()
+    assert editor.format_sql()  # the former name, which the window still calls
     assert editor.toPlainText().startswith("select 1;\nSELECT x\nFROM y;")
     assert editor.textCursor().selectedText().startswith("SELECT x")
 
 
-def test_format_is_a_no_op_for_other_languages(qtbot, editor):
-    editor.set_language("javascript")
+def test_format_is_off_for_a_language_without_formatter(qtbot, editor):
+    with qtbot.waitSignal(editor.language_changed, timeout=1000):
+        editor.set_language(SCRIPT_LANGUAGE)
+    assert not SCRIPT_LANGUAGE.can_format and not editor.can_format()
     editor.setPlainText("db.a.find( {} )")
     with qtbot.waitSignal(editor.status_message, timeout=1000):
-        assert editor.format_sql() is False
+        assert editor.format_text() is False
     assert editor.toPlainText() == "db.a.find( {} )"
+    editor.set_language(language("sqlite"))
+    assert editor.can_format()
+    editor.set_language(None)
+    assert not editor.can_format()
+    assert editor.format_text() is False
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def test_sqlite_language_highlights_and_splits_with_its_splitter(qtbot):
+    editor = new_editor(qtbot, "sqlite")
+    assert editor.highlighter.lexer.name == "SQL"
+    assert editor.language() == "sql"
+    text = "SELECT 'a;b';\nCREATE TRIGGER t AFTER INSERT ON x BEGIN\n  SELECT 1;\nEND;\nSELECT 3;"
+    editor.setPlainText(text)
+    settle(qtbot, editor)
+    keyword, string = format_at(editor, 0, 0), format_at(editor, 0, 8)
+    assert keyword is not None and string is not None
+    assert string.property(LITERAL_PROPERTY) == "string"
+    assert keyword.foreground() != string.foreground()
+    statements = editor.statements()
+    assert statements == language("sqlite").split(text)
+    assert [s.text.split()[0] for s in statements] == ["SELECT", "CREATE", "SELECT"]
+    put_cursor(editor, text.index("SELECT 1"))
+    assert editor.current_statement().text.startswith("CREATE TRIGGER")  # a trigger is one
+
+
+def test_no_language_yet(qtbot):
+    editor = CodeEditor()
+    qtbot.addWidget(editor)
+    assert editor.language_spec() is None and editor.language() == ""
+    editor.setPlainText("SELECT 1;\n SELECT 2;")
+    settle(qtbot, editor)
+    assert format_at(editor, 0, 0) is None  # nothing highlighted
+    assert editor.statements() == [Statement.at(editor.all_text(), 0, len(editor.all_text()))]
+    assert editor.completer.words() == []
+    assert not editor.can_format()
+    assert editor.comment_prefix() == "--"
+
+
+def test_a_new_language_needs_no_edit_of_the_editor(qtbot):
+    """A language no engine of dbplay has, described by a spec alone: its lexer, its
+    comments, its splitter and its keywords (with ``$`` inside words)."""
+    editor = CodeEditor(language=SCRIPT_LANGUAGE)
+    qtbot.addWidget(editor)
+    assert editor.language() == "javascript" and editor.language_spec() is SCRIPT_LANGUAGE
+    assert editor.highlighter.lexer.name == "JavaScript"
+    editor.setPlainText("db.a.find()\n\n  db.b.findOne()")
+    assert [s.text for s in editor.statements()] == ["db.a.find()", "db.b.findOne()"]
+    put_cursor(editor, editor.all_text().index("findOne"))
+    assert editor.selected_text_or_statement() == ("db.b.findOne()", 15)
+
+    editor.setPlainText("db.a.find()")
+    editor.toggle_comment()
+    assert editor.toPlainText() == "// db.a.find()"
+    editor.toggle_comment()
+    assert editor.toPlainText() == "db.a.find()"
+
+    assert editor.completer.words() == sorted(
+        ["db", "find", "findOne", "$match", "$group"], key=str.casefold
+    )
+    editor.setPlainText("[{$ma")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    assert editor.word_before_cursor() == "$ma"
+    editor._open_completion(force=True)
+    assert editor.completer.current_text() == "$match"
+    editor.completer.hide_popup()
+
+
+def test_completed_names_are_quoted_the_languages_way(qtbot):
+    catalog = [CatalogItem("main", "schema", children=[
+        CatalogItem("Order Lines", "table", children=[CatalogItem("qty", "column")]),
+        CatalogItem("select", "table"),
+        CatalogItem("plain", "table", insert_text="plain"),
+    ])]  # fmt: skip
+    postgres = new_editor(qtbot)
+    postgres.set_catalog(catalog)
+    assert '"Order Lines"' in postgres.completer._catalog
+    assert '"select"' in postgres.completer._catalog  # a keyword
+    assert postgres.completer.relations["order lines"] == ('"Order Lines"', ["qty"])
+    script = CodeEditor(language=SCRIPT_LANGUAGE)  # no identifier quote: names stay bare
+    qtbot.addWidget(script)
+    script.set_catalog(catalog)
+    assert {"Order Lines", "select", "plain"} <= set(script.completer._catalog)
+
+
+def test_a_lexer_name_alone_is_a_language_that_only_highlights(qtbot):
+    editor = CodeEditor(language="javascript")
+    qtbot.addWidget(editor)
+    assert editor.highlighter.lexer.name == "JavaScript"
+    editor.setPlainText("a();\nb();")
+    assert len(editor.statements()) == 1
+    assert editor.completer.words() == [] and not editor.can_format()
+    assert not editor.set_language(LanguageSpec("x", "no-such-lexer", ""))
 
 
 # --------------------------------------------------------------------------- find/replace

@@ -10,9 +10,18 @@ import pytest
 from PySide6.QtGui import QColor, QFont, QPalette, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QApplication
 
+from dbplay_desktop.engines.descriptor import LanguageSpec
 from dbplay_desktop.ui.editor.editor import CodeEditor
 from dbplay_desktop.ui.editor.highlighter import LITERAL_PROPERTY, PygmentsHighlighter, is_dark
-from tests.ui.helpers_editor import format_at, formats_of, new_editor, put_cursor, settle
+from tests.ui.helpers_editor import (
+    SCRIPT_LANGUAGE,
+    format_at,
+    formats_of,
+    language,
+    new_editor,
+    put_cursor,
+    settle,
+)
 
 
 @pytest.fixture
@@ -88,15 +97,16 @@ JS_EDITS = ["/*", "*/", "`", "'", "\n", "x", "//", "${", "}"]
 
 
 @pytest.mark.parametrize(
-    ("language", "pieces", "edits", "seed"),
+    ("language_name", "pieces", "edits", "seed"),
     [("postgresql", PG_PIECES, PG_EDITS, seed) for seed in (0, 4, 5, 7)]
-    + [("javascript", JS_PIECES, JS_EDITS, seed) for seed in (1, 2)],
+    + [("script", JS_PIECES, JS_EDITS, seed) for seed in (1, 2)],
 )
 def test_incremental_highlighting_matches_a_fresh_highlight(
-    qtbot, editor, language, pieces, edits, seed
+    qtbot, editor, language_name, pieces, edits, seed
 ):
     """Random edits, then every line must look exactly as a fresh highlight makes it."""
-    editor.set_language(language)
+    spec = SCRIPT_LANGUAGE if language_name == "script" else language(language_name)
+    editor.set_language(spec)
     rng = random.Random(seed)
     editor.setPlainText("\n".join(rng.choice(pieces) for _ in range(60)))
     for _ in range(40):
@@ -112,7 +122,7 @@ def test_incremental_highlighting_matches_a_fresh_highlight(
 
     fresh_doc = QTextDocument()
     fresh_doc.setPlainText(editor.toPlainText())
-    fresh = PygmentsHighlighter(fresh_doc, language)
+    fresh = PygmentsHighlighter(fresh_doc, spec.lexer)
     fresh.set_dark(is_dark(editor.palette()))  # highlights the whole document
     qtbot.waitUntil(lambda: not fresh.pending(), timeout=20_000)
     block, other = editor.document().firstBlock(), fresh_doc.firstBlock()
@@ -122,15 +132,40 @@ def test_incremental_highlighting_matches_a_fresh_highlight(
 
 
 def test_other_languages(qtbot, editor):
-    assert editor.set_language("javascript")
+    assert editor.set_language(SCRIPT_LANGUAGE)
     editor.setPlainText("db.people.find({age: {$gt: 30}}) /* a\nb */ // note")
     settle(qtbot, editor)
     assert format_at(editor, 1, 0).property(LITERAL_PROPERTY) == "comment"
     assert editor.comment_prefix() == "//"
-    assert editor.set_language("sqlite3")  # Pygments' sqlite3 is a console lexer; we use SQL
+    # SQLite's spec names Pygments' SQL lexer (its sqlite3 lexer wants sqlite> prompts).
+    assert editor.set_language(language("sqlite"))
     assert editor.highlighter.lexer.name == "SQL"
     assert editor.comment_prefix() == "--"
-    assert not editor.set_language("no-such-language")
+    assert not editor.set_language(LanguageSpec("x", "no-such-language", ""))
+    assert editor.highlighter.lexer.name == "Text only"
+
+
+def test_which_lexers_resume_line_by_line():
+    """Lexers whose rule tables are all there is are run from any line; an override that
+    only keeps the whole text for its callbacks (the $$-body one) is fine; one that
+    rewrites tokens is not (it gets line-only highlighting)."""
+    from pygments.lexers import get_lexer_by_name
+
+    from dbplay_desktop.ui.editor.resumable_lexer import supports_resume
+
+    for name in ("postgresql", "plpgsql", "sql", "javascript", "python"):
+        assert supports_resume(get_lexer_by_name(name)), name
+    for name in ("lua", "c", "text", "sqlite3"):  # rewrites names / not a RegexLexer
+        assert not supports_resume(get_lexer_by_name(name)), name
+
+
+def test_a_lexer_that_cannot_resume_still_highlights(qtbot, editor):
+    editor.set_language(LanguageSpec("Lua", "lua", "", comment_prefix="--"))
+    assert editor.highlighter._runner is None
+    editor.setPlainText("local x = 'a' -- note\nprint(x)")
+    settle(qtbot, editor)
+    assert format_at(editor, 0, 10).property(LITERAL_PROPERTY) == "string"
+    assert format_at(editor, 0, 15).property(LITERAL_PROPERTY) == "comment"
 
 
 def test_typing_in_a_big_document_stays_fast(qtbot, editor, monkeypatch):

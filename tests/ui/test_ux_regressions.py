@@ -24,6 +24,7 @@ from dbplay_desktop.ui.results.history_panel import COL_QUERY, HistoryPanel, que
 from dbplay_desktop.ui.results.model import ResultsModel
 from dbplay_desktop.ui.results.view import ResultsView
 from tests.ui.conftest import run_and_wait, wait_ready
+from tests.ui.helpers_editor import language
 
 
 @pytest.fixture(autouse=True)
@@ -67,12 +68,12 @@ def test_after_from_tables_come_first():
     words = context_words("select * from ", "select * from cus", relations, "postgresql")
     assert words == ["customers", "orders", "order_totals"]
     assert context_words("select ", "select cus", relations, "postgresql") is None
-    # Other languages keep the plain word list.
+    # A qualifier that is no table or alias keeps the plain word list, in any language.
     assert context_words("db.", "db.", relations, "javascript") is None
 
 
 def test_editor_popup_after_alias_lists_columns(qtbot):
-    editor = CodeEditor(language="postgresql")
+    editor = CodeEditor(language=language("postgresql"))
     qtbot.addWidget(editor)
     editor.show()
     catalog = _shop_catalog()
@@ -334,7 +335,7 @@ def test_a_run_broken_outside_any_statement_finishes_its_streaming_tab(qtbot):
 
         def close(self) -> None: ...
 
-    editor = CodeEditor(language="postgresql")
+    editor = CodeEditor(language=language("postgresql"))
     tabs = QTabWidget()
     qtbot.addWidget(tabs)
     qtbot.addWidget(editor)

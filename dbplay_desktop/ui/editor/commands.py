@@ -3,10 +3,12 @@
 These work on a :class:`~PySide6.QtGui.QTextCursor` and its document rather than on the
 editor widget, so :class:`~.editor.CodeEditor` stays about wiring and each command is one
 undo step that can be read (and changed) on its own: toggle comments, indent / outdent,
-a new line that keeps the indentation, and SQL formatting with sqlparse.
+a new line that keeps the indentation, and reformatting with the language's formatter.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QTextBlock, QTextCursor
@@ -118,14 +120,12 @@ def new_line_with_indent(cursor: QTextCursor) -> None:
     cursor.insertText("\n" + indentation)
 
 
-def format_sql(cursor: QTextCursor) -> QTextCursor | None:
-    """Reformat the selection (or the whole document) with sqlparse as one undo step.
+def format_text(cursor: QTextCursor, formatter: Callable[[str], str]) -> QTextCursor | None:
+    """Reformat the selection (or the whole document) with ``formatter`` as one undo step.
 
     Returns a cursor selecting the reformatted text when there was a selection and it
     changed (the editor shows it selected again), else None.
     """
-    import sqlparse
-
     had_selection = cursor.hasSelection()
     edit = QTextCursor(cursor.document())
     if had_selection:
@@ -134,7 +134,7 @@ def format_sql(cursor: QTextCursor) -> QTextCursor | None:
     else:
         edit.select(QTextCursor.SelectionType.Document)
     original = edit.selection().toPlainText()
-    formatted = sqlparse.format(original, reindent=True, keyword_case="upper")
+    formatted = formatter(original)
     if original.endswith("\n") and not formatted.endswith("\n"):
         formatted += "\n"
     if formatted == original:

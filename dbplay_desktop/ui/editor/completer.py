@@ -1,76 +1,40 @@
 """Completion of keywords and catalog names for the query editor.
 
-Keywords come from Pygments' keyword tables for the engine's language (the same lists
-that drive highlighting); catalog names (tables, columns, functions, ...) are fed in by
-the main window from ``Session.catalog()``. Matching is a case-insensitive prefix match.
+Everything about the language comes from the engine's
+:class:`~dbplay_desktop.engines.descriptor.LanguageSpec`: its keyword list, the characters
+that continue a word, how it quotes a name, and the Pygments lexer that also highlights
+the editor (for the tokens the context rules look at). Catalog names (tables, columns,
+functions, ...) are fed in by the playground from ``Session.catalog()``. Matching is a
+case-insensitive prefix match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QRect, QStringListModel, Qt
 from PySide6.QtWidgets import QCompleter, QWidget
 
 from dbplay_desktop.engines.base import CatalogItem
+from dbplay_desktop.engines.descriptor import LanguageSpec
 
-#: Words of MongoDB's shell (mongosh) worth offering besides JavaScript keywords.
-MONGOSH_WORDS = (
-    "db", "find", "findOne", "aggregate", "countDocuments", "estimatedDocumentCount",
-    "distinct", "insertOne", "insertMany", "updateOne", "updateMany", "replaceOne",
-    "deleteOne", "deleteMany", "findOneAndUpdate", "findOneAndReplace", "findOneAndDelete",
-    "bulkWrite", "createIndex", "createIndexes", "dropIndex", "getIndexes", "drop",
-    "createCollection", "getCollection", "getCollectionNames", "sort", "limit", "skip",
-    "projection", "explain", "toArray", "pretty", "count",
-    "$match", "$group", "$project", "$sort", "$limit", "$skip", "$unwind", "$lookup",
-    "$addFields", "$set", "$unset", "$count", "$facet", "$sum", "$avg", "$min", "$max",
-    "$push", "$addToSet", "$first", "$last", "$eq", "$ne", "$gt", "$gte", "$lt", "$lte",
-    "$in", "$nin", "$and", "$or", "$not", "$nor", "$exists", "$regex", "$elemMatch",
-    "$size", "$inc", "$mul", "$rename",
-)  # fmt: skip
-
-JAVASCRIPT_WORDS = (
-    "const", "let", "var", "function", "return", "if", "else", "for", "while", "true",
-    "false", "null", "undefined", "new", "typeof", "instanceof", "ObjectId", "ISODate",
-    "NumberLong", "NumberDecimal", "Date", "Math", "JSON",
-)  # fmt: skip
-
-_SQL_LANGUAGES = {"sql", "postgresql", "postgres", "sqlite", "sqlite3", "mysql", "plpgsql"}
+#: What continues a word when no language is set (a language spec says its own).
+DEFAULT_WORD_CHARACTERS = "_"
+#: The identifier quote when no language is set.
+DEFAULT_QUOTE = '"'
 
 
-def keywords_for(language: str) -> list[str]:
-    """Completion keywords for an engine language (a Pygments lexer name)."""
-    name = (language or "").lower()
-    if name in ("javascript", "js", "mongosh", "mongodb"):
-        return list(dict.fromkeys(MONGOSH_WORDS + JAVASCRIPT_WORDS))
-    if name in ("postgresql", "postgres", "plpgsql"):
-        try:
-            from pygments.lexers import _postgres_builtins as pg
-
-            words = list(pg.KEYWORDS) + [t.upper() for t in pg.DATATYPES + pg.PSEUDO_TYPES]
-            return list(dict.fromkeys(words))
-        except (ImportError, AttributeError):  # Pygments moved its tables
-            pass
-    if name in _SQL_LANGUAGES or not name:
-        try:
-            from pygments.lexers import _sql_builtins as sql
-
-            return list(dict.fromkeys(list(sql.KEYWORDS) + list(sql.DATATYPES)))
-        except (ImportError, AttributeError):
-            from sqlparse.keywords import KEYWORDS_COMMON
-
-            return sorted(KEYWORDS_COMMON)
-    return []
-
-
-def names_from_catalog(items: list[CatalogItem]) -> list[str]:
-    """Every completable name in a catalog tree: ``insert_text`` when set, else ``name``."""
+def names_from_catalog(
+    items: list[CatalogItem], quote: Callable[[str], str] | None = None
+) -> list[str]:
+    """Every completable name in a catalog tree: ``insert_text`` when set, else ``name``
+    (written as ``quote`` writes it, e.g. ``LanguageSpec.quote_identifier``)."""
     names: dict[str, None] = {}
     for root in items:
         for item in root.walk():
             if item.kind == "database":
                 continue
-            word = item.insert_text or item.name
+            word = _insert_text(item, quote)
             if word:
                 names[word] = None
     return list(names)
@@ -85,20 +49,28 @@ _COLUMN_KINDS = frozenset({"column", "field"})
 _RELATION_KEYWORDS = frozenset({"from", "join", "into", "update", "table"})
 
 
-def relations_from_catalog(items: list[CatalogItem]) -> dict[str, tuple[str, list[str]]]:
+def relations_from_catalog(
+    items: list[CatalogItem], quote: Callable[[str], str] | None = None
+) -> dict[str, tuple[str, list[str]]]:
     """Every table-like item: its case-folded name -> (text to insert, its column names)."""
     relations: dict[str, tuple[str, list[str]]] = {}
     for root in items:
         for item in root.walk():
             if item.kind in RELATION_KINDS:
-                columns = [c.insert_text or c.name for c in item.walk() if c.kind in _COLUMN_KINDS]
-                relations.setdefault(item.name.casefold(), (item.insert_text or item.name, columns))
+                columns = [_insert_text(c, quote) for c in item.walk() if c.kind in _COLUMN_KINDS]
+                relations.setdefault(item.name.casefold(), (_insert_text(item, quote), columns))
     return relations
 
 
-def _unquote(word: str) -> str:
-    if len(word) > 1 and word[0] == word[-1] == '"':
-        return word[1:-1].replace('""', '"')
+def _insert_text(item: CatalogItem, quote: Callable[[str], str] | None) -> str:
+    if item.insert_text or not item.name:
+        return item.insert_text or item.name
+    return quote(item.name) if quote is not None else item.name
+
+
+def _unquote(word: str, quote: str = DEFAULT_QUOTE) -> str:
+    if quote and len(word) > 1 and word[0] == word[-1] == quote:
+        return word[1:-1].replace(quote * 2, quote)
     return word
 
 
@@ -108,8 +80,10 @@ def _significant_tokens(text: str, language: str) -> list[tuple[bool, str]]:
     from pygments.lexers import get_lexer_by_name
     from pygments.token import Comment, Keyword, Name, Text
 
+    if not language:
+        return []
     try:
-        lexer = get_lexer_by_name(language or "sql")
+        lexer = get_lexer_by_name(language)
     except Exception:  # no lexer for this language: no context
         return []
     tokens: list[tuple[bool, str]] = []
@@ -125,35 +99,42 @@ def context_words(
     statement: str,
     relations: dict[str, tuple[str, list[str]]],
     language: str,
+    quote: str = DEFAULT_QUOTE,
+    word_characters: str = DEFAULT_WORD_CHARACTERS,
 ) -> list[str] | None:
     """The words that fit where the user is typing, or None for every word.
 
     ``before`` is the statement's text up to the word being completed, ``statement`` the
     whole statement (for aliases declared later, as in ``SELECT c.| FROM customers c``).
     After ``alias.`` or ``table.`` the relation's columns; after FROM/JOIN/INTO/UPDATE
-    the tables and views. SQL only: other languages always get every word.
+    the tables and views. ``language`` is the Pygments lexer name that tokenizes the
+    statement, ``quote`` the language's identifier quote. Without relations (a catalog
+    with no table-like kinds) every word is offered.
     """
-    if language.lower() not in _SQL_LANGUAGES or not relations:
+    if not relations:
         return None
     if before.endswith("."):
         head = before[:-1]
         start = len(head)
-        while start > 0 and (is_identifier_char(head[start - 1]) or head[start - 1] == '"'):
+        while start > 0 and (
+            is_identifier_char(head[start - 1], word_characters)
+            or (quote and head[start - 1] == quote)
+        ):
             start -= 1
-        qualifier = _unquote(head[start:]).casefold()
+        qualifier = _unquote(head[start:], quote).casefold()
         if not qualifier:
             return None
         if qualifier in relations:
             return relations[qualifier][1]
         tokens = _significant_tokens(statement, language)
         for i, (is_word, value) in enumerate(tokens):
-            if not is_word or _unquote(value).casefold() not in relations:
+            if not is_word or _unquote(value, quote).casefold() not in relations:
                 continue
             rest = tokens[i + 1 : i + 3]
             if rest and rest[0][1].casefold() == "as":
                 rest = rest[1:]
-            if rest and rest[0][0] and _unquote(rest[0][1]).casefold() == qualifier:
-                return relations[_unquote(value).casefold()][1]
+            if rest and rest[0][0] and _unquote(rest[0][1], quote).casefold() == qualifier:
+                return relations[_unquote(value, quote).casefold()][1]
         return None
     tokens = _significant_tokens(before, language)
     if tokens and tokens[-1][1].casefold() in _RELATION_KEYWORDS:
@@ -161,9 +142,10 @@ def context_words(
     return None
 
 
-def is_identifier_char(char: str) -> bool:
-    """Characters that continue a word being completed (``$`` for mongosh operators)."""
-    return char.isalnum() or char in "_$"
+def is_identifier_char(char: str, word_characters: str = DEFAULT_WORD_CHARACTERS) -> bool:
+    """Whether ``char`` continues a word being completed: a letter, a digit or one of the
+    language's ``word_characters`` (``LanguageSpec.word_characters``)."""
+    return char.isalnum() or (bool(char) and char in word_characters)
 
 
 class Completer(QCompleter):
@@ -177,7 +159,9 @@ class Completer(QCompleter):
         self._catalog_set: set[str] = set()
         self._insert_for: dict[str, str] = {}  # shown word -> text to insert
         self._all_words: list[str] = []
-        self._language = ""
+        self._language = ""  # the Pygments lexer name
+        self._quote = DEFAULT_QUOTE
+        self._word_characters = DEFAULT_WORD_CHARACTERS
         #: Case-folded table name -> (text to insert, column names); see set_relations.
         self.relations: dict[str, tuple[str, list[str]]] = {}
         self._model = QStringListModel(self)
@@ -189,9 +173,27 @@ class Completer(QCompleter):
         self.setMaxVisibleItems(12)
 
     # -- word lists ------------------------------------------------------------
-    def set_language(self, language: str) -> None:
-        self._language = language or ""
-        self.set_keywords(keywords_for(language))
+    def set_language(self, spec: LanguageSpec | None) -> None:
+        """Complete for ``spec`` (its keywords, quote, word characters); None: no keywords."""
+        self._language = spec.lexer if spec is not None else ""
+        self._quote = spec.identifier_quote if spec is not None else DEFAULT_QUOTE
+        self._word_characters = (
+            spec.word_characters if spec is not None else DEFAULT_WORD_CHARACTERS
+        )
+        self.set_keywords(spec.keyword_list if spec is not None else ())
+
+    @property
+    def quote(self) -> str:
+        """The language's identifier quote ("" when it has none)."""
+        return self._quote
+
+    @property
+    def word_characters(self) -> str:
+        return self._word_characters
+
+    def is_word_char(self, char: str) -> bool:
+        """Whether ``char`` continues a word of the current language."""
+        return is_identifier_char(char, self._word_characters)
 
     def set_keywords(self, words: Iterable[str]) -> None:
         self._keywords = list(words)
@@ -210,12 +212,12 @@ class Completer(QCompleter):
     def _use_words(self, words: list[str] | None) -> None:
         """Show ``words`` only (None: every keyword and catalog name)."""
         wanted = self._all_words if words is None else sorted(
-            dict.fromkeys(_unquote(w) for w in words if w), key=str.casefold
+            dict.fromkeys(_unquote(w, self._quote) for w in words if w), key=str.casefold
         )
         if words is not None:
             for word in words:
-                if _unquote(word) != word:
-                    self._insert_for[_unquote(word)] = word
+                if _unquote(word, self._quote) != word:
+                    self._insert_for[_unquote(word, self._quote)] = word
         if wanted != self._model.stringList():
             self._model.setStringList(wanted)
             # Any order the model sorting assumed no longer holds for a narrowed list.
@@ -230,9 +232,9 @@ class Completer(QCompleter):
         self._insert_for = {}
         for word in self._catalog:
             shown = word
-            if len(word) > 2 and word[0] == word[-1] == '"':
+            if len(word) > 2 and _unquote(word, self._quote) != word:
                 # Quoted identifiers are matched without their quotes ("Order Lines").
-                shown = word[1:-1].replace('""', '"')
+                shown = _unquote(word, self._quote)
                 self._insert_for[shown] = word
             seen.setdefault(shown.casefold(), shown)
         for word in self._keywords:
@@ -256,7 +258,10 @@ class Completer(QCompleter):
 
     def words_for(self, before: str, statement: str) -> list[str] | None:
         """See :func:`context_words`: the words that fit, or None for all of them."""
-        return context_words(before, statement, self.relations, self._language)
+        return context_words(
+            before, statement, self.relations, self._language, self._quote,
+            self._word_characters,
+        )  # fmt: skip
 
     def show_for(self, prefix: str, rect: QRect, words: list[str] | None = None) -> bool:
         """Open (or refresh) the popup for ``prefix`` under ``rect``; False if nothing fits.

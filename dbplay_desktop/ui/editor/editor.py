@@ -1,17 +1,21 @@
 """The query editor: a code editor for one playground's statements.
 
 What a DBeaver or Beekeeper user expects from the text pane: line numbers, highlighting
-per engine language, current-line and bracket highlighting, Ctrl+Enter to run the
+in the engine's language, current-line and bracket highlighting, Ctrl+Enter to run the
 statement under the cursor (or the selection), Ctrl+Shift+Enter to run everything, Esc to
 cancel, formatting, find/replace, completion, and the failing statement marked in the text.
 
-The editor never talks to an engine. It emits ``run_current_requested``,
-``run_all_requested`` and ``cancel_requested``; the main window asks it for
-:meth:`CodeEditor.selected_text_or_statement` and runs that on a worker.
+The editor never talks to an engine, and knows no engine's language: everything
+language-specific -- the Pygments lexer, the statement splitter, the comment prefix, the
+formatter, the completion keywords, the word characters and the identifier quote -- comes
+from the :class:`~dbplay_desktop.engines.descriptor.LanguageSpec` given to
+:meth:`CodeEditor.set_language` (the engine descriptor's ``language``). It emits
+``run_current_requested``, ``run_all_requested`` and ``cancel_requested``; the main window
+asks it for :meth:`CodeEditor.selected_text_or_statement` and runs that on a worker.
 
-The pieces live next door: :mod:`.editor_commands` (key bindings, comment / indent /
-format), :mod:`.editor_decorations` (line numbers, current line, brackets, find matches,
-error underlines) and :mod:`.editor_text` (pure text helpers).
+The pieces live next door: :mod:`.commands` (key bindings, comment / indent / format),
+:mod:`.decorations` (line numbers, current line, brackets, find matches, error
+underlines), :mod:`.completer`, :mod:`.highlighter` and :mod:`.text` (pure text helpers).
 
 Offsets: Qt counts positions in UTF-16 units, Python strings in code points. Every public
 method here speaks Python offsets into :meth:`CodeEditor.all_text` (the same offsets as
@@ -33,10 +37,15 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
-from dbplay_desktop.engines.base import Statement
+from dbplay_desktop.engines.base import CatalogItem, Statement
+from dbplay_desktop.engines.descriptor import LanguageSpec
 from dbplay_desktop.ui.editor import commands as editor_commands
 from dbplay_desktop.ui.editor.commands import TAB_WIDTH, key_command
-from dbplay_desktop.ui.editor.completer import Completer, is_identifier_char
+from dbplay_desktop.ui.editor.completer import (
+    Completer,
+    names_from_catalog,
+    relations_from_catalog,
+)
 from dbplay_desktop.ui.editor.decorations import (
     LineNumberGutter,
     bracket_selections,
@@ -54,29 +63,34 @@ from dbplay_desktop.ui.editor.highlighter import (
 from dbplay_desktop.ui.editor.text import (
     py_to_qt,
     qt_to_py,
-    sqlparse_split,
     statement_at,
     whole_text_split,
 )
 from dbplay_desktop.ui.menu_text import use_sentence_case_menu
 
 __all__ = [
+    "DEFAULT_COMMENT_PREFIX",
     "CodeEditor",
     "Splitter",
+    "lexer_only",
     "py_to_qt",
     "qt_to_py",
-    "sqlparse_split",
     "statement_at",
     "whole_text_split",
 ]
 
 Splitter = Callable[[str], list[Statement]]
 
-_SQL_LEXERS = {"sql", "postgresql", "postgres", "sqlite", "sqlite3", "mysql", "plpgsql", "pg"}
-_SLASH_COMMENT_LEXERS = {"javascript", "js", "mongosh", "mongodb", "typescript", "ts", "json5"}
-_HASH_COMMENT_LEXERS = {"python", "py", "toml", "yaml"}
+#: What Ctrl+/ writes before no language is set (``LanguageSpec``'s own default).
+DEFAULT_COMMENT_PREFIX = LanguageSpec.__dataclass_fields__["comment_prefix"].default
 _COMPLETION_DELAY_MS = 150
 _MIN_AUTO_PREFIX = 2
+
+
+def lexer_only(lexer: str) -> LanguageSpec:
+    """A language that is only a Pygments lexer name: highlighted, but one statement, no
+    keywords, no formatter and the default comment prefix."""
+    return LanguageSpec(name=lexer, lexer=lexer, splitter="")
 
 
 # --------------------------------------------------------------------------- editor
@@ -90,12 +104,16 @@ class CodeEditor(QPlainTextEdit):
     cancel_requested = Signal()
     #: Ctrl+F (False) or Ctrl+H (True, with replace); ``find_replace.EditorPane`` opens its bar.
     find_requested = Signal(bool)
-    #: A one-line note for the status bar ("Formatting works for SQL only", ...).
+    #: A one-line note for the status bar ("This language has no formatter.", ...).
     status_message = Signal(str)
+    #: After :meth:`set_language`: what :meth:`can_format` says may have changed.
+    language_changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, language: str = "sql") -> None:
+    def __init__(
+        self, parent: QWidget | None = None, language: LanguageSpec | str | None = None
+    ) -> None:
         super().__init__(parent)
-        self._language = language
+        self._spec: LanguageSpec | None = None
         self._splitter: Splitter | None = None
         self._error_marks: list[tuple[QTextCursor, str]] = []
         self._search_selections: list[QTextEdit.ExtraSelection] = []
@@ -104,12 +122,12 @@ class CodeEditor(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self._gutter = LineNumberGutter(self)
-        self.highlighter = PygmentsHighlighter(self.document(), language)
+        self.highlighter = PygmentsHighlighter(self.document())
         self.highlighter.visible_blocks = self._visible_block_range
 
         self.completer = Completer(self)
         self.completer.setWidget(self)
-        self.completer.set_language(language)
+        self.set_language(language)
         self.completer.activated[str].connect(
             lambda shown: self._insert_completion(self.completer.insert_text_for(shown))
         )
@@ -127,25 +145,49 @@ class CodeEditor(QPlainTextEdit):
         self._gutter.update_width()
 
     # -- language ------------------------------------------------------------
-    def set_language(self, lexer_name: str) -> bool:
-        """Highlight and complete for a Pygments lexer name ("postgresql", "javascript", ...)."""
-        self._language = lexer_name
-        self.completer.set_language(lexer_name)
-        return self.highlighter.set_language(lexer_name)
+    def set_language(self, spec: LanguageSpec | str | None) -> bool:
+        """Edit in the language ``spec`` describes (an engine descriptor's ``language``).
+
+        Highlighting uses ``spec.lexer``, completion ``spec.keyword_list``,
+        ``spec.word_characters`` and ``spec.quote_identifier``, Ctrl+/ writes
+        ``spec.comment_prefix``, statements are cut by ``spec.split`` and *Format* uses
+        ``spec.format`` when ``spec.can_format``. ``None``: no language yet -- no
+        highlighting, the whole text is one statement, no keywords, no formatting. A
+        bare string is a Pygments lexer name and nothing else (see :func:`lexer_only`).
+        Returns False when Pygments knows no lexer of that name (plain text then).
+        """
+        if isinstance(spec, str):
+            spec = lexer_only(spec) if spec.strip() else None
+        self._spec = spec
+        self.completer.set_language(spec)
+        known = self.highlighter.set_language(spec.lexer if spec is not None else "")
+        self.language_changed.emit()
+        return known
 
     def language(self) -> str:
-        return self._language
+        """The Pygments lexer name of the language ("" before one is set)."""
+        return self._spec.lexer if self._spec is not None else ""
 
-    def is_sql(self) -> bool:
-        return self._language.lower() in _SQL_LEXERS
+    def language_spec(self) -> LanguageSpec | None:
+        """The language being edited, as given to :meth:`set_language`."""
+        return self._spec
 
     def comment_prefix(self) -> str:
-        name = self._language.lower()
-        if name in _SLASH_COMMENT_LEXERS:
-            return "//"
-        if name in _HASH_COMMENT_LEXERS:
-            return "#"
-        return "--"
+        """What Ctrl+/ writes before a line (and what a template header starts with)."""
+        if self._spec is None or not self._spec.comment_prefix:
+            return DEFAULT_COMMENT_PREFIX
+        return self._spec.comment_prefix
+
+    def can_format(self) -> bool:
+        """Whether the language has a formatter (the *Format* command is off otherwise)."""
+        return self._spec is not None and self._spec.can_format
+
+    def set_catalog(self, items: list[CatalogItem]) -> None:
+        """Completion's names and relations from a catalog tree; names without an
+        ``insert_text`` are written the language's way (``spec.quote_identifier``)."""
+        quote = self._spec.quote_identifier if self._spec is not None else None
+        self.set_catalog_names(names_from_catalog(items, quote))
+        self.set_catalog_relations(relations_from_catalog(items, quote))
 
     def set_catalog_names(self, names: Iterable[str]) -> None:
         """Names offered by completion besides keywords (see ``completer.names_from_catalog``)."""
@@ -158,7 +200,9 @@ class CodeEditor(QPlainTextEdit):
 
     # -- statements ----------------------------------------------------------
     def set_splitter(self, splitter: Splitter | None) -> None:
-        """How to cut the text into statements (``Engine.split``); None for the fallback."""
+        """Cut statements with ``splitter`` instead of the language's ``split`` (None:
+        the language's again). An override for tests and tools; the playground needs
+        none, the language spec brings its splitter."""
         self._splitter = splitter
 
     def statements(self) -> list[Statement]:
@@ -193,7 +237,9 @@ class CodeEditor(QPlainTextEdit):
     def _split(self, text: str) -> list[Statement]:
         if self._splitter is not None:
             return self._splitter(text)
-        return sqlparse_split(text) if self.is_sql() else whole_text_split(text)
+        if self._spec is None or not self._spec.splitter:
+            return whole_text_split(text)
+        return self._spec.split(text)
 
     def select_range(self, start: int, end: int) -> None:
         """Select Python offsets ``start..end`` (e.g. the statement being run)."""
@@ -204,18 +250,28 @@ class CodeEditor(QPlainTextEdit):
         self.setTextCursor(cursor)
 
     # -- editing commands ----------------------------------------------------
-    def format_sql(self) -> bool:
-        """Reformat the selection (or everything) with sqlparse as one undo step.
+    def format_text(self) -> bool:
+        """Reformat the selection (or everything) with the language's formatter, as one
+        undo step.
 
-        Returns False, and says why on ``status_message``, for languages other than SQL.
+        Returns False, and says why on ``status_message``, when the language has no
+        formatter (or none is set) or the formatter fails on the text.
         """
-        if not self.is_sql():
-            self.status_message.emit("Formatting works for SQL only.")
+        spec = self._spec
+        if spec is None or not spec.can_format:
+            self.status_message.emit("This language has no formatter.")
             return False
-        selection = editor_commands.format_sql(self.textCursor())
+        try:
+            selection = editor_commands.format_text(self.textCursor(), spec.format)
+        except (ImportError, ValueError) as exc:
+            self.status_message.emit(f"Could not format: {exc}")
+            return False
         if selection is not None:
             self.setTextCursor(selection)
         return True
+
+    #: The former name of :meth:`format_text` (the window's *Format* action calls it).
+    format_sql = format_text
 
     def toggle_comment(self) -> None:
         """Comment or uncomment the selected lines (or the current line) as one undo step."""
@@ -291,7 +347,7 @@ class CodeEditor(QPlainTextEdit):
     def _after_key(self, event: QKeyEvent) -> None:
         """Keep the completion popup in step with what was typed."""
         typed = event.text()
-        word_key = bool(typed) and len(typed) == 1 and is_identifier_char(typed)
+        word_key = bool(typed) and len(typed) == 1 and self.completer.is_word_char(typed)
         if self.completer.is_open():
             if word_key or event.key() == Qt.Key.Key_Backspace:
                 self._open_completion(force=False, refresh=True)
@@ -307,7 +363,7 @@ class CodeEditor(QPlainTextEdit):
         cursor = self.textCursor()
         line = qt_units(cursor.block().text())[: cursor.positionInBlock()]
         start = len(line)
-        while start > 0 and is_identifier_char(line[start - 1]):
+        while start > 0 and self.completer.is_word_char(line[start - 1]):
             start -= 1
         return line[start:]
 
@@ -346,8 +402,9 @@ class CodeEditor(QPlainTextEdit):
         )
         line = cursor.block().text()
         before = cursor.selectionStart() - cursor.block().position()
-        if word.startswith('"') and before > 0 and line[before - 1 : before] == '"':
-            word = word[1:]  # the user already typed the opening quote
+        quote = self.completer.quote
+        if quote and word.startswith(quote) and before > 0 and line[before - 1 : before] == quote:
+            word = word[len(quote) :]  # the user already typed the opening quote
         cursor.insertText(word)
         self.setTextCursor(cursor)
         self.completer.hide_popup()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dbplay_desktop.engines.descriptor import LanguageSpec
 from dbplay_desktop.ui.editor.editor import CodeEditor
 from dbplay_desktop.ui.editor.highlighter import _ASTRAL
 from dbplay_desktop.ui.editor.text import qt_to_py
@@ -358,7 +359,9 @@ class FindReplaceBar(QWidget):
 class EditorPane(QWidget):
     """A :class:`CodeEditor` with its find/replace bar underneath; what a tab embeds."""
 
-    def __init__(self, parent: QWidget | None = None, language: str = "sql") -> None:
+    def __init__(
+        self, parent: QWidget | None = None, language: LanguageSpec | str | None = None
+    ) -> None:
         super().__init__(parent)
         self.editor = CodeEditor(self, language)
         self.find_bar = FindReplaceBar(self.editor, self)

@@ -35,17 +35,6 @@ from PySide6.QtGui import (
 
 from dbplay_desktop.ui.editor.resumable_lexer import ResumableRegexLexer, supports_resume
 
-#: Lexer names the editor accepts that Pygments spells differently (``sqlite3`` is
-#: Pygments' console-session lexer, which expects ``sqlite>`` prompts).
-LEXER_ALIASES: dict[str, str] = {
-    "sqlite3": "sql",
-    "sqlite": "sql",
-    "postgres": "postgresql",
-    "pg": "postgresql",
-    "mongosh": "javascript",
-    "mongodb": "javascript",
-}
-
 #: Text format property set on string ("string"), comment ("comment") and quoted
 #: identifier ("identifier") formats, so bracket matching and completion can tell code
 #: from literal text.
@@ -68,14 +57,17 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def resolve_lexer(name: str) -> Any:
-    """The Pygments lexer for an engine's language name; plain text when unknown."""
+    """The Pygments lexer of that name (a language spec's ``lexer``); plain text when
+    there is none or Pygments does not know it."""
     from pygments.lexers import get_lexer_by_name
     from pygments.lexers.special import TextLexer
     from pygments.util import ClassNotFound
 
-    key = (name or "").strip().lower()
+    key = (name or "").strip()
+    if not key:
+        return TextLexer()
     try:
-        return get_lexer_by_name(LEXER_ALIASES.get(key, key), stripnl=False, ensurenl=False)
+        return get_lexer_by_name(key, stripnl=False, ensurenl=False)
     except ClassNotFound:
         return TextLexer()
 
@@ -141,7 +133,7 @@ class TokenFormats:
 class PygmentsHighlighter(QSyntaxHighlighter):
     """Highlights a document with a Pygments lexer, line by line, in palette-aware colours."""
 
-    def __init__(self, document: QTextDocument, language: str = "sql") -> None:
+    def __init__(self, document: QTextDocument, language: str = "") -> None:
         super().__init__(None)  # type: ignore[arg-type]
         self._text_cache: str | None = None
         # Connected before the base class connects its own handler, so the cached
@@ -172,7 +164,8 @@ class PygmentsHighlighter(QSyntaxHighlighter):
 
     # -- configuration ---------------------------------------------------------
     def set_language(self, language: str) -> bool:
-        """Switch the lexer; returns False when the name is unknown (plain text then)."""
+        """Switch to the Pygments lexer named ``language`` ("" for none); returns False
+        when Pygments knows no such lexer (plain text then)."""
         known = self._set_lexer(language)
         self.rehighlight()
         return known

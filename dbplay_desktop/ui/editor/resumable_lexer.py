@@ -70,7 +70,9 @@ class ResumableRegexLexer:
         """
         from pygments.token import Error, Whitespace
 
-        self.lexer.text = text  # PostgresLexer's $$-body callback looks around the match
+        # Some callbacks look around their match in the whole text (a $$ body's LANGUAGE
+        # clause may follow it); lexers that need that keep the text as ``lexer.text``.
+        self.lexer.text = text
         next_line = line_end + 1
         size = len(text)
         statestack = list(stack)
@@ -141,11 +143,37 @@ def _apply_transition(statestack: list[str], new_state: Any) -> None:
 
 
 def supports_resume(lexer: Any) -> bool:
-    """Whether the lexer is a plain ``RegexLexer`` whose rules we may run ourselves."""
+    """Whether the lexer is a plain ``RegexLexer`` whose rules we may run ourselves.
+
+    Its rule tables must be all there is to it: a lexer class whose
+    ``get_tokens_unprocessed`` rewrites the stream (promoting names to builtins, lexing
+    an embedded language, ...) would highlight differently when its rules are run
+    here, and is highlighted line by line instead. One kind of override is safe: one
+    that only keeps the whole text as ``self.text`` (for callbacks that look around
+    their match) and hands over to ``RegexLexer``'s, since :meth:`ResumableRegexLexer
+    .lex_line` keeps the text there too.
+    """
     from pygments.lexer import ExtendedRegexLexer, RegexLexer
-    from pygments.lexers.sql import PostgresBase
 
     if not isinstance(lexer, RegexLexer) or isinstance(lexer, ExtendedRegexLexer):
         return False
-    method = type(lexer).get_tokens_unprocessed
-    return method in (RegexLexer.get_tokens_unprocessed, PostgresBase.get_tokens_unprocessed)
+    for cls in type(lexer).__mro__:
+        if cls is RegexLexer:
+            return True
+        method = cls.__dict__.get("get_tokens_unprocessed")
+        if method is not None and not _only_keeps_text(method):
+            return False
+    return True
+
+
+#: The names an override may use and still only keep the text and hand over:
+#: ``self.text = text; yield from super().get_tokens_unprocessed(text, ...)``.
+_HAND_OVER_NAMES = frozenset({"text", "super", "get_tokens_unprocessed", "RegexLexer"})
+
+
+def _only_keeps_text(method: Any) -> bool:
+    code = getattr(method, "__code__", None)
+    if code is None:
+        return False
+    nested = any(hasattr(const, "co_names") for const in code.co_consts)
+    return not nested and set(code.co_names) <= _HAND_OVER_NAMES

@@ -36,28 +36,8 @@ def py_to_qt(text: str, index: int) -> int:
     return index + sum(1 for _ in _ASTRAL.finditer(text, 0, index))
 
 
-def sqlparse_split(text: str) -> list[Statement]:
-    """Statements by sqlparse, with offsets; the fallback until an engine splitter is set."""
-    import sqlparse
-
-    statements: list[Statement] = []
-    position = 0
-    for parsed in sqlparse.parse(text):
-        chunk = str(parsed)
-        start = position if text.startswith(chunk, position) else text.find(chunk, position)
-        if start < 0:  # sqlparse changed the text; fall back to one statement
-            stripped = text.strip()
-            return [Statement.at(text, text.find(stripped), text.find(stripped) + len(stripped))]
-        position = start + len(chunk)
-        body = chunk.strip()
-        if body:
-            lead = len(chunk) - len(chunk.lstrip())
-            statements.append(Statement.at(text, start + lead, start + lead + len(body)))
-    return statements
-
-
 def whole_text_split(text: str) -> list[Statement]:
-    """The whole text as one statement (languages without a known splitter)."""
+    """The whole text as one statement (no language, or one without a splitter)."""
     body = text.strip()
     if not body:
         return []
