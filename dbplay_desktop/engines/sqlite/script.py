@@ -1,20 +1,24 @@
 """Cutting SQLite text into statements the way SQLite itself reads it.
 
-A ``;`` ends a statement only outside strings (``'...'``, ``x'...'``), quoted identifiers
-(``"..."``, ``[...]``, `````...`````) and comments (``--``, ``/* */``), and inside a
-``CREATE TRIGGER ... BEGIN ... END`` body only at the ``END``. A regular expression finds
-the few characters that matter, so a long payload is cut in linear time; whether a
-trigger statement is finished is asked of :func:`sqlite3.complete_statement`, SQLite's own
-answer, and only at a ``;`` that follows the word ``END``.
+A ``;`` ends a statement only outside strings (``'...'`` with ``''`` escapes, ``x'...'``),
+quoted identifiers (``"..."``, ``[...]``, `````...`````) and comments (``--`` to the end of
+the line, ``/* */``), and inside a ``CREATE TRIGGER ... BEGIN ... END`` body only at the
+``END``: whether a trigger statement is finished is asked of
+:func:`sqlite3.complete_statement`, SQLite's own answer, and only at a ``;`` that follows
+the word ``END``.
 
-The same cutter serves the editor (:func:`split_sql`, whole text, with positions) and
+:class:`_Cutter` is a small character-level tokenizer (no regular expressions). Inside a
+string or comment it jumps to the closing character with ``str.find``; between them it
+looks only at the characters that can start a token, found with ``str.find`` too and
+remembered, so each stretch of text is searched once per such character: the work is
+linear in the text's size (:attr:`_Cutter.steps` counts it). It reads a growing buffer, so
+the same cutter serves the editor (:func:`split_sql`, whole text, with positions) and
 restores and scans (:func:`read_statements`, a payload stream read in chunks).
 """
 
 from __future__ import annotations
 
 import codecs
-import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,95 +26,177 @@ from typing import IO
 
 from dbplay_desktop.engines.base import LineIndex, Statement
 
-# Strings, quoted identifiers and comments (each possibly unterminated), a ``;``, or a
-# lone ``-`` or ``/`` (which may start a comment in the next chunk of a stream).
-_SPECIAL = re.compile(
-    r"""'(?:[^']|'')*'?"""
-    r'''|"(?:[^"]|"")*"?'''
-    r"""|`(?:[^`]|``)*`?"""
-    r"""|\[[^\]]*\]?"""
-    r"""|--[^\n]*"""
-    r"""|/\*(?:[^*]|\*(?!/))*(?:\*/)?"""
-    r"""|;|-|/""",
-)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*|[^\sA-Za-z_]")
+#: Characters that may start a token other than a plain word: quotes, ``;``, comments.
+_OPENERS = "'\"`[;-/"
+#: The closing character of each quote; all but ``]`` escape themselves by doubling.
+_CLOSERS = {"'": "'", '"': '"', "`": "`", "[": "]"}
+#: How many leading words tell a ``CREATE [TEMP] TRIGGER`` statement.
+_HEAD_WORDS = 6
 _CHUNK = 1 << 20
 
 
-@dataclass
-class _State:
-    """Where the statement being read started and what its words say so far."""
-
-    start: int
-    words: list[str]
-    last_word: str = ""
-
-    @property
-    def is_trigger(self) -> bool:
-        head = self.words[:6]
-        return "CREATE" in head and "TRIGGER" in head
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char in "_$"
 
 
 class _Cutter:
-    """Finds statement ends in a growing buffer; positions are offsets into the buffer."""
+    """Finds statement ends in a growing buffer; positions are offsets into the buffer.
+
+    ``mode`` is what the character at ``pos`` is inside: ``""`` (code), a quote opener,
+    ``"--"`` or ``"/*"``. ``start`` is where the statement being read began.
+    """
 
     def __init__(self) -> None:
         self.pos = 0
-        self.state = _State(0, [])
+        self.start = 0
+        self.mode = ""
+        self.words: list[str] = []  # the statement's first words, upper case
+        self.last_word = ""  # the last token before ``pos`` when it is a word
+        self.steps = 0  # characters searched or looked at (linear in the text)
+        self._ahead: dict[str, int] = {}  # opener -> its next position, or where its search ended
 
-    def _words(self, gap: str) -> None:
-        state = self.state
-        if len(state.words) >= 6 and not state.is_trigger:
+    @property
+    def is_trigger(self) -> bool:
+        head = self.words[:_HEAD_WORDS]
+        return "CREATE" in head and "TRIGGER" in head
+
+    def shift(self, offset: int) -> None:
+        """The buffer lost its first ``offset`` characters (all before ``start``)."""
+        self.pos -= offset
+        self.start -= offset
+        self._ahead = {char: at - offset for char, at in self._ahead.items()}
+
+    def _find(self, buffer: str, text: str, pos: int) -> int:
+        """The next ``text`` at or after ``pos``, or ``len(buffer)``."""
+        found = buffer.find(text, pos)
+        found = len(buffer) if found < 0 else found
+        self.steps += found - pos + 1
+        return found
+
+    def _next_opener(self, buffer: str, pos: int) -> int:
+        """The next opener at or after ``pos`` (``len(buffer)`` when none).
+
+        Each opener's next position is remembered, and a search that found nothing ended
+        at the buffer's end, so no stretch of text is searched twice for one opener.
+        """
+        size = len(buffer)
+        best = size
+        for char in _OPENERS:
+            at = self._ahead.get(char, -1)
+            if at < pos or at >= size or buffer[at] != char:
+                at = self._find(buffer, char, max(pos, at))
+                self._ahead[char] = at
+            best = min(best, at)
+        return best
+
+    def _words(self, buffer: str, begin: int, end: int) -> None:
+        """Note the words of the code ``buffer[begin:end]``: the first few and the last."""
+        if len(self.words) >= _HEAD_WORDS and not self.is_trigger:
             return  # only a trigger's statement needs its last word (``END``)
-        if not gap or gap.isspace():
-            return
-        if len(state.words) < 6:
-            found = _WORD.findall(gap)
-            state.words.extend(w.upper() for w in found[: 6 - len(state.words)])
-        tokens = _TOKEN.findall(gap[-80:])
-        last = tokens[-1] if tokens else ""
-        state.last_word = last.upper() if _WORD.fullmatch(last) else ""
+        pos = begin
+        while pos < end and len(self.words) < _HEAD_WORDS:
+            self.steps += 1
+            if _is_word_char(buffer[pos]) and not buffer[pos].isdigit():
+                stop = pos + 1
+                while stop < end and _is_word_char(buffer[stop]):
+                    stop += 1
+                self.steps += stop - pos
+                self.words.append(buffer[pos:stop].upper())
+                pos = stop
+            else:
+                pos += 1
+        last = end
+        while last > begin and buffer[last - 1].isspace():
+            last -= 1
+            self.steps += 1
+        if last == begin:
+            return  # only blanks: the last token is unchanged
+        first = last
+        while first > begin and _is_word_char(buffer[first - 1]) and last - first < 128:
+            first -= 1
+            self.steps += 1
+        word = buffer[first:last]
+        self.last_word = word.upper() if word and not word[0].isdigit() else ""
 
     def cut(self, buffer: str, final: bool) -> Iterator[tuple[int, int]]:
         """Yield ``(start, end)`` of each statement finished in ``buffer`` (``end`` after ``;``).
 
-        Stops early (to be called again with more text) when a token may continue past
-        the end of the buffer, unless ``final``.
+        Stops (to be called again with more text) where a token may continue past the
+        end of the buffer, unless ``final``.
         """
         size = len(buffer)
-        for match in _SPECIAL.finditer(buffer, self.pos):
-            if not final and match.end() >= size - 1:
-                self._words(buffer[self.pos : match.start()])
-                self.pos = match.start()
-                return
-            self._words(buffer[self.pos : match.start()])
-            token = match.group()
-            self.pos = match.end()
-            if token != ";":
-                if token[0] in "'\"`[":
-                    self.state.last_word = ""
+        while self.pos < size:
+            if self.mode:
+                if not self._skip(buffer, final):
+                    return
                 continue
-            state = self.state
-            if state.is_trigger:
-                if state.last_word != "END":
-                    state.last_word = ""
-                    continue
-                if not sqlite3.complete_statement(buffer[state.start : match.end()]):
-                    state.last_word = ""
-                    continue
-            yield state.start, match.end()
-            self.state = _State(match.end(), [])
-        if final:
-            self._words(buffer[self.pos :])
-        else:
-            # Keep a word that may continue in the next chunk out of the words seen.
-            tail = size
-            while tail > self.pos and (buffer[tail - 1].isalnum() or buffer[tail - 1] in "_$"):
-                tail -= 1
-            self._words(buffer[self.pos : tail])
-            self.pos = tail
-        return
+            found = self._next_opener(buffer, self.pos)
+            if found == size and not final:
+                # A word at the end may continue in the next chunk: look at it then.
+                tail = size
+                while tail > self.pos and _is_word_char(buffer[tail - 1]) and size - tail < 128:
+                    tail -= 1
+                self._words(buffer, self.pos, tail)
+                self.pos = tail
+                return
+            self._words(buffer, self.pos, found)
+            self.pos = found
+            if found == size:
+                return
+            char = buffer[found]
+            if char in "-/":
+                if found + 1 == size and not final:
+                    return  # a comment may start with the next chunk's first character
+                pair = buffer[found : found + 2]
+                if pair in ("--", "/*"):
+                    self.mode, self.pos = pair, found + 2
+                else:
+                    self.last_word, self.pos = "", found + 1
+                continue
+            if char != ";":
+                self.mode, self.pos, self.last_word = char, found + 1, ""
+                continue
+            self.pos = found + 1
+            if self.is_trigger and (
+                self.last_word != "END"
+                or not sqlite3.complete_statement(buffer[self.start : self.pos])
+            ):
+                self.last_word = ""
+                continue
+            yield self.start, self.pos
+            self.start, self.words, self.last_word = self.pos, [], ""
+
+    def _skip(self, buffer: str, final: bool) -> bool:
+        """Move past the rest of the string or comment at ``pos``; False: more text needed."""
+        size = len(buffer)
+        mode = self.mode
+        if mode == "--":
+            found = self._find(buffer, "\n", self.pos)
+            self.pos = min(size, found + 1)
+            if found < size:
+                self.mode = ""
+            return found < size or final
+        if mode == "/*":
+            found = self._find(buffer, "*/", self.pos)
+            if found < size:
+                self.mode, self.pos = "", found + 2
+                return True
+            # ``*`` as the last character may end the comment with the next chunk's ``/``.
+            self.pos = size if final else max(self.pos, size - 1)
+            return final
+        closer = _CLOSERS[mode]
+        found = self._find(buffer, closer, self.pos)
+        if found == size:
+            self.pos = size
+            return final
+        if closer != "]" and found + 1 == size and not final:
+            self.pos = found  # a doubled quote (an escape) may continue in the next chunk
+            return False
+        if closer != "]" and found + 1 < size and buffer[found + 1] == closer:
+            self.pos = found + 2  # ``''``: an escaped quote, the string goes on
+            return True
+        self.mode, self.pos = "", found + 1
+        return True
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -141,8 +227,8 @@ def split_sql(text: str) -> list[Statement]:
     """
     cutter = _Cutter()
     spans = list(cutter.cut(text, final=True))
-    if cutter.state.start < len(text):
-        spans.append((cutter.state.start, len(text)))
+    if cutter.start < len(text):
+        spans.append((cutter.start, len(text)))
     index = LineIndex(text)
     statements = []
     for start, end in spans:
@@ -181,13 +267,12 @@ def read_statements(stream: IO[bytes], chunk: int = _CHUNK) -> Iterator[PayloadS
                 line += buffer.count("\n", counted, first)
                 counted = first
                 yield PayloadStatement(buffer[first:stop], line)
-        keep = cutter.state.start
+        keep = cutter.start
         if keep:
             line += buffer.count("\n", counted, keep)
             counted = 0
             buffer = buffer[keep:]
-            cutter.pos -= keep
-            cutter.state.start = 0
+            cutter.shift(keep)
     first, stop = _trim(buffer, 0, len(buffer))
     if first < stop:
         line += buffer.count("\n", counted, first)
