@@ -31,8 +31,9 @@ $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[all]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml tests/plugin_engine/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[all,test]'
+	$(BIN)/python -m pip install -q -e tests/plugin_engine
 	touch $@ $(VENV)/.installed-all
 
 # Regenerate the sample templates in resources/samples/ from the project's own data.

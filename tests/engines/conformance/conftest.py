@@ -9,9 +9,10 @@ what to add; it is never skipped.
 from __future__ import annotations
 
 import secrets
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,9 @@ ROWS: list[tuple[int, str | None]] = [
 ]
 TABLE = "pets"
 COLUMNS = ["id", "name"]
+#: What ``split`` must make of :data:`SPLIT_TEXT`: each statement's text, line and column.
+SPLIT_TEXT = "SELECT 'a;b' AS x;\n  SELECT 2;\nSELECT 3"
+SPLIT_EXPECTED = [("SELECT 'a;b' AS x", 1, 1), ("SELECT 2", 2, 3), ("SELECT 3", 3, 1)]
 
 
 def _values() -> str:
@@ -58,6 +62,25 @@ class EngineCase:
     foreign_database: Callable[[], AbstractContextManager[str]]
     #: whether a database of that name still exists
     database_exists: Callable[[str], bool]
+    # Defaults fit the SQL engines; an engine of another language overrides them.
+    #: the columns and rows ``select_rows`` gives (in order)
+    columns: list[str] = field(default_factory=lambda: list(COLUMNS))
+    rows: list[tuple[object, ...]] = field(default_factory=lambda: list(ROWS))
+    #: a text with a statement separator inside a literal, and its statements
+    split_text: str = SPLIT_TEXT
+    split_expected: list[tuple[str, int, int]] = field(
+        default_factory=lambda: list(SPLIT_EXPECTED)
+    )
+    #: a trivial query (the session still works) and its rows
+    probe: str = "SELECT 1"
+    probe_rows: list[tuple[object, ...]] = field(default_factory=lambda: [(1,)])
+    #: the payload file the hostile payload is written as
+    payload_path: str = "dump.sql"
+    #: the catalog node ``create_script`` makes, and the names of its children of a kind
+    catalog_kind: str = "table"
+    catalog_name: str = TABLE
+    catalog_child_kind: str = "column"
+    catalog_children: list[str] = field(default_factory=lambda: list(COLUMNS))
 
 
 # --------------------------------------------------------------------------- builders
@@ -156,10 +179,56 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
     )
 
 
+def _kv(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
+    """The test-only key-value engine (tests/plugin_engine), in its own command language."""
+    from dbplay_kv_engine.engine import KvEngine
+
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))
+    engine = KvEngine("kv://")
+    rows = [(f"{TABLE}:{i:02d}", name or "") for i, name in ROWS]
+
+    @contextmanager
+    def foreign_database() -> Iterator[str]:
+        path = tmp_path / "users_own.json"
+        path.write_text("{}\n")
+        try:
+            yield str(path)
+        finally:
+            path.unlink(missing_ok=True)
+
+    return EngineCase(
+        name="kv",
+        engine=engine,
+        create_script="".join(f"SET {shlex.quote(k)} {shlex.quote(v)}\n" for k, v in rows),
+        select_rows=f"KEYS {TABLE}:",
+        long_query="SLEEP 600",
+        syntax_error="KEYS\n# a comment\nSET only-a-key\nKEYS",
+        error_index=1,
+        error_line=3,
+        hostile_payload=f'{{"a": "1", "b": {{"$readfile": "{tmp_path / "pwned"}"}}}}'.encode(),
+        witness=tmp_path / "pwned",
+        foreign_database=foreign_database,
+        database_exists=lambda name: engine.path_of(name).exists(),
+        columns=["key", "value"],
+        rows=list(rows),
+        split_text="SET a 'x;y' # note\n  GET a\n# a comment line\r\nKEYS",
+        split_expected=[("SET a 'x;y' # note", 1, 1), ("GET a", 2, 3), ("KEYS", 4, 1)],
+        probe="GET nothing",
+        probe_rows=[],
+        payload_path="data.json",
+        catalog_kind="prefix",
+        catalog_name=TABLE,
+        catalog_child_kind="key",
+        catalog_children=[key for key, _value in rows],
+    )
+
+
 #: engine name -> builder of its case. A new engine adds one builder here.
 BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], EngineCase]] = {
     "postgresql": _postgresql,
     "sqlite": _sqlite,
+    "kv": _kv,
 }
 
 
