@@ -10,10 +10,11 @@ kept -- it is never written to a file -- and the window asks for it each time:
 :meth:`ConnectionStore.keyring_available` tells the dialog to say so, and
 :meth:`ConnectionStore.password` returns ``None``.
 
-The built-in "Embedded PostgreSQL" profile is always listed first. It has no address of
-its own: the server is started on demand by
+The built-in "Built-in servers" profile is always listed first: each engine's local
+default (the embedded PostgreSQL cluster, SQLite files in the data directory, ...). It
+has no address of its own: local servers are started on demand by
 :class:`dbplay_desktop.servers.manager.ServerManager`, so callers check
-``profile.embedded`` and ask the manager for the URI instead of calling ``uri()``.
+``profile.embedded`` and use each engine's local default instead of calling ``uri()``.
 
 No Qt here, so the command line and tests can use profiles too.
 """
@@ -46,7 +47,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_NAME = "Embedded PostgreSQL"
+EMBEDDED_NAME = "Built-in servers"
 KEYRING_SERVICE = "dbplay"
 CONNECTIONS_FILE = "connections.json"
 _FORMAT_VERSION = 1
@@ -219,8 +220,8 @@ class ConnectionProfile:
 
 
 def embedded_profile() -> ConnectionProfile:
-    """The built-in profile for the embedded PostgreSQL server."""
-    return ConnectionProfile(name=EMBEDDED_NAME, engine="postgresql", embedded=True)
+    """The built-in profile: every engine's local default server (no engine of its own)."""
+    return ConnectionProfile(name=EMBEDDED_NAME, engine="", embedded=True)
 
 
 def _split_host_port(hostport: str) -> tuple[str, int | None]:

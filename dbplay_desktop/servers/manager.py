@@ -1,123 +1,121 @@
-"""Which database server the window talks to, and the life of the embedded default.
+"""The private servers the window starts itself, one per engine, and their lives.
 
-The window needs a server before it can make a single playground. With nothing
-configured that is the embedded PostgreSQL cluster (:class:`EmbeddedPostgres`), which
-this manager starts on first use -- or adopts, when an earlier dbplay left it running --
-and stops when the app exits. A server the user connects to is never started or
-stopped here: the manager only remembers its URI.
+The window needs a server before it can make a playground of a server engine. With
+nothing configured for that engine it is the engine's *local server* (for PostgreSQL the
+embedded cluster), which this manager starts on first use -- or adopts, when an earlier
+dbplay left it running -- and stops when the app exits. A server the user connects to is
+never started or stopped here: the window keeps its URI itself.
 
-No Qt here: the window calls :meth:`ServerManager.start_default` on a worker thread,
-because ``initdb`` on a first run takes seconds.
+The manager knows no engine: the window resolves an engine descriptor's
+``local_server`` reference and passes the factory (``(data_dir) -> LocalServer``, see
+:mod:`dbplay_desktop.servers.local`) to :meth:`ServerManager.start`. No Qt here: the
+window calls :meth:`ServerManager.start` on a worker thread, because ``initdb`` on a
+first run takes seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
-from dbplay_desktop.servers.pg_process import PidFile
-from dbplay_desktop.servers.postgres import EmbeddedPostgres, ServerError, default_data_dir
+from dbplay_desktop.errors import EngineError
+from dbplay_desktop.servers.local import LocalServer, LocalServerFactory
 
-__all__ = ["ServerError", "ServerManager"]
+__all__ = ["ServerManager"]
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_LABEL = "Embedded PostgreSQL"
-
 
 class ServerManager:
-    """Starts (or reuses) the embedded default server and stops it at exit.
+    """Starts (or reuses) each engine's local server once, and stops them all at exit.
 
-    ``data_dir`` overrides where the embedded cluster lives (default:
-    :func:`default_data_dir`). Thread-safe: two workers asking for the default server at
-    once get the same one.
+    ``data_dirs`` maps an engine name to where its local server keeps its data (tests
+    point the PostgreSQL one at the shared test cluster); an engine not in it gets its
+    server's default place. Thread-safe: two workers asking for the same engine's server
+    at once get the same one, and a slow start of one engine does not hold up another.
     """
 
-    def __init__(self, data_dir: str | Path | None = None) -> None:
-        self._data_dir = Path(data_dir) if data_dir is not None else None
+    def __init__(self, data_dirs: Mapping[str, str | Path] | None = None) -> None:
+        self._data_dirs = {name: Path(path) for name, path in (data_dirs or {}).items()}
         self._lock = threading.Lock()
-        self._server: EmbeddedPostgres | None = None
-        self._admin_uri: str | None = None
-        self._cleanup_taken = False
+        self._engine_locks: dict[str, threading.Lock] = {}
+        self._servers: dict[str, LocalServer] = {}
+        self._admin_uris: dict[str, str] = {}
+        self._cleanup_taken: set[str] = set()
 
-    @property
-    def data_dir(self) -> Path:
-        return self._data_dir if self._data_dir is not None else default_data_dir()
+    def data_dir(self, name: str) -> Path | None:
+        """Where engine ``name``'s local server keeps its data (None: its default)."""
+        return self._data_dirs.get(name)
 
-    @property
-    def is_running(self) -> bool:
-        return self._admin_uri is not None
+    def is_running(self, name: str) -> bool:
+        return name in self._admin_uris
 
-    @property
-    def admin_uri(self) -> str | None:
-        """The embedded server's superuser URI once started, else ``None``."""
-        return self._admin_uri
+    def started(self) -> list[str]:
+        """The engines whose local server this manager started (or adopted)."""
+        return list(self._admin_uris)
 
-    @property
-    def embedded(self) -> EmbeddedPostgres | None:
-        """The embedded server once started (its address, data directory, URIs)."""
-        return self._server
+    def admin_uri(self, name: str) -> str | None:
+        """The local server's administrator URI once started, else ``None``."""
+        return self._admin_uris.get(name)
 
-    def embedded_uri(self, database: str, *, with_password: bool = False) -> str | None:
-        """The URI of ``database`` on the embedded server (None before it started).
+    def server(self, name: str) -> LocalServer | None:
+        """Engine ``name``'s local server once started (its address, data, URIs)."""
+        return self._servers.get(name) if name in self._admin_uris else None
 
-        Without the password unless asked: it is then in
-        :attr:`EmbeddedPostgres.pgpass_file`, for ``PGPASSFILE``.
-        """
-        server = self._server
-        if server is None or self._admin_uri is None:
-            return None
-        return server.uri(database, with_password=with_password)
+    def uri(self, name: str, database: str, *, with_password: bool = False) -> str | None:
+        """The URI of ``database`` on engine ``name``'s local server (None before it
+        started); without the password unless asked (see ``LocalServer.uri_note``)."""
+        server = self.server(name)
+        return server.uri(database, with_password=with_password) if server else None
 
-    def describe(self) -> str | None:
-        """One line for the server's tooltip: address, data directory, PID."""
-        server = self._server
-        if server is None or self._admin_uri is None:
-            return None
-        # Called whenever the window's chrome changes: a file read, no process lookup.
-        pid_file = PidFile.read(server.data_dir)
-        pid = f", PID {pid_file.pid}" if pid_file is not None and pid_file.pid else ""
-        return (f"{EMBEDDED_LABEL} on {server.host}:{server.port}{pid}\n"
-                f"Data directory: {server.data_dir}\n"
-                f"Password file for other tools: PGPASSFILE={server.pgpass_file}")
+    def describe(self, name: str) -> str | None:
+        """A few lines for the server label's tooltip (None before it started)."""
+        server = self.server(name)
+        return server.describe() if server is not None else None
 
-    def start_default(self) -> str:
-        """Start the embedded PostgreSQL if needed and return its admin URI.
+    def start(self, name: str, factory: LocalServerFactory) -> str:
+        """Start engine ``name``'s local server if needed; returns its admin URI.
 
-        Raises :class:`ServerError` with a one-line message (for example when no
-        PostgreSQL server programs are installed).
+        Raises the server's one-line error (for example when no server programs are
+        installed); a later call tries again.
         """
         with self._lock:
-            if self._admin_uri is not None:
-                return self._admin_uri
-            server = EmbeddedPostgres(self.data_dir)
-            server.start(stop_at_exit=True)
-            self._server = server
-            self._admin_uri = server.admin_uri
-            return self._admin_uri
+            engine_lock = self._engine_locks.setdefault(name, threading.Lock())
+        with engine_lock:
+            known = self._admin_uris.get(name)
+            if known is not None:
+                return known
+            server = factory(self.data_dir(name))
+            uri = server.start()
+            with self._lock:
+                self._servers[name] = server
+                self._admin_uris[name] = uri
+            return uri
 
-    def take_cleanup_turn(self) -> bool:
-        """True once per manager: the first start may clear playgrounds a crash left behind.
+    def take_cleanup_turn(self, name: str) -> bool:
+        """True once per engine: the first start may clear playgrounds a crash left behind.
 
         Later starts must not, since this window's own playgrounds may be half-made.
         """
         with self._lock:
-            taken, self._cleanup_taken = self._cleanup_taken, True
+            taken = name in self._cleanup_taken
+            self._cleanup_taken.add(name)
         return not taken
 
     def stop(self) -> None:
-        """Stop the embedded server if this manager started it; safe to call twice.
+        """Stop every local server this manager started; safe to call twice.
 
-        A server adopted from an earlier run is stopped too: dbplay owns that cluster and
-        nothing else should keep it running once the window is gone.
+        A server adopted from an earlier run is stopped too: dbplay owns it and nothing
+        else should keep it running once the window is gone.
         """
         with self._lock:
-            server, self._server = self._server, None
-            self._admin_uri = None
-        if server is None:
-            return
-        try:
-            server.stop()
-        except ServerError as exc:  # stopping at exit must never raise into Qt
-            log.warning("could not stop the embedded PostgreSQL: %s", exc)
+            servers = list(self._servers.items())
+            self._servers.clear()
+            self._admin_uris.clear()
+        for name, server in servers:
+            try:
+                server.stop()
+            except (EngineError, OSError) as exc:  # stopping at exit must never raise
+                log.warning("could not stop the local %s server: %s", name, exc)

@@ -3,10 +3,10 @@
 Order matters for a snappy start and for double-clicks in a file manager:
 
 1. If a dbplay window already runs for this user, hand the files to it and exit 0.
-2. Otherwise show the window at once, *then* start the database server on a worker
-   (status bar: "Starting PostgreSQL…"); files from the command line open as tabs that
-   wait for the server.
-3. At exit, every playground's database is dropped and the embedded server stopped.
+2. Otherwise show the window at once, *then* start the default engine's server on a
+   worker (status bar: "Starting <engine>…"); files from the command line open as tabs
+   that wait for their engine (each engine starts on first need).
+3. At exit, every playground's database is dropped and the local servers stopped.
 
 On macOS, Finder delivers double-clicked files as ``QFileOpenEvent`` rather than
 arguments; :class:`DbplayApplication` turns those into the same "open files" call.

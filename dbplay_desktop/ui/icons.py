@@ -1,4 +1,5 @@
-"""Icons for engines and actions, drawn from the hand-made SVG files in ``resources/icons``.
+"""Icons for engines and actions: hand-made SVG files in ``resources/icons`` for actions,
+each engine's own badge (its descriptor's ``icon_path``) for engines.
 
 Action icons are line drawings in ``currentColor``; that colour is replaced with the
 palette's text colour when the icon is made, so the same files work in light and dark
@@ -11,12 +12,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 from dbplay_desktop.templates.library import resources_dir
+
+if TYPE_CHECKING:
+    from dbplay_desktop.engines.descriptor import EngineDescriptor
 
 #: Action icons shipped in ``resources/icons`` (file name without ``.svg``).
 ACTION_ICONS = (
@@ -47,16 +52,6 @@ ACTION_ICONS = (
     "copy",
     "history",
 )
-#: Engines with their own badge; any other engine name gets the generic database icon.
-ENGINE_ICONS = ("postgresql", "mongodb", "chroma", "sqlite")
-#: Display names for engine identifiers as they appear in template manifests.
-ENGINE_LABELS = {
-    "postgresql": "PostgreSQL",
-    "mongodb": "MongoDB",
-    "chroma": "Chroma",
-    "sqlite": "SQLite",
-}
-
 _SIZES = (16, 20, 24, 32, 48, 64)
 
 
@@ -66,13 +61,8 @@ def icons_dir() -> Path:
 
 
 def icon_path(name: str) -> Path:
-    """The SVG file of an action icon (``"run"``) or engine badge (``"engine-sqlite"``)."""
+    """The SVG file of an action icon (``"run"``)."""
     return icons_dir() / f"{name}.svg"
-
-
-def engine_label(engine: str) -> str:
-    """A human name for an engine identifier (``"postgresql"`` -> ``"PostgreSQL"``)."""
-    return ENGINE_LABELS.get(engine, engine.capitalize() if engine else "Unknown engine")
 
 
 def icon(name: str) -> QIcon:
@@ -80,10 +70,20 @@ def icon(name: str) -> QIcon:
     return _icon(name, _foreground().name(QColor.NameFormat.HexArgb))
 
 
-def engine_icon(engine: str) -> QIcon:
-    """The badge for an engine; unknown engines get a generic database icon."""
-    if engine in ENGINE_ICONS:
-        return icon(f"engine-{engine}")
+def engine_icon(engine: EngineDescriptor | str | None) -> QIcon:
+    """The badge of an engine (a descriptor, or a name as templates carry it), drawn from
+    the descriptor's ``icon_path``; an engine without one, or not installed, gets the
+    generic database icon."""
+    descriptor = engine
+    if isinstance(engine, str):
+        from dbplay_desktop.engines import registry
+
+        descriptor = next((d for d in registry.descriptors() if d.name == engine), None)
+    path = getattr(descriptor, "icon_path", None)
+    if path is not None:
+        badge = _file_icon(str(path), _foreground().name(QColor.NameFormat.HexArgb))
+        if not badge.isNull():
+            return badge
     return icon("database")
 
 
@@ -96,7 +96,9 @@ def pixmap(name: str, size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
 def clear_cache() -> None:
     """Forget rendered icons, e.g. after the system switched between light and dark."""
     _icon.cache_clear()
+    _file_icon.cache_clear()
     _svg_bytes.cache_clear()
+    _file_bytes.cache_clear()
 
 
 def _foreground() -> QColor:
@@ -108,9 +110,13 @@ def _foreground() -> QColor:
 
 @lru_cache(maxsize=256)
 def _svg_bytes(name: str, color: str) -> bytes:
-    path = icon_path(name)
+    return _file_bytes(str(icon_path(name)), color)
+
+
+@lru_cache(maxsize=64)
+def _file_bytes(path: str, color: str) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except OSError:
         return b""
     # QColor's HexArgb is #AARRGGBB; SVG wants #RRGGBB plus an opacity.
@@ -135,7 +141,15 @@ def _render(data: bytes, size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
 
 @lru_cache(maxsize=128)
 def _icon(name: str, color: str) -> QIcon:
-    data = _svg_bytes(name, color)
+    return _icon_of(_svg_bytes(name, color))
+
+
+@lru_cache(maxsize=32)
+def _file_icon(path: str, color: str) -> QIcon:
+    return _icon_of(_file_bytes(path, color))
+
+
+def _icon_of(data: bytes) -> QIcon:
     result = QIcon()
     if not data:
         return result

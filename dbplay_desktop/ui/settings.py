@@ -59,6 +59,7 @@ _KEYS = {
     "window_geometry": "window/geometry",
     "window_state": "window/state",
     "last_connection": "connections/last",
+    "default_engine": "connections/default_engine",
     "theme": "appearance/theme",
 }
 
@@ -245,13 +246,24 @@ class AppSettings(QObject):
     # -- other state ---------------------------------------------------------------------
     @property
     def last_connection(self) -> str:
-        """The name of the connection used last (the embedded server at first)."""
+        """The name of the connection used last (the built-in servers at first)."""
         value = self.store.value(_KEYS["last_connection"], EMBEDDED_NAME)
         return str(value) if value else EMBEDDED_NAME
 
     @last_connection.setter
     def last_connection(self, name: str) -> None:
         self._set("last_connection", name or EMBEDDED_NAME)
+
+    @property
+    def default_engine(self) -> str:
+        """The engine *New playground* (Ctrl+N) makes a playground of ("" for the
+        window's own choice)."""
+        value = self.store.value(_KEYS["default_engine"], "")
+        return str(value) if value else ""
+
+    @default_engine.setter
+    def default_engine(self, name: str) -> None:
+        self._set("default_engine", name or "")
 
     @property
     def theme(self) -> str:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from dbplay_desktop.engines import registry
 from dbplay_desktop.engines.base import CatalogItem
 from dbplay_desktop.ui.playground.catalog_groups import display_tree, folder_name, plural
 from dbplay_desktop.ui.playground.catalog_tree import CatalogTree
 from tests.ui.conftest import run_and_wait, wait_ready
+
+#: The folders, icons and labels come from the engine's descriptor.
+PG_KINDS = registry.descriptor("postgresql").catalog_kinds
+SQLITE_KINDS = registry.descriptor("sqlite").catalog_kinds
 
 
 def _postgres_like() -> list[CatalogItem]:
@@ -47,7 +52,7 @@ def tree(qtbot) -> CatalogTree:
 
 
 def test_schema_objects_are_grouped_into_folders_with_counts(tree):
-    tree.set_items(_postgres_like())
+    tree.set_items(_postgres_like(), PG_KINDS)
     public = tree.find_row("public")
     assert _children(public) == [
         "Tables (2)", "Views (2)", "Functions (2)", "Sequences (1)", "Types (1)",
@@ -65,7 +70,7 @@ def test_schema_objects_are_grouped_into_folders_with_counts(tree):
 
 
 def test_tables_and_views_show_columns_and_an_indexes_folder(tree):
-    tree.set_items(_postgres_like())
+    tree.set_items(_postgres_like(), PG_KINDS)
     orders = tree.find_row("public", "Tables (2)", "orders")
     assert _children(orders) == ["id", "total", "Indexes (1)"]
     assert [orders.child(i).text(1) for i in range(2)] == ["integer primary key", "numeric"]
@@ -77,7 +82,7 @@ def test_tables_and_views_show_columns_and_an_indexes_folder(tree):
 
 
 def test_what_opens_by_default(tree):
-    tree.set_items(_postgres_like())
+    tree.set_items(_postgres_like(), PG_KINDS)
     assert tree.find_row("public").isExpanded()
     assert tree.find_row("public", "Tables (2)").isExpanded()
     assert tree.find_row("public", "Views (2)").isExpanded()
@@ -86,7 +91,7 @@ def test_what_opens_by_default(tree):
 
 
 def test_open_rows_survive_a_refresh_even_when_counts_change(tree):
-    tree.set_items(_postgres_like())
+    tree.set_items(_postgres_like(), PG_KINDS)
     tree.find_row("public", "Tables (2)", "orders").setExpanded(True)
     tree.find_row("public", "Tables (2)", "orders", "Indexes (1)").setExpanded(True)
     tree.find_row("public", "Views (2)").setExpanded(False)
@@ -100,7 +105,7 @@ def test_open_rows_survive_a_refresh_even_when_counts_change(tree):
 
 
 def test_filter_shows_the_folders_that_hold_a_match(tree):
-    tree.set_items(_postgres_like())
+    tree.set_items(_postgres_like(), PG_KINDS)
     tree.filter_field.setText("seq")
     assert tree.row_labels(visible_only=True) == [
         ("public",), ("public", "Sequences (1)"), ("public", "Sequences (1)", "orders_id_seq"),
@@ -144,15 +149,39 @@ def test_folder_names():
     assert [plural(kind) for kind in ("collection", "index", "policy", "key", "match", "")] == [
         "Collections", "Indexes", "Policies", "Keys", "Matches", "Objects",
     ]
-    assert folder_name("partitioned table") == "Tables"
-    assert folder_name("materialized view") == "Views"
-    assert folder_name("procedure") == "Functions"
-    assert folder_name("vector index") == "Vector indexes"
+    assert folder_name("partitioned table", PG_KINDS) == "Tables"
+    assert folder_name("materialized view", PG_KINDS) == "Views"
+    assert folder_name("procedure", PG_KINDS) == "Functions"
+    assert folder_name("vector index", PG_KINDS) == "Vector indexes"
+    assert folder_name("partitioned table") == "Partitioned tables"  # no kinds: pluralised
     assert display_tree([]) == []
 
 
+def test_folders_follow_the_engine_of_the_playground(tree):
+    """SQLite's kinds: tables with their triggers in a closed folder; the same items on
+    another engine's kinds (or none) are arranged by those."""
+    items = [CatalogItem("main", "schema", children=[
+        CatalogItem("orders", "table", children=[
+            CatalogItem("id", "column", "INTEGER"),
+            CatalogItem("orders_total", "index", "CREATE INDEX ..."),
+        ]),
+        CatalogItem("stamp", "trigger", "AFTER INSERT"),
+        CatalogItem("recent", "view"),
+    ])]
+    tree.set_items(items, SQLITE_KINDS)
+    assert _children(tree.find_row("main")) == ["Tables (1)", "Views (1)", "Triggers (1)"]
+    assert not tree.find_row("main", "Triggers (1)").isExpanded()
+    assert tree.find_row("main", "Tables (1)").isExpanded()
+    assert not tree.find_row("main", "Triggers (1)", "stamp").icon(0).isNull()
+    tree.set_items(items, ())
+    assert _children(tree.find_row("main")) == ["Tables (1)", "Triggers (1)", "Views (1)"]
+    tree.set_items([], ())
+    tree.set_items(items)  # the kinds shown last are kept: still none
+    assert tree.find_row("main", "Triggers (1)").isExpanded()  # nothing says collapsed
+
+
 def test_double_click_inserts_objects_but_not_folders(qtbot, tree):
-    tree.set_items(_postgres_like())
+    tree.set_items(_postgres_like(), PG_KINDS)
     inserted: list[str] = []
     tree.insert_requested.connect(inserted.append)
     folder = tree.find_row("public", "Tables (2)")

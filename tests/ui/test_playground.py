@@ -165,7 +165,12 @@ def test_the_header_uses_the_editors_comment_syntax(qtbot, shop_template):
     qtbot.addWidget(playground)
     assert playground.editor.toPlainText() == "-- Test shop\n-- made by a test\n\n"
     # An engine whose language comments with // (MongoDB's JavaScript) rewrites it...
-    playground.editor.set_language("javascript")
+    from dbplay_desktop.engines.descriptor import LanguageSpec
+    from dbplay_desktop.ui.playground.playground import apply_language
+
+    javascript = LanguageSpec(name="JavaScript", lexer="javascript", comment_prefix="//",
+                              splitter="dbplay_desktop.engines.sqlite.script:split_sql")
+    apply_language(playground.editor, javascript)
     playground._show_template_header()
     assert playground.editor.toPlainText() == "// Test shop\n// made by a test\n\n"
     # ...but never text the user typed meanwhile.

@@ -22,8 +22,9 @@ def embedded_window(qtbot, pg_server, data_dir: Path, tmp_path: Path) -> Iterato
     from dbplay_desktop.templates.library import TemplateLibrary
     from dbplay_desktop.ui.window.main_window import MainWindow
 
-    manager = ServerManager(pg_server.data_dir)
-    manager.take_cleanup_turn()  # the shared test cluster: no clean-up of other tests' work
+    manager = ServerManager({"postgresql": pg_server.data_dir})
+    # The shared test cluster: no clean-up of other tests' work.
+    manager.take_cleanup_turn("postgresql")
     samples = tmp_path / "no-samples"
     samples.mkdir()
     window = MainWindow(manager=manager, library=TemplateLibrary(samples_dir=samples))
@@ -40,7 +41,7 @@ def embedded_window(qtbot, pg_server, data_dir: Path, tmp_path: Path) -> Iterato
 
 def test_copy_uri_of_a_playground_on_the_embedded_server(qtbot, embedded_window, pg_server):
     window = embedded_window
-    assert window.manager.embedded.adopted
+    assert window.manager.server("postgresql").adopted
     assert not window.copy_uri_action.isEnabled()  # no playground yet
     tip = window.server_label.toolTip()
     assert f"127.0.0.1:{pg_server.port}" in tip and str(pg_server.data_dir) in tip

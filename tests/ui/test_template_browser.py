@@ -225,10 +225,10 @@ def test_screenshot(browser: TemplateBrowser, tmp_path: Path) -> None:
 
 
 def test_every_icon_renders(qtbot) -> None:
+    from dbplay_desktop.engines import registry
     from dbplay_desktop.ui import icons
 
-    names = list(icons.ACTION_ICONS) + [f"engine-{e}" for e in icons.ENGINE_ICONS]
-    for name in names:
+    for name in icons.ACTION_ICONS:
         assert icons.icon_path(name).is_file(), name
         image = icons.icon(name).pixmap(24, 24).toImage()
         assert not image.isNull(), name
@@ -236,6 +236,15 @@ def test_every_icon_renders(qtbot) -> None:
             1 for x in range(0, 24, 2) for y in range(0, 24, 2) if image.pixelColor(x, y).alpha()
         )
         assert opaque > 3, f"{name} looks empty"
+    # Engine badges come from the descriptors (icon_path), names as templates carry them too.
+    for descriptor in registry.descriptors():
+        assert descriptor.icon_path is not None and descriptor.icon_path.is_file()
+        for badge in (icons.engine_icon(descriptor), icons.engine_icon(descriptor.name)):
+            image = badge.pixmap(24, 24).toImage()
+            assert not image.isNull(), descriptor.name
+            assert sum(1 for x in range(0, 24, 2) for y in range(0, 24, 2)
+                       if image.pixelColor(x, y).alpha()) > 3, f"{descriptor.name} looks empty"
     assert not icons.engine_icon("no-such-engine").isNull()
+    assert not icons.engine_icon(None).isNull()
     assert icons.icon("no-such-icon").isNull()
-    assert icons.engine_label("postgresql") == "PostgreSQL"
+    assert registry.display_name("postgresql") == "PostgreSQL"

@@ -59,7 +59,8 @@ __all__ = [
 
 
 def probe_server(uri: str) -> str:
-    """Connect to ``uri`` and return e.g. ``"PostgreSQL 15.18"``; runs on a worker thread."""
+    """Connect to ``uri`` and return its engine and version (``"<engine> 16.4"``); runs on a
+    worker thread."""
     from dbplay_desktop.engines.registry import engine_for_uri
 
     engine = engine_for_uri(uri)
@@ -202,7 +203,7 @@ class ConnectionDialog(QDialog):
         self.delete_button.setEnabled(not embedded and self._loaded_name is not None)
 
     def new_profile(self) -> None:
-        """Start a blank PostgreSQL profile with a free name."""
+        """Start a blank profile (of the usual engine) with a free name."""
         existing = {self.profile_list.item(i).text() for i in range(self.profile_list.count())}
         name = next(
             candidate

@@ -1,6 +1,6 @@
 """The right-hand side of the connection dialog: the fields of one connection.
 
-A connection can be typed as one address (``postgresql://ann@db.local:5432/shop``) or as
+A connection can be typed as one address (``scheme://ann@db.local:port/shop``) or as
 separate host / port / user / password / database fields; both views stay in sync as the
 user types. The address field never shows the password: a password pasted inside an
 address moves to the password field when the address field loses focus. The built-in
@@ -35,13 +35,26 @@ from dbplay_desktop.connections import (
     ProfileError,
     default_port,
 )
+from dbplay_desktop.engines import registry
+from dbplay_desktop.engines.base import EngineError
 from dbplay_desktop.ui import icons
 
 NO_KEYRING_MESSAGE = "No system keyring available: the password will be asked each time"
 EMBEDDED_NOTE = (
-    "The built-in PostgreSQL server runs privately for dbplay and starts when needed."
+    "Each engine's built-in server runs privately for dbplay and starts when needed."
     " Nothing to configure."
 )
+
+
+def local_defaults_text() -> str:
+    """One line per registered engine: what its built-in default is."""
+    lines = []
+    for descriptor in registry.descriptors():
+        local = descriptor.local_label or (
+            "built-in" if descriptor.local_server or descriptor.local_uri
+            else "no built-in server: add a connection")
+        lines.append(f"{descriptor.display_name}: {local}")
+    return "\n".join(lines)
 _OK_COLOR = "#1a7f37"
 _ERROR_COLOR = "#d1242f"
 
@@ -70,7 +83,6 @@ class ConnectionForm(QWidget):
         self.engine_combo = QComboBox()
         self._fill_engines()
         self.uri_edit = QLineEdit()
-        self.uri_edit.setPlaceholderText("postgresql://user@host:5432/database")
         self.uri_edit.setToolTip(
             "The whole address at once; it stays in sync with the fields below."
             " A password typed here moves to the password field."
@@ -151,7 +163,7 @@ class ConnectionForm(QWidget):
         """What the built-in server shows instead of fields: its badge and a sentence."""
         panel = QWidget()
         badge = QLabel()
-        badge.setPixmap(icons.engine_icon("postgresql").pixmap(48, 48))
+        badge.setPixmap(icons.icon("database").pixmap(48, 48))
         badge.setAlignment(Qt.AlignmentFlag.AlignTop)
         title = QLabel(EMBEDDED_NAME)
         font = title.font()
@@ -160,9 +172,14 @@ class ConnectionForm(QWidget):
         title.setFont(font)
         note = QLabel(EMBEDDED_NOTE)
         note.setWordWrap(True)
+        defaults = QLabel(local_defaults_text())
+        defaults.setTextFormat(Qt.TextFormat.PlainText)
+        defaults.setWordWrap(True)
+        self.local_defaults_label = defaults
         text = QVBoxLayout()
         text.addWidget(title)
         text.addWidget(note)
+        text.addWidget(defaults)
         text.addStretch()
         layout = QHBoxLayout(panel)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -172,15 +189,16 @@ class ConnectionForm(QWidget):
         return panel
 
     def _fill_engines(self) -> None:
-        from dbplay_desktop.engines.registry import engine_names
-
-        for name in engine_names() or ["postgresql"]:
-            self.engine_combo.addItem(icons.engine_icon(name), icons.engine_label(name), name)
+        for name in registry.engine_names():
+            self.engine_combo.addItem(icons.engine_icon(name), registry.display_name(name), name)
 
     def _select_engine(self, engine: str) -> None:
+        if not engine:  # the built-in profile is every engine's: keep the choice shown
+            return
         index = self.engine_combo.findData(engine)
         if index < 0:  # a saved profile for an engine that is not installed here
-            self.engine_combo.addItem(icons.engine_icon(engine), icons.engine_label(engine), engine)
+            self.engine_combo.addItem(icons.engine_icon(engine), registry.display_name(engine),
+                                      engine)
             index = self.engine_combo.count() - 1
         self.engine_combo.setCurrentIndex(index)
 
@@ -232,7 +250,7 @@ class ConnectionForm(QWidget):
             raise ProfileError(f"the port {port_text!r} is not a number from 1 to 65535")
         return ConnectionProfile(
             name=self.name_edit.text().strip(),
-            engine=self.engine_combo.currentData() or "postgresql",
+            engine=self.engine_combo.currentData() or self.engine_combo.itemData(0) or "",
             host=self.host_edit.text().strip(),
             port=int(port_text) if port_text else None,
             user=self.user_edit.text().strip(),
@@ -260,13 +278,20 @@ class ConnectionForm(QWidget):
     def _on_engine_changed(self, _index: int) -> None:
         if self._syncing:
             return
-        self._scheme = ""  # a scheme like mongodb+srv belongs to the engine it came with
+        self._scheme = ""  # a scheme like name+srv belongs to the engine it came with
         self._update_port_hint()
         self._on_fields_edited()
 
     def _update_port_hint(self) -> None:
-        port = default_port(self.engine_combo.currentData() or "")
+        """The port and address hints of the engine chosen (its usual port, an example)."""
+        engine = self.engine_combo.currentData() or ""
+        port = default_port(engine)
         self.port_edit.setPlaceholderText(str(port) if port else "")
+        try:
+            example = registry.descriptor(engine).uri_example if engine else ""
+        except EngineError:  # not installed here
+            example = ""
+        self.uri_edit.setPlaceholderText(example)
 
     def _on_uri_edited(self, text: str) -> None:
         if self._syncing:

@@ -4,46 +4,27 @@ Engines return a plain tree of :class:`CatalogItem` nodes (a schema's children a
 tables, views, functions, ... side by side). People find their way faster when a schema
 shows "Tables (12)", "Views (3)", "Functions (5)" and a table shows its columns plus an
 "Indexes" folder, so this module turns the engine's tree into a display tree of items and
-folders. It knows PostgreSQL's kinds by name to merge a few of them (a partitioned table
-is a table, a materialized view a view) and to order the folders; any other kind -- a
-MongoDB ``collection``, a future engine's ``trigger`` -- gets a folder named after the
-kind, so nothing an engine returns is ever hidden. It is pure Python (no Qt), which keeps
-the rules easy to test.
+folders. The folders, their order, the icons, the labels of kinds that share a folder
+(a partitioned table among the tables) and the folders that start closed come from the
+engine's descriptor (``EngineDescriptor.catalog_kinds``); a kind the engine does not
+list gets a folder named after the kind, so nothing an engine returns is ever hidden.
+It is pure Python (no Qt), which keeps the rules easy to test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from dbplay_desktop.engines.base import CatalogItem
+from dbplay_desktop.engines.descriptor import CatalogKind
 
 #: Kinds that hold other objects; their object children are put into folders.
 CONTAINER_KINDS = frozenset({"database", "schema"})
 #: Kinds that are the parts of an object (shown directly under it, not in a folder).
 MEMBER_KINDS = frozenset({"column", "field"})
 
-#: Folder label of the kinds dbplay knows, in the order the folders are shown.
-_KNOWN_FOLDERS: dict[str, tuple[str, ...]] = {
-    "Tables": ("table", "partitioned table"),
-    "Foreign tables": ("foreign table",),
-    "Views": ("view", "materialized view"),
-    "Collections": ("collection",),
-    "Functions": ("function", "procedure"),
-    "Sequences": ("sequence",),
-    "Types": ("type",),
-    "Indexes": ("index",),
-}
-_FOLDER_OF_KIND = {kind: label for label, kinds in _KNOWN_FOLDERS.items() for kind in kinds}
-_FOLDER_ORDER = {label: position for position, label in enumerate(_KNOWN_FOLDERS)}
-#: Folders of a schema that start closed: often long, and rarely what the user looks for.
-COLLAPSED_FOLDERS = frozenset({"Functions", "Sequences", "Types", "Indexes"})
-#: Kinds that share a folder with a more common kind, and say so beside their name.
-_KIND_LABELS = {
-    "partitioned table": "partitioned",
-    "materialized view": "materialized",
-    "procedure": "procedure",
-}
+Kinds = Sequence[CatalogKind]
 
 
 @dataclass
@@ -59,6 +40,8 @@ class DisplayNode:
     item: CatalogItem | None = None
     detail: str = ""
     children: list[DisplayNode] = field(default_factory=list)
+    #: A folder that starts closed (one of its kinds says ``collapsed``).
+    collapsed: bool = False
 
     @property
     def is_folder(self) -> bool:
@@ -85,25 +68,44 @@ def plural(kind: str) -> str:
     return word[:1].upper() + word[1:]
 
 
-def folder_name(kind: str) -> str:
-    """The folder an object of ``kind`` is shown in ("partitioned table" -> "Tables")."""
-    return _FOLDER_OF_KIND.get(kind) or plural(kind)
+def _kind(kind: str, kinds: Kinds) -> CatalogKind | None:
+    return next((k for k in kinds if k.kind == kind), None)
 
 
-def item_detail(item: CatalogItem) -> str:
+def folder_name(kind: str, kinds: Kinds = ()) -> str:
+    """The folder an object of ``kind`` is shown in: the one the engine names for it
+    ("partitioned table" -> "Tables"), else the kind pluralised."""
+    known = _kind(kind, kinds)
+    return known.folder if known is not None and known.folder else plural(kind)
+
+
+def kind_icon(kind: str, kinds: Kinds = ()) -> str:
+    """The icon the engine names for ``kind`` ("" for none)."""
+    known = _kind(kind, kinds)
+    return known.icon if known is not None else ""
+
+
+def item_detail(item: CatalogItem, kinds: Kinds = ()) -> str:
     """The grey text beside an item: its type or definition, preceded by what sets its
     kind apart from the folder it sits in ("partitioned" among Tables)."""
-    label = _KIND_LABELS.get(item.kind, "")
+    known = _kind(item.kind, kinds)
+    label = known.label if known is not None else ""
     return f"{label} {item.detail}".strip() if label else item.detail
 
 
-def display_tree(items: Iterable[CatalogItem]) -> list[DisplayNode]:
-    """The engine's top-level items (schemas, or collections) as rows with folders inside."""
-    return [_item_node(item) for item in items]
+def display_tree(items: Iterable[CatalogItem], kinds: Kinds = ()) -> list[DisplayNode]:
+    """The engine's top-level items (schemas, or collections) as rows with folders inside,
+    arranged by the engine's ``kinds`` (see :class:`CatalogKind`)."""
+    kinds = tuple(kinds)
+    order = {name: position
+             for position, name in enumerate(dict.fromkeys(k.folder for k in kinds))}
+    collapsed = frozenset(k.folder for k in kinds if k.collapsed)
+    return [_item_node(item, kinds, order, collapsed) for item in items]
 
 
-def _item_node(item: CatalogItem) -> DisplayNode:
-    node = DisplayNode(item.name, item.name, item, item_detail(item))
+def _item_node(item: CatalogItem, kinds: tuple[CatalogKind, ...], order: dict[str, int],
+               collapsed: frozenset[str]) -> DisplayNode:
+    node = DisplayNode(item.name, item.name, item, item_detail(item, kinds))
     direct: list[CatalogItem] = []
     grouped: dict[str, list[CatalogItem]] = {}
     for child in item.children:
@@ -114,14 +116,15 @@ def _item_node(item: CatalogItem) -> DisplayNode:
         if stays:
             direct.append(child)
         else:
-            grouped.setdefault(folder_name(child.kind), []).append(child)
-    node.children = [_item_node(child) for child in direct]
+            grouped.setdefault(folder_name(child.kind, kinds), []).append(child)
+    node.children = [_item_node(child, kinds, order, collapsed) for child in direct]
     first_seen = list(grouped)
-    for name in sorted(grouped, key=lambda n: (_FOLDER_ORDER.get(n, len(_FOLDER_ORDER)),
+    for name in sorted(grouped, key=lambda n: (order.get(n, len(order)),
                                                first_seen.index(n))):
         members = grouped[name]
-        folder = DisplayNode(f"{name} ({len(members)})", FOLDER_KEY_PREFIX + name)
-        folder.children = [_item_node(member) for member in members]
+        folder = DisplayNode(f"{name} ({len(members)})", FOLDER_KEY_PREFIX + name,
+                             collapsed=name in collapsed)
+        folder.children = [_item_node(member, kinds, order, collapsed) for member in members]
         node.children.append(folder)
     return node
 
@@ -134,5 +137,5 @@ def opens_by_default(node: DisplayNode, parent: DisplayNode | None) -> bool:
     return (
         parent is not None and parent.item is not None
         and parent.item.kind in CONTAINER_KINDS
-        and node.folder_name not in COLLAPSED_FOLDERS
+        and not node.collapsed
     )

@@ -11,6 +11,8 @@ the folders that hold a match.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QPalette
 from PySide6.QtWidgets import (
@@ -25,11 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from dbplay_desktop.engines.base import CatalogItem
+from dbplay_desktop.engines.descriptor import CatalogKind
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.playground.catalog_groups import (
     CONTAINER_KINDS,
+    MEMBER_KINDS,
     DisplayNode,
     display_tree,
+    kind_icon,
     opens_by_default,
 )
 
@@ -40,22 +45,8 @@ KEY_ROLE = Qt.ItemDataRole.UserRole + 2
 NAME_COLUMN_SHARE = 0.6
 EMPTY_TEXT = "The database is empty.\nCreate a table to see it here."
 
-#: Icons (files in resources/icons) for kinds; other kinds go without one.
-_KIND_ICONS = {
-    "database": "database",
-    "schema": "database",
-    "table": "table",
-    "partitioned table": "table",
-    "foreign table": "table",
-    "collection": "table",
-    "view": "view",
-    "materialized view": "view",
-    "function": "function",
-    "procedure": "function",
-    "index": "index",
-    "column": "column",
-    "field": "column",
-}
+#: Icons (files in resources/icons) a kind the engine gives no icon may still have.
+_CATALOG_ICONS = frozenset({"database", "table", "view", "function", "index", "column"})
 
 RowPath = tuple[str, ...]
 
@@ -72,6 +63,7 @@ class CatalogTree(QWidget):
         super().__init__(parent)
         self.setObjectName("catalogTree")
         self._items: list[CatalogItem] = []
+        self._kinds: tuple[CatalogKind, ...] = ()
 
         self.filter_field = QLineEdit(self)
         self.filter_field.setPlaceholderText("Filter objects")
@@ -111,12 +103,20 @@ class CatalogTree(QWidget):
         self.set_message("No playground open.")
 
     # -- feeding -----------------------------------------------------------------------
-    def set_items(self, items: list[CatalogItem]) -> None:
-        """Show ``items``, keeping rows open or closed where they still exist."""
+    def set_items(
+        self, items: list[CatalogItem], kinds: Sequence[CatalogKind] | None = None
+    ) -> None:
+        """Show ``items``, keeping rows open or closed where they still exist.
+
+        ``kinds`` are the engine's catalog kinds (folders, icons, labels; see
+        ``EngineDescriptor.catalog_kinds``); ``None`` keeps the ones shown last.
+        """
         states = self._open_states()
         self._items = list(items)
+        if kinds is not None:
+            self._kinds = tuple(kinds)
         self.tree.clear()
-        for node in display_tree(self._items):
+        for node in display_tree(self._items, self._kinds):
             self.tree.addTopLevelItem(self._make_row(node))
         self._set_open_states(self.tree.invisibleRootItem(), None, states, ())
         if self._items:
@@ -157,12 +157,24 @@ class CatalogTree(QWidget):
             row.setToolTip(0, tooltip)
             if node.detail:
                 row.setToolTip(1, node.detail)
-            icon_name = _KIND_ICONS.get(item.kind)
+            icon_name = self._icon_name(item.kind)
             if icon_name:
                 row.setIcon(0, icons.icon(icon_name))
         for child in node.children:
             row.addChild(self._make_row(child))
         return row
+
+    def _icon_name(self, kind: str) -> str:
+        """The engine's icon for ``kind``; else an icon named like it, else a generic one
+        for containers and members, else none."""
+        named = kind_icon(kind, self._kinds)
+        if named:
+            return named
+        if kind in _CATALOG_ICONS:
+            return kind
+        if kind in CONTAINER_KINDS:
+            return "database"
+        return "column" if kind in MEMBER_KINDS else ""
 
     def _open_states(self) -> dict[RowPath, bool]:
         """Which rows are open now, by their key path (folders by name, not by count)."""

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from dbplay_desktop.display_text import safe_text
 from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Session
+from dbplay_desktop.engines.descriptor import CatalogKind, EngineDescriptor, LanguageSpec
 from dbplay_desktop.progress import human_size
 from dbplay_desktop.ui.playground.banner import PlaygroundBanner, PlaygroundBannerMixin
 from dbplay_desktop.ui.playground.sandbox_jobs import (
@@ -80,6 +81,14 @@ def opening_scripts(scripts: list[str], problems: list[str], prefix: str = "--")
     return "\n".join(parts) + "".join(notes)
 
 
+def apply_language(editor, language: LanguageSpec) -> None:
+    """Give the editor the engine's language: highlighting, completion, comments, Format
+    and statement splitting (the splitter explicitly too, while the editor takes one)."""
+    editor.set_language(language)
+    if hasattr(editor, "set_splitter"):
+        editor.set_splitter(language.split)
+
+
 class Playground(PlaygroundBannerMixin, QWidget):
     """Editor on top; result tabs and messages below; one sandbox database behind it."""
 
@@ -110,9 +119,13 @@ class Playground(PlaygroundBannerMixin, QWidget):
         batch_size: int = DEFAULT_BATCH_SIZE,
         row_cap: int | None = DEFAULT_ROW_CAP,
         timeout: float | None = None,
+        descriptor: EngineDescriptor | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        #: The engine this playground's sandbox lives on (its language, catalog kinds,
+        #: icon); set by the window from the template's manifest or the engine asked for.
+        self.descriptor = descriptor
         self.template_path = Path(template) if template is not None else None
         self.template_name, self.template_description = self._read_identity(self.template_path)
         #: The server's name as the top bar shows it (set by the window).
@@ -144,6 +157,8 @@ class Playground(PlaygroundBannerMixin, QWidget):
         #: The editor text when the tab opened or was last saved: what counts as unchanged.
         self._script_baseline = ""
         self._build()
+        if descriptor is not None:  # highlighting and comments before the server answers
+            apply_language(self.editor, descriptor.language)
         self._show_template_header()
 
     # -- layout ------------------------------------------------------------------------
@@ -287,15 +302,35 @@ class Playground(PlaygroundBannerMixin, QWidget):
         return self.runner is not None and self.runner.is_running
 
     # -- life: preparing ---------------------------------------------------------------
+    @property
+    def engine_name(self) -> str:
+        """The name of the engine this playground is for ("" when none is known)."""
+        if self.descriptor is not None:
+            return self.descriptor.name
+        return self.engine.name if self.engine is not None else ""
+
+    @property
+    def catalog_kinds(self) -> tuple[CatalogKind, ...]:
+        """How the catalog dock arranges this playground's objects (the engine's kinds)."""
+        return tuple(self.descriptor.catalog_kinds) if self.descriptor is not None else ()
+
     def attach_engine(self, engine: Engine) -> None:
         """Start making the sandbox on ``engine`` (called once the server is up)."""
         if self.engine is not None:
             return
         self.engine = engine
-        self.editor.set_language(engine.language)
-        self.editor.set_splitter(type(engine).split)
+        if self.descriptor is not None:
+            apply_language(self.editor, self.descriptor.language)
         self._show_template_header()  # again: the engine's language may comment differently
         self._prepare(resetting=False)
+
+    def show_unavailable(self, message: str) -> None:
+        """The playground's engine cannot be used here (not installed, a driver missing):
+        one line that says what to install, and *Close*; nothing is retried."""
+        self.state, self.status, self.error = FAILED, "Engine unavailable", message
+        self._show_usable(False)
+        self.show_banner(message, busy=False, error=True, close="Close playground")
+        self.state_changed.emit()
 
     def _prepare(self, *, resetting: bool) -> None:
         assert self.engine is not None
@@ -392,7 +427,7 @@ class Playground(PlaygroundBannerMixin, QWidget):
         if self.runner.is_running:
             self.status_message.emit("A query is still running; stop it first (Esc).")
             return False
-        statements = type(self.engine).split(text) if self.engine is not None else []
+        statements = self._split(text)
         if self.engine is not None and not statements:
             # E.g. Run all on a template's comment header alone.
             self.status_message.emit("Nothing to run: there are only comments here.")
@@ -406,6 +441,12 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self.runner.run(text, keep_open=keep_open, handed_over=handed_over)
         self.state_changed.emit()
         return True
+
+    def _split(self, text: str) -> list:
+        """The statements of ``text`` as the engine's sessions will run them."""
+        if self.descriptor is not None:
+            return self.descriptor.language.split(text)
+        return type(self.engine).split(text) if self.engine is not None else []
 
     def cancel(self) -> None:
         """Stop the running statement (Esc / Stop)."""
@@ -462,11 +503,8 @@ class Playground(PlaygroundBannerMixin, QWidget):
     def _set_catalog(self, catalog: list[CatalogItem]) -> None:
         if self.state not in (READY, PREPARING):
             return
-        from dbplay_desktop.ui.editor.completer import names_from_catalog, relations_from_catalog
-
         self.catalog = list(catalog)
-        self.editor.set_catalog_names(names_from_catalog(self.catalog))
-        self.editor.set_catalog_relations(relations_from_catalog(self.catalog))
+        self.editor.set_catalog(self.catalog)  # names quoted the language's way
         self.catalog_changed.emit(self.catalog)
 
     def _on_catalog_failed(self, exc: object) -> None:

@@ -22,6 +22,22 @@ class WrongEngine(EngineError):
     title = "Cannot open template"
 
 
+def wrong_engine_message(file_name: str, wanted: str, given: str) -> str:
+    """Why a template cannot be restored on ``given``'s engine, and what would open it:
+    a server of the template's engine where it needs one, else just that engine."""
+    from dbplay_desktop.engines import registry
+
+    wanted_name, given_name = registry.display_name(wanted), registry.display_name(given)
+    message = f"{file_name} is a {wanted_name} template, not a {given_name} one"
+    try:
+        needs_server = registry.descriptor(wanted).capabilities.needs_server
+    except EngineError as exc:  # not installed: say what to install
+        return f"{message}; {exc}"
+    if needs_server:
+        return f"{message}; connect to a {wanted_name} server to open it"
+    return f"{message}; open it in a {wanted_name} playground"
+
+
 def can_retry(exc: object) -> bool:
     """Whether preparing a playground again may succeed after ``exc``: yes after a restore
     error or a lost server; no for a file that is not a template, a template the safety
@@ -70,12 +86,8 @@ def prepare_sandbox(
 
         with TemplateReader(template) as reader:
             if reader.manifest.engine != engine.name:
-                from dbplay_desktop.engines.registry import display_name
-
-                raise WrongEngine(
-                    f"{template.name} is a {display_name(reader.manifest.engine)} template; "
-                    f"connect to a {display_name(reader.manifest.engine)} server to open it"
-                )
+                raise WrongEngine(wrong_engine_message(template.name, reader.manifest.engine,
+                                                       engine.name))
             database = engine.restore(reader, progress=report)
     else:
         database = engine.create_sandbox()

@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from dbplay_desktop.display_text import safe_html, safe_text
+from dbplay_desktop.engines import registry
 from dbplay_desktop.templates.library import TemplateEntry
 from dbplay_desktop.ui import icons
 
@@ -95,7 +96,7 @@ def entry_tooltip(entry: TemplateEntry) -> str:
         parts.append(f"<span style='color:#cf222e'>{esc(entry.error)}</span>")
     if entry.description:
         parts.append(esc(entry.description, multiline=True))
-    details = [icons.engine_label(entry.engine)] if entry.engine else []
+    details = [registry.display_name(entry.engine)] if entry.engine else []
     details.append(human_size(entry.size))
     if entry.stats:
         details.append(stats_summary(entry.stats, brief=False) or "empty")
@@ -228,7 +229,7 @@ class EntryDelegate(QStyledItemDelegate):
         top = line1.bottom() + 1 + DESCRIPTION_LINES * fm.height()
 
         # Last line: engine · size · counts, dropping the least telling counts to fit.
-        details = [icons.engine_label(entry.engine)] if entry.engine else []
+        details = [registry.display_name(entry.engine)] if entry.engine else []
         details.append(human_size(entry.size))
         details += stats_parts(entry.stats)
         painter.setFont(small)

@@ -17,17 +17,19 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
+    QMenu,
     QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
 from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.ui import icons
 from dbplay_desktop.ui.playground.catalog_tree import CatalogTree
-from dbplay_desktop.ui.playground.playground import PREPARING, READY
+from dbplay_desktop.ui.playground.playground import FAILED, PREPARING, READY
 from dbplay_desktop.ui.results.history_panel import HistoryPanel
 from dbplay_desktop.ui.settings import open_settings
 from dbplay_desktop.ui.templates.browser import TemplateBrowser
@@ -68,8 +70,9 @@ class WindowChromeMixin:
 
     def _make_actions(self) -> None:
         std = QKeySequence.StandardKey
-        self.new_action = self._action("new-playground", "New playground", self.new_playground,
-                                       std.New)
+        self.new_action = self._action("new-playground", "New playground",
+                                       lambda: self.new_playground(), std.New)
+        self._make_new_menu()
         self.open_action = self._action("open", "Open template…", self.open_dialog, std.Open)
         self.save_action = self._action("save-template", "Save state as template…",
                                         self.save_current, std.Save)
@@ -94,8 +97,8 @@ class WindowChromeMixin:
         self.connections_action = self._action("connect", "Connections…", self.open_connections)
         self.preferences_action = self._action(None, "Preferences…", self.open_preferences,
                                                _preferences_shortcut())
-        self.retry_server_action = self._action("connect", "Start the embedded server again",
-                                                self.start_server)
+        self.retry_server_action = self._action("connect", "Start the built-in server again",
+                                                self._retry_server)
         self.copy_uri_action = self._action(
             None, "Copy connection URI", lambda: self.copy_connection_uri(with_password=False))
         self.copy_uri_password_action = self._action(
@@ -106,6 +109,40 @@ class WindowChromeMixin:
         for action in (self.run_action, self.run_all_action):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
 
+    def _make_new_menu(self) -> None:
+        """*New playground* ▸ one entry per registered engine; an engine that cannot be
+        used here is listed, disabled, with the reason (and the fix) as its tooltip."""
+        from dbplay_desktop.engines import registry
+
+        menu = QMenu("New playground", self)
+        menu.setToolTipsVisible(True)
+        self.new_engine_actions: dict[str, QAction] = {}
+        for descriptor in registry.descriptors():
+            action = menu.addAction(icons.engine_icon(descriptor),
+                                    safe_text(descriptor.display_name))
+            action.setData(descriptor.name)
+            reason = descriptor.unavailable_reason()
+            action.setEnabled(reason is None)
+            if reason is not None:
+                action.setToolTip(qt_text(reason))
+            elif descriptor.name == self.default_engine:
+                keys = self.new_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                action.setToolTip(qt_text(f"A {descriptor.display_name} playground "
+                                          f"(the default: {keys})"))
+            else:
+                action.setToolTip(qt_text(f"A {descriptor.display_name} playground"))
+            action.triggered.connect(
+                lambda _checked=False, n=descriptor.name: self.new_playground(n))
+            self.new_engine_actions[descriptor.name] = action
+        self.new_menu = menu
+        self.new_action.setMenu(menu)
+        # Ctrl+N works wherever the action is shown (a submenu's own action is not).
+        self.addAction(self.new_action)
+
+    def _retry_server(self) -> None:
+        playground = self.current_playground()
+        self.start_server(playground.engine_name if playground is not None else None)
+
     def _make_central(self) -> None:
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("playgroundTabs")
@@ -115,7 +152,7 @@ class WindowChromeMixin:
         self.tabs.tabCloseRequested.connect(lambda i: self.close_playground(self.tabs.widget(i)))
         self.tabs.currentChanged.connect(self._on_current_changed)
         self.welcome = WelcomePage(self)
-        self.welcome.new_requested.connect(self.new_playground)
+        self.welcome.new_requested.connect(lambda: self.new_playground())
         self.welcome.open_requested.connect(self.open_dialog)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
@@ -202,6 +239,9 @@ class WindowChromeMixin:
                        None, self.run_action, self.run_all_action, self.stop_action, None,
                        self.format_action):
             bar.addSeparator() if action is None else bar.addAction(action)
+        new_button = bar.widgetForAction(self.new_action)
+        if isinstance(new_button, QToolButton):  # click: the default engine; arrow: any
+            new_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.top_bar = bar
         # Where the playground lives, on its own row so it never hides behind "»".
@@ -257,32 +297,38 @@ class WindowChromeMixin:
                         and playground.engine is not None)
         )
         self.save_action.setEnabled(ready and not running)
-        self.reset_action.setEnabled(ready and self.engine is not None)
+        self.reset_action.setEnabled(ready and playground.engine is not None)  # type: ignore[union-attr]
         self.close_tab_action.setEnabled(playground is not None)
         usable = playground is not None and playground.editor_usable
         self.format_action.setEnabled(usable)
         self.find_action.setEnabled(usable or (
             playground is not None and playground.editor_pane.isVisibleTo(playground)))
         self.refresh_catalog_action.setEnabled(ready)
-        self.retry_server_action.setVisible(self.server_uri is None)
-        self.retry_server_action.setEnabled(self.engine is None)
+        # The engine in front: the current playground's, or the default one on no tab.
+        kind = playground.engine_name if playground is not None else self.default_engine
+        self.retry_server_action.setVisible(self.uses_local_server(kind))
+        self.retry_server_action.setEnabled(kind not in self.engines
+                                            and not self.is_starting(kind))
+        self._update_engine_label(playground)
         self._update_server_address(playground)
         self.server_label.setText(
-            safe_text(getattr(playground, "server_name", None) or self.server_label_text)
+            safe_text(getattr(playground, "server_name", None) or self.server_label_for(kind))
         )
         self.database_label.setText(
             safe_text(f"Sandbox: {playground.database}")
             if playground and playground.database else ""
         )
-        if self.engine is None:
-            status = "Server failed" if self.engine_error else "Starting…"
-        elif playground is None:
+        error = self.engine_errors.get(kind)
+        if playground is not None and (playground.engine is not None or kind in self.engines
+                                       or playground.state == FAILED):
+            status = playground.status_line
+        elif playground is None and kind in self.engines:
             status = "Ready"
         else:
-            status = playground.status_line
+            status = "Server failed" if error else "Starting…"
         self.status_label.setText(safe_text(status))
-        if self.engine_error and self.engine is None:
-            self.status_label.setToolTip(qt_text(self.engine_error))
+        if error and kind not in self.engines:
+            self.status_label.setToolTip(qt_text(error))
         elif playground is not None and status == playground.last_run:
             self.status_label.setToolTip(qt_text(playground.last_run_tip))
         else:

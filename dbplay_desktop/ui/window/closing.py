@@ -36,7 +36,7 @@ SHUTDOWN_TIMEOUT_MS = 15_000
 class SaveAndCloseMixin:
     """Save state as template; close a tab; close the window after every drop finished.
 
-    Mixed into :class:`~.main_window.MainWindow`, whose ``tabs``, ``engine``, ``library``
+    Mixed into :class:`~.main_window.MainWindow`, whose ``tabs``, ``engines``, ``library``
     and status bar it uses.
     """
 
@@ -62,7 +62,8 @@ class SaveAndCloseMixin:
         Asks with :class:`SaveTemplateDialog` unless ``choice`` is given. The dump runs on
         a worker behind a window-modal progress dialog with Cancel; events keep flowing.
         """
-        if playground.state != READY or playground.database is None or self.engine is None:
+        engine = playground.engine
+        if playground.state != READY or playground.database is None or engine is None:
             self.show_error("Cannot save", f"{playground.title} is not ready: {playground.status}")
             return None
         full_script = playground.script_for_saving()
@@ -89,8 +90,10 @@ class SaveAndCloseMixin:
             )
         )
         outcome: dict[str, object] = {}
+        descriptor = playground.descriptor
+        suffix = descriptor.language.script_suffix if descriptor is not None else ".sql"
         worker = Worker(
-            save_template_job, self.engine, playground.database, choice, relay, script
+            save_template_job, engine, playground.database, choice, relay, script, suffix
         )
         loop = QEventLoop(self)
         worker.signals.returned.connect(lambda path: outcome.setdefault("path", path))

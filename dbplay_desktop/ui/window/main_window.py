@@ -1,61 +1,71 @@
 """The main window: template browser and catalog on the left, playground tabs in the centre.
 
-The window is shown before anything slow happens: the database server starts (or is
-reached) on a worker while the user can already look at the template library; files
-asked for meanwhile open as tabs that wait for the server. Every engine call happens on
-a worker (see :mod:`.playground`); the window only routes signals and keeps the chrome
-(title, top bar, status bar, menus; see :mod:`.window_chrome`) in step with the playground
-in front. Saving and closing live in :mod:`.window_closing`.
+The window is shown before anything slow happens: the default engine's server starts (or
+is reached) on a worker while the user can already look at the template library; files
+asked for meanwhile open as tabs that wait for their engine. Each playground runs on the
+engine its template names (or the one *New playground* was asked for); every engine is
+started on a worker on first need (see :mod:`.engines`). Every engine call happens on a
+worker (see :mod:`..playground.playground`); the window only routes signals and keeps the
+chrome (title, top bar, status bar, menus; see :mod:`.chrome`) in step with the
+playground in front. Saving and closing live in :mod:`.closing`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from dbplay_desktop.connections import ConnectionStore, uri_for_database
+from dbplay_desktop.connections import ConnectionStore
 from dbplay_desktop.display_text import qt_text, safe_text
-from dbplay_desktop.engines.base import Engine
+from dbplay_desktop.engines import registry
+from dbplay_desktop.engines.base import EngineError
 from dbplay_desktop.history import QueryHistory
-from dbplay_desktop.servers.manager import EMBEDDED_LABEL, ServerManager
+from dbplay_desktop.servers.manager import ServerManager
 from dbplay_desktop.templates.library import TEMPLATE_SUFFIX, TemplateLibrary
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.playground.playground import FAILED, PREPARING, READY, UNTITLED, Playground
-from dbplay_desktop.ui.playground.sandbox_jobs import one_line
+from dbplay_desktop.ui.playground.playground import FAILED, READY, UNTITLED, Playground
 from dbplay_desktop.ui.results.run_results import RunSummary
 from dbplay_desktop.ui.settings import AppSettings
 from dbplay_desktop.ui.window.chrome import APP_TITLE, WindowChromeMixin
 from dbplay_desktop.ui.window.closing import SaveAndCloseMixin
-from dbplay_desktop.ui.window.support import connect_to_server, template_paths_from_mime
+from dbplay_desktop.ui.window.engines import EngineHostMixin, find_descriptor
+from dbplay_desktop.ui.window.support import template_paths_from_mime
 from dbplay_desktop.ui.workers import Worker, start_worker
 
 __all__ = ["APP_TITLE", "MainWindow"]
 
 
-class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
-    """The one dbplay window. ``server_uri`` skips the embedded server (tests, connections).
+class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
+    """The one dbplay window.
 
-    Chrome (actions, menus, docks) comes from :class:`WindowChromeMixin`; saving and
-    closing from :class:`SaveAndCloseMixin`; this class holds the server, the playground
-    tabs and the routing of their signals.
+    ``server_uris`` maps engine kinds to servers to use instead of their built-in
+    defaults (tests, connections); ``server_uri`` is one such server, whose kind becomes
+    the default engine. ``default_engine`` names the engine of *New playground* (default:
+    the settings' choice, else :func:`~.engines.preferred_default_engine`). Chrome comes
+    from :class:`WindowChromeMixin`, saving and closing from :class:`SaveAndCloseMixin`,
+    the engines from :class:`EngineHostMixin`; this class holds the playground tabs and
+    the routing of their signals.
     """
 
-    #: The server is reachable and playgrounds can be made.
-    engine_ready = Signal()
-    #: The server could not be started or reached: a one-line reason.
-    engine_failed = Signal(str)
+    #: An engine's server is reachable and its playgrounds can be made: the engine name.
+    engine_ready = Signal(str)
+    #: An engine's server could not be started or reached: a one-line reason, the engine.
+    engine_failed = Signal(str, str)
     #: Every playground's database is dropped after a close request; the window is gone.
     shutdown_finished = Signal()
 
     def __init__(
         self,
         *,
+        server_uris: Mapping[str, str] | None = None,
         server_uri: str | None = None,
         manager: ServerManager | None = None,
         library: TemplateLibrary | None = None,
+        default_engine: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -63,20 +73,18 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(icons.icon("database"))
         self.setAcceptDrops(True)
-        self.server_uri = server_uri
-        self.manager = manager if manager is not None else ServerManager()
         self.library = library if library is not None else TemplateLibrary()
         self.app_settings = AppSettings(parent=self)
         self.app_settings.changed.connect(self._on_setting_changed)
+        if default_engine is None and not server_uri:
+            chosen = self.app_settings.default_engine
+            default_engine = chosen if chosen and find_descriptor(chosen) else None
+        self._init_engines(server_uris, server_uri, manager, default_engine)
         self.history = QueryHistory()
         self.connection_store = ConnectionStore()
-        self.engine: Engine | None = None
-        self.server_label_text = EMBEDDED_LABEL if server_uri is None else _server_text(server_uri)
-        self.engine_error: str | None = None
         self._closing: list[Playground] = []
         self._shutting_down = False
         self._shutdown_done = False
-        self._server_worker: Worker | None = None
 
         self._make_actions()
         self._make_central()
@@ -87,49 +95,6 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         self._restore_geometry()
         self._update_chrome()
 
-    # ================================================================== the server
-    def start_server(self) -> None:
-        """Start (or reach) the database server on a worker; the window stays usable."""
-        if self._server_worker is not None and not self._server_worker.is_done:
-            return
-        self.engine_error = None
-        message = "Starting PostgreSQL…" if self.server_uri is None else "Connecting…"
-        self.statusBar().showMessage(message)
-        self.status_label.setText(message)
-        worker = Worker(connect_to_server, self.server_uri, self.manager)
-        worker.signals.returned.connect(self._on_engine_ready)
-        worker.signals.errored.connect(self._on_engine_failed)
-        self._server_worker = worker
-        start_worker(worker)
-
-    def _on_engine_ready(self, result: tuple[Engine, str]) -> None:
-        self.engine, version = result
-        name = getattr(self.engine, "display_name", self.engine.name)
-        short_version = version.split()[0] if version else ""
-        # The version string is the server's own words.
-        self.engine_label.setText(safe_text(f"{name} {short_version}".strip()))
-        self.engine_label.setToolTip(qt_text(f"{name} {version}"))
-        self.engine_icon_label.setPixmap(icons.engine_icon(self.engine.name).pixmap(16, 16))
-        self.statusBar().showMessage(safe_text(f"{name} {version} ready"), 5000)
-        for playground in self.playgrounds():
-            playground.attach_engine(self.engine)
-        self._update_chrome()
-        self.engine_ready.emit()
-
-    def _on_engine_failed(self, exc: object) -> None:
-        message = safe_text(one_line(exc) if isinstance(exc, BaseException) else str(exc))
-        self.engine_error = message
-        self.statusBar().showMessage(f"Database server unavailable: {message}")
-        for playground in self.playgrounds():
-            if playground.state == PREPARING and playground.engine is None:
-                playground.status = "No database server"
-                playground.show_banner(
-                    f"No database server: {message}", busy=False, error=True,
-                    retry="Retry", close="Close playground",
-                )
-        self._update_chrome()
-        self.engine_failed.emit(message)
-
     # ================================================================== playgrounds
     def playgrounds(self) -> list[Playground]:
         return [self.tabs.widget(i) for i in range(self.tabs.count())]  # type: ignore[misc]
@@ -138,9 +103,10 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         widget = self.tabs.currentWidget()
         return widget if isinstance(widget, Playground) else None
 
-    def new_playground(self) -> Playground:
-        """A blank playground: a fresh, empty sandbox database."""
-        return self._add_playground(None)
+    def new_playground(self, engine: str | None = None) -> Playground:
+        """A blank playground on ``engine`` (default: the default engine): a fresh,
+        empty sandbox database."""
+        return self._add_playground(None, engine or self.default_engine)
 
     def open_template(self, path: Path | str) -> Playground | None:
         """Open a ``.dbtpl`` as a new playground (restored on a worker)."""
@@ -164,13 +130,39 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def _add_playground(self, template: Path | None) -> Playground:
+    def _engine_of(self, template: Path | None, engine: str | None) -> str:
+        """The engine a new playground is for: the one asked for, else the template's
+        (a cheap read of its manifest), else the default one."""
+        if engine:
+            return engine
+        if template is not None:
+            from dbplay_desktop.templates.container import read_manifest
+
+            try:
+                return read_manifest(template).engine or self.default_engine
+            except Exception:  # the restore says what is wrong with the file
+                return self.default_engine
+        return self.default_engine
+
+    def _add_playground(self, template: Path | None, engine: str | None = None) -> Playground:
         settings = self.app_settings
+        name = self._engine_of(template, engine)
+        descriptor = find_descriptor(name)
+        problem = None
+        if descriptor is None:
+            try:
+                registry.descriptor(name)
+            except EngineError as exc:
+                problem = str(exc)
+        else:
+            problem = descriptor.unavailable_reason()
         playground = Playground(
             template, batch_size=settings.batch_size, row_cap=settings.row_cap,
-            timeout=settings.statement_timeout, parent=self.tabs,
+            timeout=settings.statement_timeout, descriptor=descriptor, parent=self.tabs,
         )
-        playground.server_name = self.server_label_text
+        if descriptor is None:
+            playground.status = "Engine not installed"
+        playground.server_name = self.server_label_for(name)
         playground.set_font_size(settings.editor_font_size)
         playground.run_recorded.connect(self._record_run)
         playground.state_changed.connect(self._on_playground_changed)
@@ -179,17 +171,18 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         playground.status_ticked.connect(self._on_playground_ticked)
         self.autosave.track(playground)
         playground.close_requested.connect(lambda p=playground: self.close_playground(p))
-        playground.server_retry_requested.connect(self.start_server)
+        playground.server_retry_requested.connect(
+            lambda p=playground: self.start_server(p.engine_name))
         index = self.tabs.addTab(
-            playground, icons.engine_icon("postgresql"), safe_text(playground.title)
+            playground, icons.engine_icon(descriptor), safe_text(playground.title)
         )
         self.tabs.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.tabs)
-        if self.engine is not None:
-            playground.attach_engine(self.engine)
-        elif self.engine_error is not None:
-            playground.show_banner(f"No database server: {self.engine_error}", busy=False,
-                                   error=True, retry="Retry", close="Close playground")
+        if problem is not None:
+            what = f"Cannot open “{playground.title}”" if template else "Cannot make it"
+            playground.show_unavailable(f"{what}: {problem}")
+        else:
+            self._give_engine(playground)
         playground.editor.setFocus()
         self._update_chrome()
         return playground
@@ -219,14 +212,14 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
 
     def _on_catalog_changed(self, items: list) -> None:
         if self.sender() is self.current_playground():
-            self.catalog_tree.set_items(items)
+            self.catalog_tree.set_items(items, self.sender().catalog_kinds)
 
     def _on_current_changed(self, _index: int) -> None:
         playground = self.current_playground()
         if playground is None:
             self.catalog_tree.set_message("No playground open.")
         elif playground.state == READY:
-            self.catalog_tree.set_items(playground.catalog)
+            self.catalog_tree.set_items(playground.catalog, playground.catalog_kinds)
         else:
             self.catalog_tree.set_message(_catalog_placeholder(playground))
         self._update_chrome()
@@ -295,7 +288,7 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
     # ================================================================== history
     def _record_run(self, summary: RunSummary) -> None:
         playground = self.sender()
-        engine = getattr(getattr(playground, "engine", None), "name", "")
+        engine = getattr(playground, "engine_name", "")
         connection = getattr(playground, "server_name", self.server_label_text)
         worker = Worker(
             self.history.add, summary.text, connection=connection, engine=engine,
@@ -323,7 +316,7 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
 
     # ================================================================== connections
     def open_connections(self) -> None:
-        """Pick another server (or the embedded one) for new playgrounds."""
+        """Pick another server of an engine kind (or the built-in ones) for new playgrounds."""
         from PySide6.QtWidgets import QDialog
 
         from dbplay_desktop.ui.connections.dialog import ConnectionDialog
@@ -336,69 +329,6 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         self.use_connection(
             None if profile.embedded else profile.uri(password), profile.name
         )
-
-    def use_connection(self, server_uri: str | None, name: str) -> None:
-        """Make new playgrounds on another server; open tabs keep theirs."""
-        self.server_uri = server_uri
-        self.server_label_text = name if server_uri is not None else EMBEDDED_LABEL
-        self.app_settings.last_connection = name
-        self.engine = None
-        self.engine_error = None
-        self._server_worker = None
-        self.history_panel.set_connection(self.server_label_text)
-        self.start_server()
-        self._update_chrome()
-
-    # ================================================================== server address
-    def _on_embedded_server(self, playground: Playground) -> bool:
-        engine_uri = getattr(playground.engine, "uri", None)
-        return engine_uri is not None and engine_uri == self.manager.admin_uri
-
-    def playground_uri(self, playground: Playground | None, *,
-                       with_password: bool = False) -> str | None:
-        """The URI of ``playground``'s database, for psql, DBeaver or ``dbplay query``.
-
-        On the embedded server that is its superuser ``dbplay`` (sandbox roles cannot log
-        in from outside); the password only when asked for.
-        """
-        if playground is None or playground.engine is None or not playground.database:
-            return None
-        if self._on_embedded_server(playground):
-            return self.manager.embedded_uri(playground.database, with_password=with_password)
-        return uri_for_database(playground.engine.uri, playground.database,
-                                with_password=with_password)
-
-    def copy_connection_uri(self, *, with_password: bool = False) -> None:
-        """Server → Copy connection URI (…with password): the current playground's."""
-        playground = self.current_playground()
-        uri = self.playground_uri(playground, with_password=with_password)
-        if uri is None or playground is None:
-            self.statusBar().showMessage("Open a playground to copy its address.", 6000)
-            return
-        QGuiApplication.clipboard().setText(uri)
-        if with_password:
-            note = "Copied the connection URI, with its password."
-        else:
-            note = f"Copied {uri} (without the password"
-            server = self.manager.embedded if self._on_embedded_server(playground) else None
-            note += f"; PGPASSFILE={server.pgpass_file})" if server is not None else ")"
-        self.statusBar().showMessage(safe_text(note), 10000)
-
-    def _update_server_address(self, playground: Playground | None) -> None:
-        """The server label's tooltip says where the server is; the copy actions follow."""
-        uri = self.playground_uri(playground)
-        for action in (self.copy_uri_action, self.copy_uri_password_action):
-            action.setEnabled(uri is not None)
-        if playground is not None and playground.engine is not None:
-            if self._on_embedded_server(playground):
-                tip = self.manager.describe() or EMBEDDED_LABEL
-            else:
-                tip = _server_text(playground.engine.uri)
-        elif playground is None and self.server_uri is None and self.engine is not None:
-            tip = self.manager.describe() or EMBEDDED_LABEL
-        else:
-            tip = self.server_label_text
-        self.server_label.setToolTip(qt_text(tip))
 
     # ================================================================== messages
     def show_error(self, title: str, message: str) -> None:
@@ -414,20 +344,6 @@ class MainWindow(WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
-
-
-def _server_text(uri: str) -> str:
-    """``user@host:port`` of a server URI, never its password."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(uri)
-        host = parts.hostname or "localhost"
-        port = f":{parts.port}" if parts.port else ""
-        user = f"{parts.username}@" if parts.username else ""
-    except ValueError:
-        return "Server"
-    return f"{user}{host}{port}"
 
 
 def _catalog_placeholder(playground: Playground) -> str:
