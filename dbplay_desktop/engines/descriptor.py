@@ -194,6 +194,9 @@ class EngineDescriptor:
     local_label: str = ""
     local_database: str = ""
     describe_error: str = ""
+    #: How to install what ``requires`` names, for engines of other distributions
+    #: (default: ``pip install 'dbplay-desktop[<extra>]'``).
+    install: str = ""
 
     # -- availability --------------------------------------------------------------
     def missing_requirements(self) -> list[str]:
@@ -210,6 +213,8 @@ class EngineDescriptor:
 
     @property
     def install_hint(self) -> str:
+        if self.install:
+            return self.install
         extra = self.extra or self.name
         return f"pip install 'dbplay-desktop[{extra}]'"
 

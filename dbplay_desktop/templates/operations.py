@@ -61,6 +61,16 @@ def database_from_uri(uri: str) -> str:
     return descriptor_for_uri(uri).database_from_uri(uri)
 
 
+def default_template_name(uri: str) -> str:
+    """A template's name when none is given: the database's, or a file's name without
+    its folder and suffix (``/data/shop.db`` -> ``shop``)."""
+    found = descriptor_for_uri(uri)
+    database = found.database_from_uri(uri)
+    if found.path_is_database:
+        return Path(database).stem or database
+    return database
+
+
 # --------------------------------------------------------------------------- save
 
 
@@ -82,7 +92,8 @@ def save_template(
     database = database_from_uri(source_uri)
     try:
         with TemplateWriter(
-            out, engine=engine.name, name=name or database, description=description
+            out, engine=engine.name, name=name or default_template_name(source_uri),
+            description=description
         ) as writer:
             info = engine.dump(database, writer, progress)
             return writer.commit(info.engine_version, info.stats)

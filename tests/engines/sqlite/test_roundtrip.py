@@ -130,7 +130,7 @@ def test_cli_operations_save_verify_info_restore(rich_db, tmp_path):
 def test_operations_api(rich_db, tmp_path):
     out = tmp_path / "ops.dbtpl"
     manifest = save_template(f"sqlite://{rich_db}", out)
-    assert manifest.engine == "sqlite" and manifest.name == str(rich_db)
+    assert manifest.engine == "sqlite" and manifest.name == rich_db.stem
     assert verify_template(out) == []
     info = template_info(out)
     assert info["engine_display_name"] == "SQLite" and info["stats"]["rows"] == 17
