@@ -225,3 +225,35 @@ def test_a_template_on_the_wrong_engine_says_what_opens_it():
     assert on_server.endswith("connect to a PostgreSQL server to open it")
     missing = wrong_engine_message("odd.dbtpl", "nosuchengine", "sqlite")
     assert "not installed" in missing and "\n" not in missing
+
+
+def test_an_engine_from_another_distribution_works_in_the_window(
+    qtbot, main_window, data_dir: Path, tmp_path: Path
+):
+    """The test-only kv engine (tests/plugin_engine) has no line in ui/: its playground
+    is offered, runs its own language, shows its catalog and saves with its suffix."""
+    from dbplay_desktop.templates.container import TemplateReader
+
+    window = main_window
+    entries = {action.data(): action for action in window.new_menu.actions()}
+    if "kv" not in entries:
+        pytest.skip("the test engine is not installed (make's test venv installs it)")
+    entries["kv"].trigger()
+    kv = window.current_playground()
+    assert kv.engine_name == "kv"
+    wait_ready(qtbot, kv)
+    assert _engine_label(window).startswith("Key-value store")
+    kv.editor.setPlainText("SET pets:1 Rex\n# a comment\nSET pets:2 Tom\nGET pets:1")
+    run_and_wait(qtbot, kv)
+    model = kv.result_models()[-1]
+    assert (model.value(0, 0), model.value(0, 1)) == ("pets:1", "Rex")
+    qtbot.waitUntil(lambda: "pets:1" in window.catalog_tree.names()
+                    or "pets" in window.catalog_tree.names(), timeout=10_000)
+    saved = window.save_playground(
+        kv, SaveChoice("Pets", "", tmp_path / "pets.dbtpl", into_library=False))
+    assert saved is not None
+    with TemplateReader(saved) as reader:
+        assert reader.manifest.engine == "kv"
+    from dbplay_desktop.templates.scripts import read_scripts
+
+    assert [Path(s.name).suffix for s in read_scripts(saved).scripts] == [".kv"]
