@@ -48,6 +48,7 @@ import datetime as _dt
 import json
 import math
 import struct
+import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -440,3 +441,41 @@ def needs_viewer(value: Any, limit: int = DISPLAY_LIMIT) -> bool:
     if isinstance(value, str):
         return len(value) > limit or "\n" in value or parse_json_text(value) is not None
     return False
+
+
+# --------------------------------------------------------------------------- memory
+
+#: Estimated bytes of a cell that is not a string, a byte string or a container (an int,
+#: a float, a date, a Decimal, a driver object): its object plus the row's slot for it.
+CELL_COST = 32
+_getsizeof = sys.getsizeof
+
+
+def value_size(value: Any) -> int:
+    """A cheap estimate of the memory a cell holds (for the results grid's budget).
+
+    Strings and byte strings count their real size, vectors their elements, documents
+    their parts (recursively); everything else :data:`CELL_COST`. ``None`` and
+    :data:`MISSING` are shared objects: only the row's slot (8 bytes).
+    """
+    if value is None or value is MISSING:
+        return 8
+    if isinstance(value, (str, bytes, bytearray)):
+        return _getsizeof(value) + 8
+    if isinstance(value, Vector):
+        return 64 + len(value.data) * value.data.itemsize
+    if isinstance(value, memoryview):
+        return 200 + value.nbytes
+    if isinstance(value, Mapping):
+        return _getsizeof(value) + sum(value_size(k) + value_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return _getsizeof(value) + sum(value_size(v) for v in value)
+    nbytes = getattr(value, "nbytes", None)  # a numpy array, duck-typed
+    if isinstance(nbytes, int):
+        return 112 + nbytes
+    return CELL_COST
+
+
+def row_size(row: Any) -> int:
+    """The estimated memory of one result row: the tuple and its cells."""
+    return 56 + sum(value_size(value) for value in row)

@@ -232,3 +232,19 @@ def test_grid_copy_and_cli_agree_on_nan_decimal_and_datetimes() -> None:
     cli_row = json.loads(cli_output(JsonWriter, names, [row]), parse_float=Decimal)["rows"][0]
     assert json.loads(copied, parse_float=Decimal) == dict(zip(names, cli_row, strict=True))
     assert cli_row == ["NaN", Decimal("12.340"), grid[2], grid[3], "Infinity"]
+
+
+def test_row_size_is_a_cheap_estimate_that_grows_with_the_data():
+    """The results grid's memory budget counts rows with ``row_size``: strings and bytes
+    by their size, vectors by their elements, documents by their parts."""
+    from dbplay_desktop.values import CELL_COST, row_size, value_size
+
+    assert value_size(None) == value_size(MISSING) == 8
+    assert value_size(12) == value_size(Decimal("1.5")) == CELL_COST
+    assert value_size("x" * 10_000) > 10_000
+    assert value_size(b"\0" * 10_000) > 10_000
+    assert value_size(Vector([0.0] * 1536)) >= 1536 * 4
+    assert value_size(Vector([0.0] * 1536, "d")) >= 1536 * 8
+    assert value_size({"a": ["y" * 5000]}) > 5000
+    assert row_size((1, "x" * 1000)) > row_size((1, "x"))
+    assert row_size(()) > 0

@@ -12,8 +12,26 @@ The contract has two levels, after Harlequin's adapter split:
 
 Documents (MongoDB) and vector records (Chroma) flow through the same types as rows:
 a result is columns plus row tuples; a cell may hold any JSON-like Python value
-(dict, list, bytes, datetime, Decimal, ...). The UI renders those values; engines never
-turn them into strings.
+(dict, list, bytes, datetime, Decimal, :class:`~dbplay_desktop.values.Vector`, ...). The
+UI renders those values through :mod:`dbplay_desktop.values`; engines never turn them
+into strings. What a result holds is said by its :class:`ResultKind`, what a column holds
+by its :class:`ColumnKind` and :class:`ColumnRole`, and whether the statement may have
+changed the database by :attr:`StatementResult.changes_state` -- all set by the engine,
+which is the only layer that understands its language, so nothing above it parses
+statements.
+
+**Failures and cancels** follow one rule for every engine:
+
+* a statement that fails (or is cancelled, or times out) *before* its rows stream is
+  yielded with ``error`` set and no rows (``batches()`` yields nothing);
+* one that fails *while* its rows stream sets ``error`` and ``batches()`` raises that same
+  error (a :class:`QueryError`; :class:`QueryCancelled` for a cancel or a timeout) after
+  the rows that came before it -- so a consumer that only loops over the batches cannot
+  take a broken result for a complete one;
+* ``cancel()`` after ``execute()`` was called and before a statement starts still yields
+  that statement's result, with a :class:`QueryCancelled` error; nothing after it runs.
+
+In each case ``result.error`` ends up set, and ``execute`` stops after that result.
 
 Nothing here imports Qt: engines run on worker threads and talk back through the
 values they return. ``cancel()`` is the only method meant to be called from another
@@ -26,6 +44,7 @@ from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import IO, Any, ClassVar
 
 # The engine contract's errors live on the ground floor; re-exported here.
@@ -101,12 +120,53 @@ class Statement:
         return cls(source[start:end], start, end, line, column)
 
 
+class ResultKind(str, Enum):
+    """What a result's rows are: table rows, documents, or vector records.
+
+    A ``str`` enum, so ``ResultKind.ROWS == "rows"``. The grid shows all three the same
+    way (columns and rows); the kind lets the window name them ("3 documents").
+    """
+
+    ROWS = "rows"
+    DOCUMENTS = "documents"
+    VECTOR_RECORDS = "vector records"
+
+
+class ColumnKind(str, Enum):
+    """What the values of a column are, when the engine knows (``scalar`` otherwise)."""
+
+    SCALAR = "scalar"  # numbers, text, dates, ... (the default)
+    JSON = "json"  # documents: dicts and lists
+    BINARY = "binary"  # bytes
+    ID = "id"  # a record's identity (a primary key, ``_id``, a vector record's id)
+    VECTOR = "vector"  # embeddings (:class:`~dbplay_desktop.values.Vector`)
+
+
+class ColumnRole(str, Enum):
+    """What a column means in a vector store's or document store's answer."""
+
+    NONE = "none"  # an ordinary column (the default)
+    DISTANCE = "distance"  # a similarity search's distance or score
+    EMBEDDING = "embedding"  # the record's vector
+    METADATA = "metadata"  # the record's metadata
+    DOCUMENT = "document"  # the record's document or text
+
+
 @dataclass(frozen=True)
 class Column:
-    """A result column: the name as the server gave it (duplicates allowed) and its type."""
+    """A result column: the name as the server gave it (duplicates allowed) and its type.
+
+    ``kind`` and ``role`` default to an ordinary scalar column, so ``Column(name,
+    type_name)`` is a complete column for SQL engines.
+    """
 
     name: str
-    type_name: str
+    type_name: str = ""
+    kind: ColumnKind = ColumnKind.SCALAR
+    role: ColumnRole = ColumnRole.NONE
+
+
+Batches = Iterator[list[tuple[Any, ...]]]
 
 
 @dataclass
@@ -115,9 +175,21 @@ class StatementResult:
 
     Fields other than ``batches`` are final once the result is yielded by ``execute``,
     except ``rowcount``, ``status``, ``elapsed`` and ``notices``, which are completed once
-    the batches are exhausted (or :meth:`close` is called). ``columns`` is ``None`` for a
-    statement that returns no rows. ``error`` is set (and ``batches`` empty) when the
-    statement failed; ``execute`` stops after a failed statement.
+    the batches are exhausted (or :meth:`close` is called), ``error`` (see the module's
+    rule for failures) and ``columns`` (see :meth:`add_columns`). ``columns`` is ``None``
+    for a statement that returns no rows. ``error`` is set (and ``batches`` empty) when
+    the statement failed before returning rows; ``execute`` stops after a failed
+    statement.
+
+    ``kind`` says what the rows are (:class:`ResultKind`). ``changes_state`` is set by the
+    engine from its own reading of the statement: False for a statement that only reads
+    (SQL: a ``SELECT``, ``VALUES``, ``TABLE``, ``SHOW``, an ``EXPLAIN`` that does not run
+    its statement, a read-only ``PRAGMA``) and for one that never ran; True for anything
+    else, and whenever the engine cannot tell (so the window errs on offering to save).
+    It says what the statement *is*, not whether it succeeded: check ``error`` too.
+
+    Engines make a row-returning result with :meth:`streaming`; one without rows (or a
+    failure) with the plain constructor.
     """
 
     index: int
@@ -128,21 +200,92 @@ class StatementResult:
     elapsed: float = 0.0
     notices: list[str] = field(default_factory=list)
     error: EngineError | None = None
-    _batches: Iterator[list[tuple[Any, ...]]] | None = field(default=None, repr=False)
+    kind: ResultKind = ResultKind.ROWS
+    changes_state: bool = True
+    # Private: engines pass these to streaming(), never assign them.
+    _batches: Batches | None = field(default=None, repr=False)
     _on_close: Callable[[], None] | None = field(default=None, repr=False)
+
+    @classmethod
+    def streaming(
+        cls,
+        index: int,
+        statement: Statement,
+        columns: Sequence[Column],
+        batches: Batches,
+        *,
+        on_close: Callable[[], None] | None = None,
+        kind: ResultKind = ResultKind.ROWS,
+        changes_state: bool = True,
+        status: str = "",
+        rowcount: int = -1,
+        elapsed: float = 0.0,
+        notices: list[str] | None = None,
+    ) -> StatementResult:
+        """A row-returning result whose rows come from ``batches``.
+
+        ``batches`` yields lists of row tuples (each list at most the session's batch
+        size); it may set ``status``, ``rowcount``, ``elapsed`` on the result as it ends.
+        ``on_close`` releases the engine's cursor: it is called once, when the batches are
+        exhausted, fail, or the consumer calls :meth:`close` -- whichever comes first.
+        """
+        result = cls(
+            index=index,
+            statement=statement,
+            columns=list(columns),
+            status=status,
+            rowcount=rowcount,
+            elapsed=elapsed,
+            notices=notices if notices is not None else [],
+            kind=kind,
+            changes_state=changes_state,
+        )
+        result._batches = batches
+        result._on_close = on_close
+        return result
 
     @property
     def returns_rows(self) -> bool:
         return self.columns is not None
 
-    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
-        """Yield the rows in lists of at most the session's batch size, as they arrive."""
-        if self._batches is None:
+    def add_columns(self, columns: Sequence[Column]) -> None:
+        """Append columns while the rows stream (an engine whose records have no fixed
+        shape, e.g. documents, finds new fields as it reads).
+
+        Call it from inside the batches iterator, before yielding the first batch whose
+        rows have the new cells. The rule for consumers: columns are only ever appended,
+        never removed or reordered; a batch's rows have ``len(result.columns)`` cells as
+        of the moment the batch is yielded, so rows of earlier batches may be shorter --
+        their missing trailing cells are :data:`~dbplay_desktop.values.MISSING` (a field
+        the record does not have). Consumers check ``len(result.columns)`` after each
+        batch.
+        """
+        if self.columns is None:
+            raise ValueError("a result without rows has no columns to add to")
+        self.columns.extend(columns)
+
+    def batches(self) -> Batches:
+        """Yield the rows in lists of at most the session's batch size, as they arrive.
+
+        A failure while the rows stream sets :attr:`error` and is raised here, after the
+        rows that came before it (see the module's rule for failures).
+        """
+        source = self._batches
+        if source is None:
             return
         try:
-            yield from self._batches
+            for batch in source:
+                yield batch
+                if self._batches is not source:  # closed meanwhile: stop here
+                    return
+        except EngineError as exc:
+            if self.error is None:
+                self.error = exc
+            raise
         finally:
             self.close()
+        if self.error is not None:  # an engine that recorded its failure without raising
+            raise self.error
 
     def fetch_all(self, limit: int | None = None) -> list[tuple[Any, ...]]:
         """Collect the rows (at most ``limit``); for tests and small results only."""
@@ -155,9 +298,19 @@ class StatementResult:
         return rows
 
     def close(self) -> None:
-        """Stop streaming and release the server-side cursor; safe to call twice."""
-        self._batches = None
+        """Stop streaming and release the server-side cursor; safe to call twice.
+
+        A ``batches()`` loop still open yields nothing more; the engine's batches
+        iterator is closed (a generator runs its ``finally``), then ``on_close`` runs.
+        """
+        source, self._batches = self._batches, None
         callback, self._on_close = self._on_close, None
+        close = getattr(source, "close", None)
+        if close is not None:
+            try:
+                close()
+            except ValueError:  # the generator is running (close called from inside it)
+                pass
         if callback is not None:
             callback()
 
@@ -268,11 +421,20 @@ class Session(ABC):
         stream through ``batches()``. Advancing the iterator closes the previous
         result's cursor. An error in statement 3 is yielded as statement 3's result
         after the results of statements 1 and 2, and nothing after it runs.
+
+        The call itself (not the first ``next``) forgets any earlier :meth:`cancel`, so a
+        cancel that comes after ``execute`` was called always counts: the statement it
+        finds not yet started is yielded with a :class:`QueryCancelled` error.
         """
 
     @abstractmethod
     def cancel(self) -> None:
-        """Stop the running statement; callable from any thread, harmless when idle."""
+        """Stop the running statement; callable from any thread, harmless when idle.
+
+        The stopped statement's result carries a :class:`QueryCancelled` error: set
+        before it is yielded, or raised by ``batches()`` when its rows were streaming
+        (the module's rule for failures). Nothing after it runs.
+        """
 
     @abstractmethod
     def catalog(self) -> list[CatalogItem]:

@@ -286,3 +286,40 @@ def test_a_runtime_error_has_no_position_but_the_statements_line(pg_session):
     assert isinstance(error, QueryError) and error.code == "22012"
     assert error.position is None  # the server gave none: the statement failed as a whole
     assert (error.line, error.column) == (2, 3)
+
+
+def test_changes_state_follows_pglasts_reading_of_each_statement(pg_session):
+    """Reads (SELECT, VALUES, TABLE, SHOW, EXPLAIN without ANALYZE) change nothing; DDL,
+    DML, SET, SELECT INTO, row locks, data-modifying WITH and EXPLAIN ANALYZE of a write
+    do. A data-modifying WITH runs as it is (no cursor accepts it) and returns its rows."""
+    script = (
+        "create table w (a int);\n"                                   # 0 True
+        "insert into w values (1), (2);\n"                            # 1 True
+        "select a from w order by a;\n"                               # 2 False
+        "values (1);\n"                                               # 3 False
+        "table w;\n"                                                  # 4 False
+        "show search_path;\n"                                         # 5 False
+        "explain select * from w;\n"                                  # 6 False
+        "explain analyze select * from w;\n"                          # 7 False
+        "explain (analyze) insert into w values (3);\n"               # 8 True
+        "explain (analyze off) delete from w;\n"                      # 9 False
+        "select * into w2 from w;\n"                                  # 10 True
+        "select a from w for update;\n"                               # 11 True
+        "with gone as (delete from w where a = 3 returning a) select a from gone;\n"  # 12
+        "set search_path = public;\n"                                 # 13 True
+    )
+    results = run(pg_session, script)
+    assert all(r.error is None for r, _ in results), [r.error for r, _ in results]
+    assert [r.changes_state for r, _ in results] == [
+        True, True, False, False, False, False, False, False, True, False, True, True, True,
+        True,
+    ]
+    assert results[12][1] == [(3,)]
+    assert run(pg_session, "select count(*) from w")[0][1] == [(2,)]
+
+
+def test_a_failed_statement_is_still_read_by_its_kind(pg_session):
+    ((result, _rows),) = run(pg_session, "insert into nowhere values (1)")
+    assert isinstance(result.error, QueryError) and result.changes_state is True
+    ((result, _rows),) = run(pg_session, "select * from nowhere")
+    assert isinstance(result.error, QueryError) and result.changes_state is False

@@ -118,3 +118,40 @@ def test_the_rows_of_an_earlier_run_are_freed(qtbot, main_window):
     first.destroyed.connect(lambda *_: gone.append(True))
     run_and_wait(qtbot, playground)
     qtbot.waitUntil(lambda: bool(gone), timeout=10_000)
+
+
+def test_whether_a_run_changed_the_playground_comes_from_the_engine(qtbot, main_window):
+    """A read leaves the playground unchanged, DDL and DML change it: the engine says so
+    per statement (``StatementResult.changes_state``); the window parses nothing."""
+    playground = _playground(qtbot, main_window, "select 1;\nshow search_path;\n"
+                             "explain select 1;\nvalues (2);")
+    run_and_wait(qtbot, playground)
+    assert not playground.results.had_error
+    assert playground.results.changed_state is False
+    playground.editor.setPlainText("create table changed (a int);\nselect 1;")
+    run_and_wait(qtbot, playground)
+    assert playground.results.changed_state is True
+    playground.editor.setPlainText("select 1;\ninsert into changed values (1);")
+    run_and_wait(qtbot, playground)
+    assert playground.results.changed_state is True
+    # a data-modifying WITH is a change, and its rows still show
+    playground.editor.setPlainText(
+        "with gone as (delete from changed returning a) select a from gone;")
+    run_and_wait(qtbot, playground)
+    assert playground.results.changed_state is True
+    assert playground.result_models()[0].rows() == [(1,)]
+
+
+def test_results_and_the_query_runner_name_no_engine():
+    """The grid, its run results and the query runner are engine-neutral: no engine or
+    driver is named in their code, comments or docstrings."""
+    from pathlib import Path
+
+    import dbplay_desktop.ui.playground.query_runner as runner
+    import dbplay_desktop.ui.results as results
+
+    files = [Path(runner.__file__), *Path(results.__file__).parent.glob("*.py")]
+    names = ("postgres", "pglast", "psycopg", "sqlite", "mongo", "chroma")
+    found = [(path.name, name) for path in files
+             for name in names if name in path.read_text(encoding="utf-8").lower()]
+    assert found == []

@@ -214,3 +214,44 @@ def test_copies_of_documents_with_absent_fields_and_vectors():
         "| 1 |  | [0.1,-2.5] |", "| 2 | *NULL* | [] |"]
     assert json_text({"nested": {"gone": MISSING, "here": 1}}) == '{"nested":{"here":1}}'
 
+
+
+def test_a_float32_vector_is_exported_in_full(tmp_path):
+    """Every element of a float32 embedding reaches CSV and JSON files, each in the
+    shortest text that reads back to the same float32."""
+    import random
+    import struct
+
+    from dbplay_desktop.values import Vector
+
+    generator = random.Random(7)
+    raw = struct.pack("<1536f", *(generator.uniform(-1, 1) for _ in range(1536)))
+    vector = Vector.from_bytes(raw)
+    for fmt in ("csv", "json"):
+        target = tmp_path / f"out.{fmt}"
+        export_file(target, fmt, ["id", "embedding"], [(1, vector)])
+        text = target.read_text(encoding="utf-8")
+        if fmt == "csv":
+            field = text.split("\n")[1].split(",", 1)[1].strip('"')
+            values = json.loads(field)
+        else:
+            values = json.loads(text)[0]["embedding"]
+        assert len(values) == 1536
+        assert struct.pack("<1536f", *values) == raw  # exact, element for element
+    assert copy_text("tsv", ["v"], [(vector,)], header=False).count(",") == 1535
+
+
+def test_the_grid_values_module_only_adapts_the_one_formatter():
+    """``ui/results/values.py`` re-exports :mod:`dbplay_desktop.values`: no rule of its
+    own for NaN, Decimal, dates or anything else."""
+    import inspect
+
+    import dbplay_desktop.ui.results.values as grid_values
+    import dbplay_desktop.values as values
+
+    own = [name for name, member in vars(grid_values).items()
+           if (inspect.isfunction(member) or inspect.isclass(member))
+           and member.__module__ == grid_values.__name__]
+    assert own == []
+    for name in grid_values.__all__:
+        assert getattr(grid_values, name) is getattr(values, name)

@@ -13,13 +13,18 @@ from psycopg.pq import TransactionStatus
 from PySide6.QtCore import QModelIndex, QThreadPool
 
 from dbplay_desktop.engines.base import (
+    CatalogItem,
     Column,
     ConnectionFailed,
     QueryCancelled,
     QueryError,
+    ResultKind,
+    Session,
+    Statement,
     StatementResult,
 )
 from dbplay_desktop.ui.playground.query_runner import QueryRunner
+from dbplay_desktop.values import MISSING
 from tests.ui.helpers_results import RunLog, SqliteSession
 
 ACTIVE = TransactionStatus.ACTIVE
@@ -232,3 +237,67 @@ def test_postgres_cancel_stops_pg_sleep_quickly(qtbot, pg_session):
     qtbot.waitUntil(log.done, timeout=15_000)
     assert isinstance(log.results[0].error, QueryCancelled)
     assert ("started", 1) not in log.events
+
+
+# --------------------------------------------------------------------------- result model v2
+
+
+def test_runner_stops_a_result_at_its_memory_budget_and_runs_the_next(qtbot, sqlite_session):
+    from dbplay_desktop.values import row_size
+
+    size = row_size((1, "z" * 500))
+    runner = QueryRunner(sqlite_session, cap=None, memory_limit=300 * size)
+    log = RunLog(runner)
+    series = "with recursive s(x) as (select 1 union all select x + 1 from s where x < 100000)"
+    runner.run(f"{series} select 1, printf('%.500c', 'z') from s; select 42 as answer;")
+    qtbot.waitUntil(log.done, timeout=10_000)
+    assert log.models[0].received_count == 300
+    assert log.models[0].summary() == "300 of >300 rows"
+    assert log.models[1].rows() == [(42,)]
+    assert sqlite_session.closed_cursors == 2
+
+
+class _DocumentSession(Session):
+    """A session whose one result finds a new field in its second batch (as a document
+    store's does); the engine contract's own result class, no driver."""
+
+    def execute(self, text: str) -> Iterator[StatementResult]:
+        def batches() -> Iterator[list[tuple[object, ...]]]:
+            yield [(1,), (2,)]
+            result.add_columns([Column("email")])
+            yield [(3, "a@b.c")]
+
+        result = StatementResult.streaming(
+            0, Statement.at(text, 0, len(text)), [Column("_id")], batches(),
+            kind=ResultKind.DOCUMENTS, changes_state=False,
+        )
+        yield result
+
+    def cancel(self) -> None:
+        pass
+
+    def catalog(self) -> list[CatalogItem]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_runner_sends_columns_added_while_a_result_streams(qtbot):
+    runner = QueryRunner(_DocumentSession(), cap=None)
+    log = RunLog(runner)
+    added: list[list[str]] = []
+
+    def on_columns(index: int, columns: list[Column]) -> None:
+        added.append([c.name for c in columns])
+        model = log.models[index]
+        model.add_columns(columns[model.columnCount():])
+
+    runner.columns_added.connect(on_columns)
+    runner.run("find")
+    qtbot.waitUntil(log.done, timeout=10_000)
+    assert added == [["_id", "email"]]
+    model = log.models[0]
+    assert model.column_names() == ["_id", "email"]
+    assert model.rows() == [(1, MISSING), (2, MISSING), (3, "a@b.c")]
+    assert log.results[0].kind is ResultKind.DOCUMENTS

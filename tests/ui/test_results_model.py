@@ -268,3 +268,142 @@ def test_destroying_the_model_stops_its_stream(qtbot):
     shiboken6.delete(model)
     qtbot.waitUntil(lambda: worker.is_done, timeout=5000)
     assert closed.is_set()
+
+
+# --------------------------------------------------------------------------- columns added
+
+
+def _streaming(batches, columns):
+    from dbplay_desktop.engines.base import Statement, StatementResult
+
+    return StatementResult.streaming(0, Statement.at("find", 0, 4), columns, batches)
+
+
+def test_added_columns_are_inserted_without_a_reset_and_old_rows_read_missing(qtbot):
+    model = ResultsModel(batch_size=10)
+    model.set_columns([Column("_id", "objectid")])
+    model.append_rows([(1,), (2,)])
+    resets: list[bool] = []
+    inserted: list[tuple[int, int]] = []
+    model.modelAboutToBeReset.connect(lambda: resets.append(True))
+    model.columnsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+    assert model.add_columns([Column("name"), Column("age", "int")])
+    model.append_rows([(3, "Rex", 4)])
+    assert resets == [] and inserted == [(1, 2)]
+    assert model.columnCount() == 3 and model.column_names() == ["_id", "name", "age"]
+    assert model.value(0, 1) is MISSING and model.value(2, 1) == "Rex"
+    assert model.index(0, 2).data(RawValueRole) is MISSING
+    assert model.index(0, 2).data() == "" and model.index(0, 2).data(IsNullRole) is False
+    assert model.index(0, 2).data(Qt.ItemDataRole.ToolTipRole) == MISSING_TOOLTIP
+    assert model.row(0) == (1, MISSING, MISSING)
+    assert model.rows() == [(1, MISSING, MISSING), (2, MISSING, MISSING), (3, "Rex", 4)]
+    assert model.is_numeric_column(2) and not model.is_numeric_column(1)
+    assert model.add_columns([Column("x")], generation=model.generation + 1) is False
+
+
+def test_columns_a_result_adds_while_streaming_reach_the_model(qtbot):
+    from dbplay_desktop.engines.base import Column as C
+
+    def documents():
+        yield [(1,), (2,)]
+        result.add_columns([C("email")])
+        yield [(3, "a@b.c")]
+        result.add_columns([C("tags")])
+        yield [(4, MISSING, ["x"])]
+
+    result = _streaming(documents(), [C("_id")])
+    model = ResultsModel(batch_size=10)
+    resets: list[bool] = []
+    with qtbot.waitSignal(model.finished, timeout=10_000):
+        stream_result(result, model)
+        model.modelAboutToBeReset.connect(lambda: resets.append(True))
+    assert resets == []
+    assert model.column_names() == ["_id", "email", "tags"]
+    assert model.rows() == [(1, MISSING, MISSING), (2, MISSING, MISSING),
+                            (3, "a@b.c", MISSING), (4, MISSING, ["x"])]
+    assert model.summary() == "4 rows"
+
+
+# --------------------------------------------------------------------------- memory budget
+
+
+def test_the_model_stops_keeping_rows_at_its_memory_budget(qtbot):
+    from dbplay_desktop.values import row_size
+
+    rows = [(i, "x" * 1000) for i in range(100)]
+    size = row_size(rows[0])
+    model = ResultsModel(batch_size=500, memory_limit=10 * size)
+    model.set_columns([Column("n", "int4"), Column("s", "text")])
+    model.append_rows(rows[:4])
+    assert not model.memory_full and model.memory_used == 4 * size
+    model.append_rows(rows[4:50])
+    assert model.memory_full and model.received_count == 10  # the row reaching it is kept
+    model.append_rows(rows[50:])
+    assert model.received_count == 10
+    model.finish(True, False)
+    assert model.more_available and model.summary() == "10 of >10 rows"
+    assert not model.can_fetch_beyond
+    model.reset()
+    assert model.memory_used == 0 and not model.memory_full
+
+
+def test_stream_result_stops_at_the_memory_budget_and_the_footer_says_why(qtbot):
+    from dbplay_desktop.ui.results.footer import ResultFooter
+    from dbplay_desktop.values import row_size
+
+    closed = threading.Event()
+    rows = [(i, "y" * 2000) for i in range(1000)]
+    size = row_size(rows[0])
+
+    def batches():
+        for start in range(0, len(rows), 100):
+            yield rows[start : start + 100]
+
+    model = ResultsModel(batch_size=300, cap=100_000, memory_limit=250 * size)
+    with qtbot.waitSignal(model.finished, timeout=10_000):
+        stream_result(make_result(batches(), closed=closed), model, resumable=True)
+    assert model.received_count == 250 and model.memory_full
+    assert model.summary() == "250 of >250 rows"
+    assert not model.can_fetch_beyond  # the budget is spent: Fetch more cannot add rows
+    footer = ResultFooter()
+    qtbot.addWidget(footer)
+    footer.refresh(model, None)
+    assert footer.summary_label.text() == "250 of >250 rows"
+    assert "memory budget" in footer.summary_label.toolTip()
+    assert "DBPLAY_RESULT_MEMORY_LIMIT" in footer.summary_label.toolTip()
+    assert not footer.fetch_more_button.isEnabled()
+    assert "memory budget" in footer.fetch_more_button.toolTip()
+
+
+def test_the_row_cap_still_reads_as_the_row_cap(qtbot):
+    from dbplay_desktop.ui.results.footer import ResultFooter
+
+    model = ResultsModel(batch_size=300, cap=1000, memory_limit=None)
+    with qtbot.waitSignal(model.finished, timeout=10_000):
+        stream_result(make_result(batches_of(1500)), model, resumable=True)
+    assert model.summary() == "1,000 of >1,000 rows" and not model.memory_full
+    assert model.can_fetch_beyond
+    footer = ResultFooter()
+    qtbot.addWidget(footer)
+    footer.refresh(model, None)
+    assert "row cap" in footer.summary_label.toolTip()
+
+
+def test_memory_limit_comes_from_the_environment(monkeypatch):
+    from dbplay_desktop.ui.results.stream import (
+        DEFAULT_MEMORY_LIMIT,
+        format_bytes,
+        result_memory_limit,
+    )
+
+    assert DEFAULT_MEMORY_LIMIT == 256 * 1024 * 1024
+    assert result_memory_limit({}) == DEFAULT_MEMORY_LIMIT
+    assert result_memory_limit({"DBPLAY_RESULT_MEMORY_LIMIT": "1000"}) == 1000
+    assert result_memory_limit({"DBPLAY_RESULT_MEMORY_LIMIT": "64M"}) == 64 * 1024**2
+    assert result_memory_limit({"DBPLAY_RESULT_MEMORY_LIMIT": "1.5g"}) == int(1.5 * 1024**3)
+    assert result_memory_limit({"DBPLAY_RESULT_MEMORY_LIMIT": "0"}) is None
+    assert result_memory_limit({"DBPLAY_RESULT_MEMORY_LIMIT": "lots"}) == DEFAULT_MEMORY_LIMIT
+    monkeypatch.setenv("DBPLAY_RESULT_MEMORY_LIMIT", "2K")
+    assert ResultsModel().memory_limit == 2048
+    assert format_bytes(DEFAULT_MEMORY_LIMIT) == "256 MB"
+    assert format_bytes(1536) == "1.5 KB" and format_bytes(12) == "12 bytes"

@@ -36,18 +36,75 @@ from dbplay_desktop.engines.postgres.script import split_sql
 _cursor_names = itertools.count(1)
 
 
-def _streams_through_cursor(sql: str) -> bool:
-    """True when the statement is a plain query that ``DECLARE ... CURSOR`` accepts."""
+_OFF = frozenset({"false", "off", "no", "0"})
+
+
+def _option_on(arg: Any) -> bool:
+    """Whether an ``EXPLAIN (option value)`` value is on (no value: on)."""
+    if arg is None:
+        return True
+    for name in ("boolval", "ival", "sval"):
+        value = getattr(arg, name, None)
+        if value is not None:
+            return str(value).lower() not in _OFF and value is not False
+    return True
+
+
+def _writes_in_with(node: Any) -> bool:
+    """Whether a ``SELECT`` (or a part of a ``UNION``) has a data-modifying ``WITH``."""
+    from pglast import ast
+
+    if node.withClause is not None:
+        for cte in node.withClause.ctes or ():
+            query = getattr(cte, "ctequery", None)
+            if not isinstance(query, ast.SelectStmt) or _select_changes(query):
+                return True
+    return any(part is not None and _writes_in_with(part) for part in (node.larg, node.rarg))
+
+
+def _select_changes(node: Any) -> bool:
+    """Whether a ``SELECT`` writes: ``INTO``, row locks, or a data-modifying ``WITH``."""
+    return node.intoClause is not None or bool(node.lockingClause) or _writes_in_with(node)
+
+
+def _changes(node: Any) -> bool:
+    """Whether a parsed statement may change the database (see ``changes_state``)."""
+    from pglast import ast
+
+    if isinstance(node, ast.SelectStmt):  # also VALUES and TABLE
+        return _select_changes(node)
+    if isinstance(node, ast.VariableShowStmt):
+        return False
+    if isinstance(node, ast.ExplainStmt):
+        analyze = any(
+            getattr(option, "defname", "") == "analyze" and _option_on(option.arg)
+            for option in node.options or ()
+        )
+        return analyze and _changes(node.query)  # only EXPLAIN ANALYZE runs its statement
+    return True
+
+
+def _reading(sql: str) -> tuple[bool, bool]:
+    """``(streams, changes_state)`` of one statement, from one parse with pglast.
+
+    ``streams``: a plain query that ``DECLARE ... CURSOR`` accepts (a data-modifying
+    ``WITH`` is not). ``changes_state``: see :attr:`StatementResult.changes_state`; text
+    pglast cannot parse is run as it is (the server reports its error with its position)
+    and counts as a change, erring on the side of offering to save.
+    """
     from pglast import ast, parse_sql
 
     try:
         statements = parse_sql(sql)
-    except Exception:  # not valid SQL: let the server report it with its position
-        return False
+    except Exception:  # not valid SQL (or newer syntax than pglast knows)
+        return False, True
     if len(statements) != 1:
-        return False
+        return False, True
     node = statements[0].stmt
-    return isinstance(node, ast.SelectStmt) and node.intoClause is None
+    changes = _changes(node)
+    streams = (isinstance(node, ast.SelectStmt) and node.intoClause is None
+               and not _writes_in_with(node))
+    return streams, changes
 
 
 class PostgresSession(Session):
@@ -91,10 +148,14 @@ class PostgresSession(Session):
 
     # -- running ---------------------------------------------------------------------
     def execute(self, text: str) -> Iterator[StatementResult]:
-        self._cancelled = False
+        self._cancelled = False  # now, not at the first next(): a later cancel counts
+        return self._execute(text)
+
+    def _execute(self, text: str) -> Iterator[StatementResult]:
         for index, statement in enumerate(split_sql(text)):
             self._close_open()
             if self._cancelled:
+                yield self._not_started(index, statement)
                 return
             result = self._run(index, statement, text)
             yield result
@@ -102,14 +163,25 @@ class PostgresSession(Session):
                 return
         self._close_open()
 
+    def _not_started(self, index: int, statement: Statement) -> StatementResult:
+        """The result of a statement that a cancel stopped before it started."""
+        error = QueryCancelled(
+            "the statement was cancelled before it started",
+            line=statement.line, column=statement.column,
+        )
+        return StatementResult(index=index, statement=statement, error=error,
+                               changes_state=False)
+
     def _run(self, index: int, statement: Statement, text: str) -> StatementResult:
         self._notices = []
         started = time.perf_counter()
-        result = StatementResult(index=index, statement=statement, notices=self._notices)
+        streams, changes = _reading(statement.text)
+        result = StatementResult(index=index, statement=statement, notices=self._notices,
+                                 changes_state=changes)
         own_transaction = False
         declare_prefix = 0
         try:
-            if _streams_through_cursor(statement.text):
+            if streams:
                 idle = self._conn.info.transaction_status == pq.TransactionStatus.IDLE
                 if idle:
                     self._conn.execute("BEGIN")
@@ -135,15 +207,15 @@ class PostgresSession(Session):
             result.rowcount = cursor.rowcount
             cursor.close()
             return result
-        result.columns = [
-            Column(col.name, self._type_name(col.type_code)) for col in cursor.description
-        ]
-        if not named:
-            result.status = cursor.statusmessage or ""
-            result.rowcount = cursor.rowcount
-        state = _Stream(self, cursor, result, statement, text, started, own_transaction, named)
-        result._batches = state.batches()
-        result._on_close = state.close
+        columns = [Column(col.name, self._type_name(col.type_code)) for col in cursor.description]
+        state = _Stream(self, cursor, statement, text, started, own_transaction, named)
+        result = StatementResult.streaming(
+            index, statement, columns, state.batches(), on_close=state.close,
+            changes_state=changes, elapsed=result.elapsed, notices=self._notices,
+            status="" if named else cursor.statusmessage or "",
+            rowcount=-1 if named else cursor.rowcount,
+        )
+        state.result = result
         self._open = result
         return result
 
@@ -248,7 +320,6 @@ class _Stream:
         self,
         session: PostgresSession,
         cursor: psycopg.Cursor[Any],
-        result: StatementResult,
         statement: Statement,
         text: str,
         started: float,
@@ -258,7 +329,7 @@ class _Stream:
         self.named = named
         self.session = session
         self.cursor = cursor
-        self.result = result
+        self.result: StatementResult  # set by the session once the result is made
         self.statement = statement
         self.text = text
         self.started = started
@@ -273,9 +344,10 @@ class _Stream:
             try:
                 rows = self.cursor.fetchmany(size)
             except psycopg.Error as exc:
-                self.result.error = self.session._query_error(exc, self.statement, self.text)
+                error = self.session._query_error(exc, self.statement, self.text)
+                self.result.error = error
                 self.finish(failed=True)
-                raise self.result.error from exc
+                raise error from exc
             if rows:
                 self.fetched += len(rows)
                 yield rows

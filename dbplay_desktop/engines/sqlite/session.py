@@ -58,6 +58,44 @@ def _verb(text: str) -> str:
     return "WITH"
 
 
+#: PRAGMAs that do something even without a value (a checkpoint, a vacuum, ...).
+_ACTING_PRAGMAS = frozenset({
+    "optimize", "wal_checkpoint", "incremental_vacuum", "shrink_memory",
+})  # fmt: skip
+#: PRAGMAs that take an argument in parentheses only to name what they describe.
+_DESCRIBING_PRAGMAS = frozenset({
+    "table_info", "table_xinfo", "table_list", "index_info", "index_xinfo", "index_list",
+    "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+})  # fmt: skip
+
+
+def _changes_state(text: str, verb: str) -> bool:
+    """Whether a statement may change the database (see ``StatementResult.changes_state``).
+
+    ``sqlite3`` exposes no parser, so this reads the statement's words with the engine's
+    own tokenizer (:func:`~.safety.lex`, which skips strings and comments): ``SELECT``,
+    ``VALUES``, a ``WITH`` that ends in a ``SELECT``, ``EXPLAIN`` (which never runs its
+    statement) and a ``PRAGMA`` that only reads do not; everything else does.
+    """
+    if verb in ("SELECT", "VALUES", "EXPLAIN"):
+        return False
+    if verb != "PRAGMA":
+        return True
+    from dbplay_desktop.engines.sqlite.safety import lex
+
+    words = lex(text[:4096])[1:]
+    if len(words) >= 2 and words[1] == ".":  # PRAGMA schema.name
+        words = words[2:]
+    if not words:
+        return True
+    name, rest = words[0].lstrip("\x00"), words[1:]
+    if name in _ACTING_PRAGMAS or "=" in rest:
+        return True
+    if rest and rest[0] == "(":  # PRAGMA name(value) sets, unless it names a table
+        return name not in _DESCRIBING_PRAGMAS
+    return False
+
+
 def _session_guard(action: int, arg1: Any, arg2: Any, db: Any, source: Any) -> int:
     """Refuse the functions that load code or read and write files, wherever they are."""
     if action == sqlite3.SQLITE_FUNCTION and str(arg2 or "").lower() in DENIED_FUNCTIONS:
@@ -153,10 +191,20 @@ class SqliteSession(Session):
 
     # -- running -----------------------------------------------------------------------
     def execute(self, text: str) -> Iterator[StatementResult]:
-        self._cancelled.clear()
+        self._cancelled.clear()  # now, not at the first next(): a later cancel counts
+        return self._execute(text)
+
+    def _execute(self, text: str) -> Iterator[StatementResult]:
         for index, statement in enumerate(split_sql(text)):
             self._close_open()
             if self._cancelled.is_set():
+                error = QueryCancelled(
+                    "the statement was cancelled before it started",
+                    line=statement.line, column=statement.column,
+                    code="SQLITE_INTERRUPT", code_name="SQLite",
+                )
+                yield StatementResult(index=index, statement=statement, error=error,
+                                      changes_state=False)
                 return
             result = self._run(index, statement, text)
             yield result
@@ -166,7 +214,9 @@ class SqliteSession(Session):
 
     def _run(self, index: int, statement: Statement, text: str) -> StatementResult:
         started = time.perf_counter()
-        result = StatementResult(index=index, statement=statement)
+        verb = _verb(statement.text)
+        changes = _changes_state(statement.text, verb)
+        result = StatementResult(index=index, statement=statement, changes_state=changes)
         self._arm()
         cursor = self._conn.cursor()
         changes_before = self._conn.total_changes
@@ -178,7 +228,6 @@ class SqliteSession(Session):
             cursor.close()
             return result
         result.elapsed = time.perf_counter() - started
-        verb = _verb(statement.text)
         if cursor.description is None:
             if verb in _DML:
                 changed = self._conn.total_changes != changes_before
@@ -188,10 +237,13 @@ class SqliteSession(Session):
             result.status = f"{verb} {result.rowcount}" if result.rowcount >= 0 else verb
             cursor.close()
             return result
-        result.columns = [Column(str(col[0]), "") for col in cursor.description]
-        stream = _Stream(self, cursor, result, started, verb)
-        result._batches = stream.batches()
-        result._on_close = stream.close
+        columns = [Column(str(col[0]), "") for col in cursor.description]
+        stream = _Stream(self, cursor, started, verb)
+        result = StatementResult.streaming(
+            index, statement, columns, stream.batches(), on_close=stream.close,
+            changes_state=changes, elapsed=result.elapsed,
+        )
+        stream.result = result
         self._open = result
         return result
 
@@ -280,14 +332,12 @@ class _Stream:
     """The batches of one row-returning statement."""
 
     def __init__(
-        self, session: SqliteSession, cursor: sqlite3.Cursor, result: StatementResult,
-        started: float,
-        verb: str,
+        self, session: SqliteSession, cursor: sqlite3.Cursor, started: float, verb: str
     ) -> None:
         self.verb = "SELECT" if verb in ("SELECT", "VALUES", "WITH") else verb
         self.session = session
         self.cursor = cursor
-        self.result = result
+        self.result: StatementResult  # set by the session once the result is made
         self.started = started
         self.fetched = 0
         self.exhausted = False
@@ -300,9 +350,10 @@ class _Stream:
             try:
                 rows = self.cursor.fetchmany(size)
             except sqlite3.Error as exc:
-                self.result.error = self.session._error(exc, self.result.statement)
+                error = self.session._error(exc, self.result.statement)
+                self.result.error = error
                 self.close()
-                raise self.result.error from None
+                raise error from None
             if rows:
                 self.fetched += len(rows)
                 yield rows

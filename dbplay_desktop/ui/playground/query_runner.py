@@ -14,7 +14,13 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from dbplay_desktop.engines.base import EngineError, QueryCancelled, Session
-from dbplay_desktop.ui.results.stream import DEFAULT_ROW_CAP, PacedBatches, StreamFlags
+from dbplay_desktop.ui.results.stream import (
+    DEFAULT_ROW_CAP,
+    PacedBatches,
+    StreamFlags,
+    grown_columns,
+    result_memory_limit,
+)
 from dbplay_desktop.ui.workers import Worker, start_worker
 
 
@@ -26,11 +32,16 @@ def _run(
     flags: StreamFlags,
     keep_open: int | None = None,
     handed_over: Sequence[Any] = (),
+    budget: int | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Worker body of :class:`QueryRunner`: yields ``(generation, event, index, ...)``.
 
     One statement at a time on the one connection: a result is streamed up to the cap
-    (plus the probe batch) and closed before the next statement may run. The statement
+    or the memory ``budget`` (plus the probe batch) and closed before the next statement
+    may run. Columns a result adds while it streams are sent (as a "columns" event with
+    all its columns) before the rows that use them. A failure while the rows stream is
+    raised by the result's batches and kept as its ``error`` (the engine contract's
+    rule), so the "finished" event always carries it. The statement
     numbered ``keep_open`` (the run's last) stays open when the cap stops it, so the
     grid can fetch more of it later: its "finished" event then carries the stream and
     the rows read past the cap. ``handed_over`` are results an earlier run left open:
@@ -42,18 +53,28 @@ def _run(
         if flags.stop:  # discarded before the worker got a thread
             return
         for result in session.execute(text):
+            seen = len(result.columns or [])
             yield generation, "started", result.index, result
             more = False
             parked = None
             try:
                 if result.error is None and result.returns_rows:
-                    paced = PacedBatches(result.batches(), cap, flags)
+                    paced = PacedBatches(result.batches(), cap, flags, budget)
                     try:
                         for rows in paced:
+                            columns = grown_columns(result, seen)
+                            if columns is not None:
+                                seen = len(columns)
+                                yield generation, "columns", result.index, columns
                             yield generation, "batch", result.index, rows
+                        columns = grown_columns(result, seen)  # found by the probe batch
+                        if columns is not None:
+                            yield generation, "columns", result.index, columns
                     finally:
                         more = paced.more
-                        if more and not flags.stop and result.index == keep_open:
+                        # At the memory budget the grid can take no more: nothing to park.
+                        resumable = more and not paced.limit.memory_reached
+                        if resumable and not flags.stop and result.index == keep_open:
                             parked = (paced.batches, paced.leftover)
                         else:
                             paced.close()
@@ -87,6 +108,7 @@ class QueryRunner(QObject):
 
         runner = QueryRunner(session, cap=settings.row_cap, parent=tab)
         runner.statement_started.connect(tab.on_statement_started)   # (index, result)
+        runner.columns_added.connect(tab.on_columns_added)           # (index, columns)
         runner.batch.connect(tab.on_batch)                           # (index, rows)
         runner.statement_finished.connect(tab.on_statement_finished) # (index, result, more)
         runner.all_done.connect(tab.on_all_done)
@@ -100,12 +122,24 @@ class QueryRunner(QObject):
     ``result.error``) and shows ``result.status``, ``rowcount``, ``elapsed``,
     ``notices`` and ``error`` (with ``error.position``) in the messages pane.
 
-    Only ``columns`` and ``statement`` of a result are final at ``statement_started``;
-    read the rest at ``statement_finished``. After an error nothing more runs.
+    Only ``statement`` of a result is final at ``statement_started``, and ``columns``
+    (which only grow, through ``columns_added``); read the rest at
+    ``statement_finished``. After an error nothing more runs.
+
+    ``memory_limit`` (default: :func:`~.stream.result_memory_limit`) stops a result's
+    rows, like the cap, at the row that brings their estimated size to that many bytes;
+    give the models the same limit (they count the same bytes).
     """
 
     #: (index, StatementResult): the statement began returning.
     statement_started = Signal(int, object)
+    #: (index, list of Column): every column of a result that has grown while streaming
+    #: (an engine may find new fields as it reads: ``StatementResult.add_columns``);
+    #: emitted before the batch whose rows use them. Earlier rows are shorter: their
+    #: missing cells are ``values.MISSING``. The list may start with columns the
+    #: receiver already has (``result.columns`` read at ``statement_started`` may have
+    #: grown by then): add only those past the ones it has.
+    columns_added = Signal(int, object)
     #: (index, list of row tuples)
     batch = Signal(int, object)
     #: (index, StatementResult with status/rowcount/elapsed/notices/error, more_available)
@@ -124,11 +158,14 @@ class QueryRunner(QObject):
         session: Session,
         *,
         cap: int | None = DEFAULT_ROW_CAP,
+        memory_limit: int | str | None = "default",
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
         self.cap = cap
+        self.memory_limit: int | None = (
+            result_memory_limit() if isinstance(memory_limit, str) else memory_limit)
         self.generation = 0
         self._worker: Worker | None = None
         self._flags = StreamFlags()
@@ -158,7 +195,7 @@ class QueryRunner(QObject):
         self._flags = StreamFlags()
         worker = Worker(
             _run, self.session, text, self.cap, self.generation, self._flags,
-            keep_open, tuple(handed_over),
+            keep_open, tuple(handed_over), self.memory_limit,
         )
         worker.generation = self.generation
         self.destroyed.connect(self._flags.halt)  # a closed tab stops its run
@@ -207,6 +244,8 @@ class QueryRunner(QObject):
             self.batch.emit(index, rest[0])
         elif kind == "started":
             self.statement_started.emit(index, rest[0])
+        elif kind == "columns":
+            self.columns_added.emit(index, rest[0])
         elif kind == "finished":
             if rest[2] is not None:
                 self.result_parked.emit(index, rest[0], rest[2])

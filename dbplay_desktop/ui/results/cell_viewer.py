@@ -1,7 +1,7 @@
 """A dialog that shows one cell in full: long text, pretty JSON, a document tree, a hex dump.
 
 The grid only previews values (one line, cut at a few hundred characters); this is where a
-user reads a whole MongoDB document, a JSON column or a ``bytea`` value, and copies it.
+user reads a whole document, a JSON column or a binary value, and copies it.
 """
 
 from __future__ import annotations

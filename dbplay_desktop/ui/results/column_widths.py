@@ -3,7 +3,7 @@
 The first batch of a result rarely holds its widest values (``generate_series`` counts
 up: 1,000 rows of four digits, then six), so sizing once leaves "1…" and "9…" in the
 grid. Measuring every cell of 100,000 rows on the UI thread would freeze it instead.
-:class:`ColumnWidths` does what DBeaver and sqlitebrowser do in spirit:
+:class:`ColumnWidths` does what DBeaver and other database browsers do in spirit:
 
 * each new batch is *sampled* -- a bounded number of rows spread over the batch, its
   first and last row included (counting columns grow towards the end);
@@ -96,9 +96,23 @@ class ColumnWidths(QObject):
         if count:
             self.sample()
 
+    def _add_columns(self, count: int) -> None:
+        """Columns appended to the model: they follow the data, the others keep theirs
+        (the rows before them are empty there, nothing to measure)."""
+        first = len(self._follows)
+        added = count - first
+        self._auto_needed.extend([0] * added)
+        self._full_needed.extend([0] * added)
+        self._follows.extend([True] * added)
+        header = self.table.horizontalHeader()
+        for column in range(first, count):
+            self._resize(column, header.sectionSizeHint(column))
+
     def sample(self) -> None:
         """Measure a sample of the rows received since the last call and widen to fit."""
         model = self._model
+        if model is not None and model.columnCount() > len(self._follows) > 0:
+            self._add_columns(model.columnCount())  # found while streaming: keep the rest
         if model is None or model.columnCount() != len(self._follows):
             if model is not None:
                 self.reset(model)

@@ -9,7 +9,7 @@ Format rules, chosen so that a copy can be pasted back without losing informatio
 
 * TSV and CSV quote a field (``"..."`` with ``""`` for a quote) only when it holds the
   delimiter, a quote or a line break -- and always quote an empty string, so NULL (an
-  empty, unquoted field, as in PostgreSQL's ``COPY ... CSV``) stays distinct from ``''``.
+  empty, unquoted field, as database CSV dumps write it) stays distinct from ``''``.
   Spreadsheets read both forms. A field absent from a document (``MISSING``) is empty
   too: CSV cannot tell it from NULL.
 * JSON is an array of objects, one per line; duplicate column names get ``_2``, ``_3``

@@ -1,6 +1,7 @@
 """The results grid's footer: the row count, *Fetch more* / *Fetch all* / *Stop*, the time.
 
-A result stops at the row cap ("100,000 of >100,000 rows"). As in DBeaver, the footer
+A result stops at the row cap ("100,000 of >100,000 rows"), or at its memory budget,
+which reads the same and says why in its tooltip. As in DBeaver, the footer
 offers to go on from there: *Fetch more* raises the cap by one more cap and continues
 the same stream, *Fetch all* streams the rest (after a question, since nobody knows how
 many rows that is), and *Stop* ends either one, keeping the rows so far. The buttons
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from dbplay_desktop.ui.results.model import ResultsModel
 from dbplay_desktop.ui.results.run_clock import format_elapsed, format_live
+from dbplay_desktop.ui.results.stream import MEMORY_LIMIT_ENV, format_bytes
 
 #: Longest footer text; a longer one (a failure's message) ends in "…", in full as tooltip.
 MAX_FOOTER_CHARS = 160
@@ -62,7 +64,9 @@ class ResultFooter(QWidget):
         short = summary if len(summary) <= MAX_FOOTER_CHARS else (
             summary[: MAX_FOOTER_CHARS - 1] + "…")
         self.summary_label.setText(short)
-        if model.more_available:
+        if model.more_available and model.memory_full:
+            tip = memory_tip(model)
+        elif model.more_available:
             tip = (f"Only the first {model.received_count:,} rows were fetched: the row cap "
                    "is set in File › Preferences.")
         else:
@@ -87,6 +91,8 @@ class ResultFooter(QWidget):
         if can:
             more_tip = f"Fetch the next {step:,} rows"
             all_tip = "Fetch every remaining row"
+        elif model.more_available and model.memory_full:
+            more_tip = all_tip = memory_tip(model)
         elif model.more_available:
             more_tip = all_tip = ("This result cannot be continued: run the statement again "
                                   "with a higher row limit (File › Preferences)")
@@ -96,3 +102,11 @@ class ResultFooter(QWidget):
             more_tip = all_tip = "Every row is loaded" if model.is_finished else ""
         self.fetch_more_button.setToolTip(more_tip)
         self.fetch_all_button.setToolTip(all_tip)
+
+
+def memory_tip(model: ResultsModel) -> str:
+    """Why a result stopped at its memory budget, and where the budget is set."""
+    budget = format_bytes(model.memory_limit or 0)
+    return (f"Only the first {model.received_count:,} rows were kept: they fill this "
+            f"result's memory budget of {budget} (set with the environment variable "
+            f"{MEMORY_LIMIT_ENV}); narrow the query to see other rows.")

@@ -1,8 +1,9 @@
 """The query history pane: search past runs, run one again or copy it into the editor.
 
 Reads :class:`dbplay_desktop.history.QueryHistory` synchronously: a limited, indexed
-SQLite query over at most ten thousand rows takes a few milliseconds, less than handing
-it to a worker would cost. Typing in the search field refreshes after a short pause.
+query of the history's own file over at most ten thousand rows takes a few
+milliseconds, less than handing it to a worker would cost. Typing in the search field
+refreshes after a short pause.
 
 The window records runs with ``history.add(...)`` (from any thread) and then calls
 :meth:`HistoryPanel.refresh` on the UI thread, and connects :attr:`rerun_requested`

@@ -15,6 +15,13 @@ Two ways to feed it (both keep every engine call on a worker thread):
 Both are importable from here too, as the grid's callers always have.
 
 Cells keep their raw Python values; :mod:`.values` decides how they look.
+
+Two limits stop a result early, both shown as "1,000 of >1,000 rows": the row cap and a
+memory budget (:data:`~.stream.DEFAULT_MEMORY_LIMIT`, overridden by the environment
+variable ``DBPLAY_RESULT_MEMORY_LIMIT``): the model stops keeping rows at the one that
+brings their estimated size (:func:`dbplay_desktop.values.row_size`) to the budget.
+Columns may be added while rows stream (:meth:`ResultsModel.add_columns`); rows that
+came before them read :data:`~dbplay_desktop.values.MISSING` there.
 """
 
 from __future__ import annotations
@@ -41,9 +48,17 @@ from dbplay_desktop.ui.results.stream import (
     ResultFeeder,
     Row,
     capped_batches,
+    result_memory_limit,
     stream_result,
 )
-from dbplay_desktop.ui.results.values import display_text, is_number, is_numeric_type, tooltip_text
+from dbplay_desktop.ui.results.values import (
+    MISSING,
+    display_text,
+    is_number,
+    is_numeric_type,
+    tooltip_text,
+)
+from dbplay_desktop.values import row_size
 
 __all__ = [
     "BATCHES_IN_FLIGHT",
@@ -106,11 +121,19 @@ class ResultsModel(QAbstractTableModel):
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         cap: int | None = DEFAULT_ROW_CAP,
+        memory_limit: int | str | None = "default",
     ) -> None:
+        """``memory_limit``: bytes of rows kept (None: no budget); by default
+        :func:`~.stream.result_memory_limit` (the environment's, or 256 MB)."""
         super().__init__(parent)
         self.batch_size = max(1, batch_size)
         #: Row cap that feeders use for this model (None: no cap).
         self.cap = cap
+        #: Estimated bytes of rows the model keeps at most (None: no budget).
+        self.memory_limit: int | None = (
+            result_memory_limit() if isinstance(memory_limit, str) else memory_limit)
+        self._bytes = 0
+        self._dropped = False  # rows arrived past the memory budget and were not kept
         #: Rows one *Fetch more* adds: the cap the model started with.
         self.cap_step = cap if cap is not None else DEFAULT_ROW_CAP
         #: Continues the stream past the cap, when its feeder can (see fetch_next).
@@ -140,6 +163,7 @@ class ResultsModel(QAbstractTableModel):
         self.generation = self.generation + 1 if generation is None else generation
         self._columns, self._numeric_columns, self._rows = [], [], []
         self._visible = 0
+        self._bytes, self._dropped = 0, False
         self._streaming = self._finished = self._more_available = False
         self._fetching_beyond = False
         self._total_known = True
@@ -165,15 +189,45 @@ class ResultsModel(QAbstractTableModel):
         self.summary_changed.emit(self.summary())
         return True
 
+    def add_columns(self, columns: Sequence[Column], generation: int | None = None) -> bool:
+        """Append columns found while rows stream (the views keep their rows and widths);
+        rows received before read :data:`MISSING` in them. False for a stale generation."""
+        if self._stale(generation):
+            return False
+        if not columns:
+            return True
+        first = len(self._columns)
+        self.beginInsertColumns(_ROOT, first, first + len(columns) - 1)
+        self._columns.extend(columns)
+        self._numeric_columns.extend(is_numeric_type(c.type_name) for c in columns)
+        self.endInsertColumns()
+        return True
+
     def append_rows(self, rows: Sequence[Row], generation: int | None = None) -> bool:
         """Buffer a batch; the first ``batch_size`` rows are shown at once, the rest on demand.
 
-        Returns False (and drops the rows) when ``generation`` is stale.
+        Returns False (and drops the rows) when ``generation`` is stale. Rows past the
+        memory budget are not kept (the result then reads "N of >N rows").
         """
         if self._stale(generation):
             return False
         if not rows:
             return True
+        limit = self.memory_limit
+        if limit is not None:
+            if self._bytes >= limit:
+                self._dropped = True
+                return True
+            used, keep = self._bytes, 0
+            for row in rows:
+                used += row_size(row)
+                keep += 1
+                if used >= limit:
+                    break
+            self._bytes = used
+            if keep < len(rows):
+                self._dropped = True
+                rows = rows[:keep]
         self._rows.extend(rows)
         if self._visible < self.batch_size:
             self._expose(self.batch_size - self._visible)
@@ -199,7 +253,7 @@ class ResultsModel(QAbstractTableModel):
         self._streaming, self._finished = False, True
         self._fetching_beyond = False
         self._total_known = total_known
-        self._more_available = more_available
+        self._more_available = more_available or (total_known and self._dropped)
         if not total_known:
             self.cancelled = cancelled
             self.failure = " ".join(failure.split()) if not cancelled else ""
@@ -215,7 +269,21 @@ class ResultsModel(QAbstractTableModel):
         """Whether *Fetch more* / *Fetch all* can continue a result stopped at the cap."""
         fetcher = self.fetcher
         return (self._finished and self._more_available and fetcher is not None
-                and fetcher.can_fetch)  # fmt: skip
+                and not self.memory_full and fetcher.can_fetch)  # fmt: skip
+
+    @property
+    def memory_full(self) -> bool:
+        """The rows kept have reached the memory budget: no more are kept or fetched."""
+        return self.memory_limit is not None and self._bytes >= self.memory_limit
+
+    @property
+    def memory_used(self) -> int:
+        """The estimated bytes of the rows kept (:func:`dbplay_desktop.values.row_size`)."""
+        return self._bytes
+
+    def memory_left(self) -> int | None:
+        """Bytes the budget still has room for (None: no budget), for the feeders."""
+        return None if self.memory_limit is None else self.memory_limit - self._bytes
 
     @property
     def is_fetching_beyond(self) -> bool:
@@ -299,15 +367,23 @@ class ResultsModel(QAbstractTableModel):
         return self._more_available
 
     def value(self, row: int, column: int) -> Any:
-        """The raw Python value of a cell (any received row, shown or not)."""
-        return self._rows[row][column]
+        """The raw Python value of a cell (any received row, shown or not); MISSING in a
+        column added after the row came."""
+        cells = self._rows[row]
+        return cells[column] if column < len(cells) else MISSING
 
     def row(self, row: int) -> Row:
-        return self._rows[row]
+        """A row with a cell for every column (MISSING in columns added after it came)."""
+        cells = self._rows[row]
+        width = len(self._columns)
+        return cells if len(cells) >= width else (*cells, *(MISSING,) * (width - len(cells)))
 
     def rows(self) -> list[Row]:
-        """A snapshot of every received row (for export; safe to hand to a worker)."""
-        return list(self._rows)
+        """A snapshot of every received row (for export; safe to hand to a worker), each
+        with a cell for every column (MISSING in columns added after it came)."""
+        width = len(self._columns)
+        return [cells if len(cells) >= width else (*cells, *(MISSING,) * (width - len(cells)))
+                for cells in self._rows]
 
     def summary(self) -> str:
         """The row count as the footer shows it: "1,234 rows", "1,000 of >1,000 rows";
@@ -349,7 +425,9 @@ class ResultsModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         if not index.isValid():
             return None
-        value = self._rows[index.row()][index.column()]
+        cells = self._rows[index.row()]
+        column = index.column()
+        value = cells[column] if column < len(cells) else MISSING
         role = int(role)
         if role == Qt.ItemDataRole.DisplayRole:
             return display_text(value)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.engines.base import (
+    Column,
     EngineError,
     LineIndex,
     QueryCancelled,
@@ -47,7 +48,11 @@ from dbplay_desktop.ui.playground.sandbox_jobs import one_line
 from dbplay_desktop.ui.results.messages_pane import MessagesPane
 from dbplay_desktop.ui.results.model import QueryRunner, ResultsModel
 from dbplay_desktop.ui.results.run_clock import RunClock, format_elapsed
-from dbplay_desktop.ui.results.stream import ResultFeeder, adopt_open_result
+from dbplay_desktop.ui.results.stream import (
+    ResultFeeder,
+    adopt_open_result,
+    result_memory_limit,
+)
 from dbplay_desktop.ui.results.view import ResultsView
 
 if TYPE_CHECKING:
@@ -55,31 +60,6 @@ if TYPE_CHECKING:
 
 #: At most this many statements are listed one by one as "Not run"; the rest are counted.
 MAX_NOT_RUN_LISTED = 100
-
-
-def is_plain_read(statement_text: str, language: str) -> bool:
-    """Whether a statement only reads (a plain ``SELECT``/``SHOW``), so state is unchanged.
-
-    Only SQL is understood (with pglast, the parser the engine uses); for other languages
-    every statement counts as a change, which errs on the side of offering to save.
-    """
-    if language.lower() not in ("postgresql", "postgres", "sql"):
-        return False
-    from pglast import ast, parse_sql
-
-    try:
-        parsed = parse_sql(statement_text)
-    except Exception:  # not valid SQL: the server rejected it, nothing changed either way
-        return False
-    for raw in parsed:
-        node = raw.stmt
-        if isinstance(node, ast.VariableShowStmt):
-            continue
-        if not isinstance(node, ast.SelectStmt) or node.intoClause is not None:
-            return False
-        if node.lockingClause:
-            return False
-    return bool(parsed)
 
 
 @dataclass(frozen=True)
@@ -105,14 +85,19 @@ class RunResults(QObject):
         *,
         batch_size: int,
         row_cap: int | None,
+        memory_limit: int | str | None = "default",
         parent: QObject | None = None,
     ) -> None:
+        """``memory_limit``: each result's memory budget in bytes (see
+        :class:`~.results_model.ResultsModel`); by default the environment's or 256 MB."""
         super().__init__(parent)
         self.editor = editor
         self.tabs = tabs
         self.messages = messages
         self.batch_size = batch_size
         self.row_cap = row_cap
+        self.memory_limit: int | None = (
+            result_memory_limit() if isinstance(memory_limit, str) else memory_limit)
         self._models: dict[int, ResultsModel] = {}
         self._views: dict[int, ResultsView] = {}
         #: The last run's capped result, kept open for Fetch more (at most one).
@@ -128,6 +113,7 @@ class RunResults(QObject):
     def attach(self, runner: QueryRunner) -> None:
         """Listen to ``runner``'s statements (its ``all_done`` is the playground's business)."""
         runner.statement_started.connect(self._on_statement_started)
+        runner.columns_added.connect(self._on_columns_added)
         runner.batch.connect(self._on_batch)
         runner.statement_finished.connect(self._on_statement_finished)
         runner.result_parked.connect(self._on_result_parked)
@@ -156,7 +142,8 @@ class RunResults(QObject):
         self.in_editor = offset is not None
         self.document = self.editor.all_text() if offset is not None else text
         self.offset = offset or 0
-        #: A statement ran without error and was not a plain read.
+        #: A statement ran without error and its engine says it may have changed the
+        #: database (``StatementResult.changes_state``).
         self.changed_state = False
         self.had_error = False
         #: A statement of this run was cancelled.
@@ -228,7 +215,8 @@ class RunResults(QObject):
         self._last_index = max(self._last_index, index)
         if not result.returns_rows:
             return
-        model = ResultsModel(self, batch_size=self.batch_size, cap=self.row_cap)
+        model = ResultsModel(self, batch_size=self.batch_size, cap=self.row_cap,
+                             memory_limit=self.memory_limit)
         model.set_columns(result.columns)
         view = ResultsView(model, self.tabs)
         self._models[index] = model
@@ -256,6 +244,11 @@ class RunResults(QObject):
         for that run to close first (their tabs can fetch no more)."""
         feeders, self._open_feeders = self._open_feeders, []
         return [feeder.hand_over() for feeder in feeders]
+
+    def _on_columns_added(self, index: int, columns: list[Column]) -> None:
+        model = self._models.get(index)
+        if model is not None:
+            model.add_columns(columns[model.columnCount():])
 
     def _on_batch(self, index: int, rows: list[tuple[Any, ...]]) -> None:
         model = self._models.get(index)
@@ -293,7 +286,7 @@ class RunResults(QObject):
                     noun = "row" if result.rowcount == 1 else "rows"
                     text += f" — {result.rowcount:,} {noun} affected"
             self.messages.add_message(index, located.line, text, result.elapsed, start)
-            if not is_plain_read(result.statement.text, self.editor.language()):
+            if result.changes_state:  # the engine's reading of its own statement
                 self.changed_state = True
         self.elapsed += result.elapsed
         if model is not None:

@@ -11,14 +11,16 @@ module is the hand-over between the two: :func:`capped_batches` stops at the row
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from dbplay_desktop.engines.base import StatementResult
+from dbplay_desktop.engines.base import Column, StatementResult
 from dbplay_desktop.ui.workers import Worker, start_worker
+from dbplay_desktop.values import row_size
 
 if TYPE_CHECKING:
     from dbplay_desktop.ui.results.model import ResultsModel
@@ -26,7 +28,92 @@ if TYPE_CHECKING:
 #: Rows kept per result before the feeder stops and reports "N of >N rows".
 DEFAULT_ROW_CAP = 100_000
 
+#: Estimated bytes (:func:`~dbplay_desktop.values.row_size`) of the rows one result keeps
+#: before it stops, like the row cap, with "N of >N rows".
+DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024
+#: Environment variable overriding :data:`DEFAULT_MEMORY_LIMIT`: bytes, or a number with
+#: ``K``, ``M`` or ``G`` (``512M``); ``0`` or ``none`` for no limit.
+MEMORY_LIMIT_ENV = "DBPLAY_RESULT_MEMORY_LIMIT"
+
 Row = Sequence[Any]
+
+
+def result_memory_limit(environ: dict[str, str] | None = None) -> int | None:
+    """The memory budget of one result in bytes (None: unlimited), from
+    :data:`MEMORY_LIMIT_ENV` when set to something readable, else the default."""
+    raw = (os.environ if environ is None else environ).get(MEMORY_LIMIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MEMORY_LIMIT
+    if raw.lower() in ("0", "none", "off", "unlimited"):
+        return None
+    scale = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(raw[-1].upper(), 1)
+    number = raw[:-1] if scale != 1 else raw
+    try:
+        value = int(float(number.strip()) * scale)
+    except ValueError:
+        return DEFAULT_MEMORY_LIMIT
+    return value if value > 0 else None
+
+
+def format_bytes(count: int) -> str:
+    """``256 MB``, ``1.5 GB``, ``512 KB``: a budget as the footer names it."""
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= size:
+            value = count / size
+            if value >= 10 or value == int(value):
+                return f"{value:,.0f} {unit}"
+            return f"{value:,.1f} {unit}"
+    return f"{count:,} bytes"
+
+
+class RowLimit:
+    """Where one stream stops: after ``rows`` rows, or at the row that brings the rows'
+    estimated size to ``budget`` bytes (that row is kept) -- whichever comes first.
+
+    :meth:`take` says how many rows of a batch fit; once a limit is reached
+    (:attr:`reached`), the next batch only serves as the probe that tells whether more
+    rows existed. The results model keeps the same count of bytes, so it knows when a
+    stream stopped for its budget rather than for the row cap.
+    """
+
+    def __init__(self, rows: int | None, budget: int | None = None) -> None:
+        self.rows = rows
+        self.budget = budget
+        self.taken = 0
+        self.used = 0
+        #: The memory budget was reached (the row cap may have been reached too).
+        self.memory_reached = budget is not None and budget <= 0
+        self.reached = self.memory_reached or (rows is not None and rows <= 0)
+
+    def take(self, batch: Sequence[Row]) -> int:
+        """How many rows at the head of ``batch`` to keep (counted as taken)."""
+        if self.reached:
+            return 0
+        count = len(batch)
+        if self.rows is not None:
+            count = min(count, self.rows - self.taken)
+        if self.budget is not None:
+            used, budget = self.used, self.budget
+            for position in range(count):
+                used += row_size(batch[position])
+                if used >= budget:
+                    count = position + 1
+                    self.memory_reached = True
+                    break
+            self.used = used
+        self.taken += count
+        if self.memory_reached or (self.rows is not None and self.taken >= self.rows):
+            self.reached = True
+        return count
+
+
+def grown_columns(result: StatementResult | None, seen: int) -> list[Column] | None:
+    """A snapshot of ``result``'s columns when it has more than ``seen`` (see
+    :meth:`~dbplay_desktop.engines.base.StatementResult.add_columns`), else None."""
+    columns = result.columns if result is not None else None
+    if columns is None or len(columns) <= seen:
+        return None
+    return list(columns)
 
 
 def capped_batches(batches: Iterator[list[Row]], cap: int | None) -> Iterator[list[Row]]:
@@ -94,22 +181,29 @@ class PacedBatches:
     """A result's capped batches, each taken only once the UI has room for it.
 
     Iterate it on the worker; afterwards :attr:`more` says whether rows existed past the
-    cap, :attr:`stopped` whether the stop flag ended it early, and :attr:`leftover` holds
-    the rows of the probe batch past the cap (so the result can be continued later
-    without losing them). Call :meth:`close` in a ``finally`` to free the stream, unless
-    it is handed on (:func:`adopt_open_result`).
+    cap (or the memory ``budget``, see :class:`RowLimit`), :attr:`stopped` whether the
+    stop flag ended it early, and :attr:`leftover` holds the rows of the probe batch past
+    the limit (so the result can be continued later without losing them). Call
+    :meth:`close` in a ``finally`` to free the stream, unless it is handed on
+    (:func:`adopt_open_result`).
     """
 
-    def __init__(self, batches: Iterator[list[Row]], cap: int | None, flags: StreamFlags) -> None:
+    def __init__(
+        self,
+        batches: Iterator[list[Row]],
+        cap: int | None,
+        flags: StreamFlags,
+        budget: int | None = None,
+    ) -> None:
         self.batches = batches
-        self._cap = cap
+        self.limit = RowLimit(cap, budget)
         self._flags = flags
         self.more = False
         self.stopped = False
         self.leftover: list[Row] = []
 
     def __iter__(self) -> Iterator[list[Row]]:
-        taken, cap = 0, self._cap
+        limit = self.limit
         while self._flags.take_credit():
             rows = next(self.batches, None)
             while rows is not None and not rows:
@@ -117,15 +211,15 @@ class PacedBatches:
             if rows is None:
                 self._flags.give_credit()  # taken for a batch that never came
                 return
-            if cap is not None and taken + len(rows) > cap:
-                head, self.leftover = rows[: cap - taken], list(rows[cap - taken :])
+            count = limit.take(rows)
+            if count < len(rows):
+                head, self.leftover = rows[:count], list(rows[count:])
                 self.more = True
                 if head:
                     yield head
                 else:
                     self._flags.give_credit()
                 return
-            taken += len(rows)
             yield rows
         self.stopped = True
 
@@ -153,6 +247,8 @@ class _Source:
         self.result: StatementResult | None = result
         self._batches = batches if batches is not None else result.batches()
         self.pending: list[Row] = list(pending or [])
+        #: Columns the model has been given (the result's may grow while it streams).
+        self.seen_columns = len(result.columns or [])
         self.flags = StreamFlags()
         self._lock = threading.Condition()
         self._busy = False
@@ -237,10 +333,18 @@ class _Source:
 
 
 def _feed(
-    source: _Source, limit: int | None, generation: int, flags: StreamFlags, keep: bool
+    source: _Source,
+    limit: int | None,
+    generation: int,
+    flags: StreamFlags,
+    keep: bool,
+    budget: int | None = None,
 ) -> Iterator[Any]:
-    """Worker body of :class:`ResultFeeder`: yields ``(generation, rows)`` up to ``limit``
-    rows and returns ``(generation, more)``, or None when stopped.
+    """Worker body of :class:`ResultFeeder`: yields ``(generation, rows, columns)`` up to
+    ``limit`` rows (and ``budget`` bytes, see :class:`RowLimit`) and returns
+    ``(generation, more)``, or None when stopped. ``columns`` is None, or every column of
+    the result when it has grown since the last batch (they come before the rows that
+    use them).
 
     The batch that crosses the limit is the probe: its first rows are shown, the rest wait
     in the source for the next fetch. With ``keep`` the result stays open after the limit
@@ -250,25 +354,31 @@ def _feed(
         return None
     parked = False
     try:
-        taken = 0
+        rows_limit = RowLimit(limit, budget)
         while True:
             if not flags.take_credit():
                 parked = keep
                 return (generation, True) if keep else None
             rows = source.next_batch()
+            columns = grown_columns(source.result, source.seen_columns)
+            if columns is not None:
+                source.seen_columns = len(columns)
             if rows is None:
-                flags.give_credit()  # taken for a batch that never came
+                if columns is not None:
+                    yield generation, [], columns
+                else:
+                    flags.give_credit()  # taken for a batch that never came
                 return generation, False
-            if limit is not None and taken + len(rows) > limit:
-                head, source.pending = rows[: limit - taken], rows[limit - taken :]
+            count = rows_limit.take(rows)
+            if count < len(rows):
+                head, source.pending = rows[:count], rows[count:]
                 parked = keep
-                if head:
-                    yield generation, head
+                if head or columns is not None:
+                    yield generation, head, columns
                 else:
                     flags.give_credit()
                 return generation, True
-            taken += len(rows)
-            yield generation, rows
+            yield generation, rows, columns
     finally:
         source.park(parked)
 
@@ -317,7 +427,8 @@ class ResultFeeder(QObject):
         flags = StreamFlags()
         self._source.flags = flags
         self._finished = self._parked = False
-        worker = Worker(_feed, self._source, limit, self.generation, flags, self.resumable)
+        worker = Worker(_feed, self._source, limit, self.generation, flags, self.resumable,
+                        self.model.memory_left())
         worker.generation = self.generation
         worker.signals.yielded.connect(self._on_rows)
         worker.signals.returned.connect(self._on_returned)
@@ -350,9 +461,11 @@ class ResultFeeder(QObject):
             self.worker.quit()
 
     # -- deliveries ----------------------------------------------------------------
-    def _on_rows(self, payload: tuple[int, list[Row]]) -> None:
-        generation, rows = payload
+    def _on_rows(self, payload: tuple[int, list[Row], list[Column] | None]) -> None:
+        generation, rows, columns = payload
         self._source.flags.give_credit()
+        if columns is not None and generation == self.model.generation:
+            self.model.add_columns(columns[self.model.columnCount():], generation=generation)
         self.model.append_rows(rows, generation=generation)
 
     def _on_returned(self, payload: tuple[int, bool] | None) -> None:

@@ -12,11 +12,16 @@ from typing import Any
 import pytest
 
 from dbplay_desktop.engines.base import (
+    Column,
+    ColumnKind,
+    ColumnRole,
     EngineError,
     QueryCancelled,
     QueryError,
     RestoreError,
+    ResultKind,
     Session,
+    Statement,
     StatementResult,
 )
 from dbplay_desktop.templates.container import TemplateReader, TemplateWriter
@@ -102,8 +107,8 @@ def test_cancel_from_another_thread(case: EngineCase) -> None:
         deadline = time.monotonic() + WAIT
         outcome: list[StatementResult] = []
         failures: list[BaseException] = []
-        # A cancel that lands before the statement starts ends execute() with no result;
-        # then the query is started again, until a cancel stops it while it runs.
+        # A cancel that lands before execute() is called is forgotten; then the query is
+        # started again, until a cancel stops it.
         while not outcome:
             assert time.monotonic() < deadline, "the long query was never cancelled"
 
@@ -216,3 +221,137 @@ def test_drop_sandbox_refuses_a_database_that_is_not_a_sandbox(case: EngineCase)
         with pytest.raises(EngineError, match="not a dbplay sandbox"):
             case.engine.drop_sandbox(database)
         assert case.database_exists(database)
+
+
+# --------------------------------------------------------------------------- result model v2
+# Only the case's own texts (create_script, select_rows, long_query): engine-neutral.
+
+#: The engines whose every result is of the kind ``rows``.
+SQL_ENGINES = ("postgresql", "sqlite")
+
+
+def _one(session: Session, text: str) -> tuple[StatementResult, list[tuple[Any, ...]]]:
+    ((result, rows),) = run(session, text)
+    assert result.error is None, result.error
+    return result, rows
+
+
+def test_changes_state_is_set_by_the_engine(case: EngineCase) -> None:
+    """A query does not change the database; creating a table and inserting rows do."""
+    with sandbox_session(case) as (_database, session):
+        made = run(session, case.create_script)
+        assert len(made) >= 2
+        for result, _rows in made:
+            assert result.error is None, result.error
+            assert result.changes_state is True, result.statement.text
+        selected, _rows = _one(session, case.select_rows)
+        assert selected.changes_state is False
+
+
+def test_results_say_their_kind_and_sql_results_are_rows(case: EngineCase) -> None:
+    """Every result has a kind; both SQL engines answer with ``rows`` of plain columns."""
+    with sandbox_session(case) as (_database, session):
+        made = run(session, case.create_script)
+        result, _rows = _one(session, case.select_rows)
+        kinds = [r.kind for r, _ in made] + [result.kind]
+        assert all(isinstance(kind, ResultKind) for kind in kinds), kinds
+        assert result.columns is not None
+        assert all(isinstance(c.kind, ColumnKind) and isinstance(c.role, ColumnRole)
+                   for c in result.columns)
+        if case.name in SQL_ENGINES:
+            assert kinds == [ResultKind.ROWS] * len(kinds) and result.kind == "rows"
+            assert all(c.kind is ColumnKind.SCALAR and c.role is ColumnRole.NONE
+                       for c in result.columns)
+
+
+def test_streamed_results_use_the_public_constructor(case: EngineCase) -> None:
+    """A streamed result holds its stream as ``StatementResult.streaming`` makes it:
+    closing it mid-way releases the cursor (the session runs the next query at once)."""
+    with sandbox_session(case) as (_database, session):
+        create_table(session, case)
+        _result, expected = _one(session, case.select_rows)
+        assert len(expected) > 2
+        session.batch_size = 2
+        for result in session.execute(case.select_rows):
+            assert result.error is None, result.error
+            batches = result.batches()
+            assert next(batches) == expected[:2]
+            result.close()
+            assert list(batches) == []
+            assert list(result.batches()) == []
+        assert _one(session, case.select_rows)[1] == expected
+    # the constructor itself: a result over any batches, its cursor released once
+    closed: list[bool] = []
+    made = StatementResult.streaming(
+        0, Statement.at("q", 0, 1), [Column("n")], iter([[(1,)], [(2,)]]),
+        on_close=lambda: closed.append(True), changes_state=False,
+    )
+    assert made.returns_rows and made.kind is ResultKind.ROWS and not made.changes_state
+    assert made.columns == [Column("n", "", ColumnKind.SCALAR, ColumnRole.NONE)]
+    assert made.fetch_all() == [(1,), (2,)] and closed == [True]
+    made.close()
+    assert closed == [True]
+
+
+def test_cancel_before_a_statement_starts_still_gives_its_result(case: EngineCase) -> None:
+    """``cancel()`` after ``execute()`` was called but before the statement ran: the
+    statement's result says it was cancelled, and nothing after it runs."""
+    with sandbox_session(case) as (_database, session):
+        results = session.execute(case.long_query)
+        session.cancel()
+        (result,) = list(results)
+        assert result.index == 0
+        assert isinstance(result.error, QueryCancelled), result.error
+        assert result.changes_state is False
+        assert list(result.batches()) == []
+        # between statements: the first ran, the second is reported cancelled
+        statements = type(case.engine).split(case.create_script)
+        results = session.execute(case.create_script)
+        first = next(results)
+        assert first.error is None, first.error
+        first.fetch_all()
+        session.cancel()
+        rest = list(results)
+        assert [r.index for r in rest] == [1]
+        assert isinstance(rest[0].error, QueryCancelled)
+        assert rest[0].error.line == statements[1].line
+        # a cancel before execute() is called is forgotten
+        session.cancel()
+        _one(session, case.select_rows)
+
+
+def test_a_failure_while_streaming_is_raised_by_batches_and_kept_on_the_result(
+    case: EngineCase,
+) -> None:
+    """The one rule: a statement stopped while its rows stream raises QueryCancelled from
+    ``batches()`` (after the rows before it), and ``result.error`` is that same error;
+    one stopped before streaming has ``error`` set and no batches."""
+    with sandbox_session(case) as (_database, session):
+        deadline = time.monotonic() + WAIT
+        outcome: list[tuple[StatementResult, BaseException | None]] = []
+
+        def work() -> None:
+            for result in session.execute(case.long_query):
+                raised: BaseException | None = None
+                try:
+                    for _batch in result.batches():
+                        pass
+                except QueryCancelled as exc:
+                    raised = exc
+                outcome.append((result, raised))
+
+        while not outcome:
+            assert time.monotonic() < deadline, "the long query was never cancelled"
+            worker = threading.Thread(target=work, daemon=True)
+            worker.start()
+            while worker.is_alive() and time.monotonic() < deadline:
+                worker.join(0.2)
+                session.cancel()
+            worker.join(max(0.0, deadline - time.monotonic()))
+            assert not worker.is_alive(), "cancel did not stop the long query"
+        ((result, raised),) = outcome
+        assert isinstance(result.error, QueryCancelled), result.error
+        if raised is not None:
+            assert raised is result.error
+        else:  # stopped before its rows streamed: no batches at all
+            assert list(result.batches()) == []

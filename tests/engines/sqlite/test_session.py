@@ -140,3 +140,31 @@ def test_template_functions_that_reach_outside_are_refused_in_sessions(session):
     (result,) = list(session.execute("SELECT load_extension('/tmp/x')"))
     assert isinstance(result.error, QueryError)
     assert "not authorized" in str(result.error)
+
+
+def test_changes_state_follows_the_statements_words(session):
+    """Reads (SELECT, VALUES, WITH ... SELECT, EXPLAIN, a PRAGMA that reads) change
+    nothing; everything else does, a PRAGMA that sets or acts included."""
+    script = (
+        "CREATE TABLE w (a);\n"                                       # 0 True
+        "INSERT INTO w VALUES (1), (2);\n"                            # 1 True
+        "SELECT a FROM w;\n"                                          # 2 False
+        "VALUES (1);\n"                                               # 3 False
+        "WITH x AS (SELECT 1) SELECT * FROM x;\n"                     # 4 False
+        "EXPLAIN QUERY PLAN DELETE FROM w;\n"                         # 5 False
+        "PRAGMA user_version;\n"                                      # 6 False
+        "PRAGMA table_info(w);\n"                                     # 7 False
+        "PRAGMA user_version = 3;\n"                                  # 8 True
+        "PRAGMA main.user_version(4);\n"                              # 9 True
+        "WITH x AS (SELECT 1) DELETE FROM w WHERE a IN (SELECT * FROM x);\n"  # 10 True
+        "/* a comment */ SELECT 1;\n"                                 # 11 False
+        "BEGIN; COMMIT;\n"                                            # 12, 13 True
+    )
+    results = run(session, script)
+    assert all(r.error is None for r, _ in results), [r.error for r, _ in results]
+    assert [r.changes_state for r, _ in results] == [
+        True, True, False, False, False, False, False, False, True, True, True, False, True,
+        True,
+    ]
+    assert run(session, "SELECT count(*) FROM w")[0][1] == [(1,)]
+    assert run(session, "PRAGMA user_version")[0][1] == [(4,)]
