@@ -31,9 +31,13 @@ $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[all]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml tests/plugin_engine/pyproject.toml | $(BIN)/python
+# The test-only engine (tests/plugin_engine) goes into a folder of its own that only the
+# tests put on their path (tests/conftest.py), so `make run` never lists it.
+PLUGIN_SOURCES := $(wildcard tests/plugin_engine/pyproject.toml tests/plugin_engine/*/*)
+$(VENV)/.installed-test: pyproject.toml $(PLUGIN_SOURCES) | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[all,test]'
-	$(BIN)/python -m pip install -q -e tests/plugin_engine
+	rm -rf $(VENV)/test-plugins
+	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/test-plugins ./tests/plugin_engine
 	touch $@ $(VENV)/.installed-all
 
 # Regenerate the sample templates in resources/samples/ from the project's own data.

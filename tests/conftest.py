@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,22 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _use_test_plugins() -> None:
+    """Put the test-only engine distribution (``make test`` installs it into
+    ``<venv>/test-plugins``) on this run's path and its subprocesses', and nowhere else."""
+    plugins = Path(sys.prefix) / "test-plugins"
+    if not plugins.is_dir():
+        return
+    if str(plugins) not in sys.path:
+        sys.path.append(str(plugins))
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(plugins) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([*paths, str(plugins)])
+
+
+_use_test_plugins()
 # Whatever a test leaves in dbplay's data directory (the sandbox drop journal, history)
 # goes to a folder of the test run's own, never the user's.
 os.environ.setdefault("DBPLAY_DATA_DIR", tempfile.mkdtemp(prefix="dbplay-test-data-"))
