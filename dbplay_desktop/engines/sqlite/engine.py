@@ -75,6 +75,8 @@ class SqliteEngine(Engine):
                 f"SQLite addresses name a local file: sqlite:///absolute/path.db, not {uri!r}"
             )
         path = unquote(parts.path)
+        if path.startswith("//"):  # sqlite:////abs/file.db, as SQLAlchemy writes it
+            path = "/" + path.lstrip("/")
         if path in ("", "/"):
             self.default_path: str | None = None
         elif not os.path.isabs(path):

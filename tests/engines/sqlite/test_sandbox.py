@@ -57,6 +57,8 @@ def test_uris(tmp_path):
     engine = engine_for_uri(f"sqlite://{tmp_path}/x.db")
     assert isinstance(engine, SqliteEngine)
     assert str(engine.path_of(None)) == f"{tmp_path}/x.db"
+    # Four slashes (SQLAlchemy's spelling of an absolute path) name the same file.
+    assert str(SqliteEngine(f"sqlite:///{tmp_path}/x.db").path_of(None)) == f"{tmp_path}/x.db"
     assert engine.server_version().startswith("SQLite 3.")
     for bad in ("sqlite://host/x.db", "sqlite:relative.db"):
         with pytest.raises(UnsupportedUri):
