@@ -197,6 +197,9 @@ class EngineDescriptor:
     #: How to install what ``requires`` names, for engines of other distributions
     #: (default: ``pip install 'dbplay-desktop[<extra>]'``).
     install: str = ""
+    #: Menus list engines by rank, then name; the first available engine with a local
+    #: server is the window's default (the app's own engines rank first).
+    rank: int = 100
 
     # -- availability --------------------------------------------------------------
     def missing_requirements(self) -> list[str]:

@@ -54,16 +54,18 @@ def _descriptors() -> dict[str, EngineDescriptor]:
                         entry.name, value.name)
             continue
         found.setdefault(value.name, value)
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items(), key=lambda item: (item[1].rank, item[0])))
 
 
 def descriptors() -> list[EngineDescriptor]:
-    """Every registered engine, available or not (see ``unavailable_reason()``), by name."""
+    """Every registered engine, available or not (see ``unavailable_reason()``), by rank
+    and then name."""
     return list(_descriptors().values())
 
 
 def engine_names() -> list[str]:
-    """Names of the registered engines, without importing them."""
+    """Names of the registered engines (in :func:`descriptors` order), without importing
+    them."""
     return list(_descriptors())
 
 

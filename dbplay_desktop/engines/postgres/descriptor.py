@@ -53,6 +53,7 @@ DESCRIPTOR = EngineDescriptor(
     payload_format="pg_dump-plain",
     payload_version=1,
     catalog_kinds=CATALOG_KINDS,
+    rank=10,
     icon=icon_beside(__file__),
     extra="postgres",
     requires=("psycopg", "pglast", "sqlparse"),

@@ -45,6 +45,7 @@ DESCRIPTOR = EngineDescriptor(
     payload_format="sqlite-sql",
     payload_version=1,
     catalog_kinds=CATALOG_KINDS,
+    rank=20,
     icon=icon_beside(__file__),
     extra="sqlite",
     requires=("sqlparse",),
