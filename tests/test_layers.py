@@ -135,3 +135,62 @@ def test_version_is_fast_and_light() -> None:
         if line.startswith("import time:")
     }
     assert imported.isdisjoint(HEAVY_LIBRARIES), imported & set(HEAVY_LIBRARIES)
+
+
+# --------------------------------------------------------------------------- engine-neutral
+
+#: Where no engine may be named: a new engine must not need an edit here (README).
+ENGINE_NEUTRAL_PATHS = ("dbplay_desktop/ui", "dbplay_desktop/templates", "dbplay_desktop/cli.py")
+#: Parsers the SQL engines use, which the neutral layers must not know either.
+ENGINE_TOOLS = ("sqlparse", "pglast", "psycopg", "pymongo", "chromadb", "mongosh")
+
+
+def _engine_words() -> set[str]:
+    from dbplay_desktop.engines.registry import descriptors
+
+    words = set(ENGINE_TOOLS)
+    for found in descriptors():
+        words.update({found.name, found.display_name, *found.schemes, *found.requires})
+    # Names of the engines the product is designed around, installed or not.
+    words.update({"postgres", "mongodb", "chroma"})
+    return {word.casefold() for word in words if len(word) > 2}
+
+
+def test_the_neutral_layers_name_no_engine() -> None:
+    """ui/, templates/ and cli.py name no engine, driver or engine parser -- not even in a
+    comment -- so the next engine is one package plus an entry point."""
+    from pathlib import Path
+
+    import dbplay_desktop
+
+    root = Path(dbplay_desktop.__file__).resolve().parent.parent
+    words = _engine_words()
+    found: list[str] = []
+    for neutral in ENGINE_NEUTRAL_PATHS:
+        base = root / neutral
+        files = [base] if base.is_file() else sorted(base.rglob("*.py"))
+        for path in files:
+            for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+                folded = line.casefold()
+                hits = sorted(word for word in words if word in folded)
+                if hits:
+                    found.append(f"{path.relative_to(root)}:{number}: {', '.join(hits)}")
+    assert found == [], "engine names outside engines/:\n" + "\n".join(found)
+
+
+def test_descriptors_load_no_driver() -> None:
+    """Listing the engines (the window's New playground menu) imports no driver."""
+    result = _run(
+        f"""
+        import json, sys
+        from dbplay_desktop.engines.registry import descriptors
+        names = [d.name for d in descriptors()]
+        for d in descriptors():
+            d.icon_path, d.unavailable_reason(), d.catalog_kinds
+        heavy = {HEAVY_LIBRARIES!r}
+        loaded = sorted(m for m in sys.modules if m.split(".")[0] in heavy)
+        print(json.dumps({{"names": names, "loaded": loaded}}))
+        """
+    )
+    assert {"postgresql", "sqlite"} <= set(result["names"])
+    assert result["loaded"] == []
