@@ -38,6 +38,7 @@ $(VENV)/.installed-test: pyproject.toml $(PLUGIN_SOURCES) | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[all,test]'
 	rm -rf $(VENV)/test-plugins
 	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/test-plugins ./tests/plugin_engine
+	rm -rf tests/plugin_engine/build tests/plugin_engine/*.egg-info
 	touch $@ $(VENV)/.installed-all
 
 # Regenerate the sample templates in resources/samples/ from the project's own data.

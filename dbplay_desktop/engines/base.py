@@ -45,7 +45,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 # The engine contract's errors live on the ground floor; re-exported here.
 from dbplay_desktop.errors import (  # noqa: F401
@@ -58,6 +58,9 @@ from dbplay_desktop.errors import (  # noqa: F401
     UnsafeContent,
     UnsupportedUri,
 )
+
+if TYPE_CHECKING:
+    from dbplay_desktop.engines.descriptor import EngineDescriptor
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -454,20 +457,32 @@ class Session(ABC):
 class Engine(ABC):
     """A handle on a database server, made from a URI.
 
-    Subclasses set :attr:`name` (the ``engine`` value in template manifests),
-    :attr:`display_name`, :attr:`schemes` and the capability flags.
+    Subclasses set :attr:`name` (the ``engine`` value in template manifests, and the
+    name of the engine's entry point). Everything else known about the engine without
+    importing it -- display name, schemes, language, capabilities -- is its
+    :class:`~dbplay_desktop.engines.descriptor.EngineDescriptor` (:meth:`descriptor`).
     """
 
     name: ClassVar[str]
-    display_name: ClassVar[str]
-    schemes: ClassVar[tuple[str, ...]]
-    #: Pygments lexer name used by the editor for this engine's query language.
-    language: ClassVar[str] = "sql"
-    supports_cancel: ClassVar[bool] = True
-    supports_transactions: ClassVar[bool] = False
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
+
+    @classmethod
+    def descriptor(cls) -> EngineDescriptor:
+        """The engine's registered descriptor."""
+        from dbplay_desktop.engines.registry import descriptor
+
+        return descriptor(cls.name)
+
+    @property
+    def display_name(self) -> str:
+        return self.descriptor().display_name
+
+    def database_address(self, database: str) -> str:
+        """What this engine's URIs write for ``database``: its name on a server, or the
+        absolute path of its file or folder for engines whose databases are files."""
+        return database
 
     @classmethod
     @abstractmethod

@@ -94,11 +94,6 @@ class PostgresEngine(RestoreMixin, Engine):
     """A PostgreSQL server reached by ``postgresql://user[:password]@host:port/dbname``."""
 
     name: ClassVar[str] = "postgresql"
-    display_name: ClassVar[str] = "PostgreSQL"
-    schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
-    language: ClassVar[str] = "postgresql"
-    supports_cancel: ClassVar[bool] = True
-    supports_transactions: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -54,13 +54,6 @@ class SqliteEngine(Engine):
     """SQLite files reached by ``sqlite:///absolute/path.db`` (or ``sqlite://``)."""
 
     name: ClassVar[str] = "sqlite"
-    display_name: ClassVar[str] = "SQLite"
-    schemes: ClassVar[tuple[str, ...]] = ("sqlite",)
-    language: ClassVar[str] = "sql"
-    supports_cancel: ClassVar[bool] = True
-    supports_transactions: ClassVar[bool] = True
-    payload_format: ClassVar[str] = "sqlite-sql"
-    payload_version: ClassVar[int] = 1
 
     def __init__(self, uri: str, *, statement_timeout: float | None = None) -> None:
         super().__init__(uri)
@@ -107,6 +100,9 @@ class SqliteEngine(Engine):
         if not _NAME.fullmatch(database):
             raise EngineError(f"{database!r} is not a sandbox name (letters, digits, _ . -)")
         return sandbox_dir() / (database + SUFFIX)
+
+    def database_address(self, database: str) -> str:
+        return str(self.path_of(database))
 
     def _sandbox_mark(self, path: Path) -> str | None:
         """The marker's text when ``path`` is a sandbox file dbplay made, else None."""

@@ -304,14 +304,10 @@ class EngineHostMixin:
         if self._on_local_server(playground):
             return self.manager.uri(playground.engine_name, playground.database,
                                     with_password=with_password)
-        database = playground.database
-        descriptor = playground.descriptor
-        locate = getattr(playground.engine, "path_of", None)
-        if descriptor is not None and descriptor.path_is_database and callable(locate):
-            try:
-                database = str(locate(database))
-            except EngineError:
-                return None
+        try:
+            database = playground.engine.database_address(playground.database)
+        except EngineError:
+            return None
         try:
             return uri_for_database(playground.engine.uri, database,
                                     with_password=with_password)

@@ -260,9 +260,6 @@ class KvEngine(Engine):
     """Stores reached by ``kv:///absolute/path.json`` (or ``kv://``: sandboxes only)."""
 
     name: ClassVar[str] = "kv"
-    display_name: ClassVar[str] = "Key-value store"
-    schemes: ClassVar[tuple[str, ...]] = ("kv",)
-    language: ClassVar[str] = "text"
 
     def __init__(self, uri: str, **_options: object) -> None:
         super().__init__(uri)
@@ -292,6 +289,9 @@ class KvEngine(Engine):
         if len(database) > 100 or database[0] in ".-" or not set(database) <= _NAME_CHARS:
             raise EngineError(f"{database!r} is not a sandbox name (letters, digits, _ . -)")
         return sandbox_dir() / (database + SUFFIX)
+
+    def database_address(self, database: str) -> str:
+        return str(self.path_of(database))
 
     def _is_sandbox(self, path: Path) -> bool:
         return (path.parent == sandbox_dir() and path.suffix == SUFFIX
