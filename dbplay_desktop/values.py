@@ -31,7 +31,9 @@ One rule per type, the same on every surface:
   the UTC offset when aware: ``2024-05-06 07:08:09+00:00``; date and time: ISO 8601. JSON
   strings of the same text.
 * timedelta: Python's ``str()`` (``1 day, 1:02:00``); JSON string.
-* UUID, ranges, IP addresses, ObjectId and any other driver object: ``str()``.
+* :class:`Tagged` (a value whose type the database names, such as BSON's ObjectId or
+  Int64, wrapped by its engine): its ``text``; JSON: its ``json`` stand-in.
+* UUID, ranges, IP addresses and any other driver object: ``str()``.
 * bytes/bytearray/memoryview: ``\\x`` + hex (PostgreSQL's ``bytea`` form) in exact text
   and as a JSON string; the grid shows short ones in full, longer ones as ``<1,234 bytes>``.
 * dict/list/tuple: compact JSON text (``{"a":[1,2]}``) in the grid and in exact text;
@@ -191,6 +193,68 @@ class Vector:
         return f"Vector([{', '.join(self.texts())}], {self.data.typecode!r})"
 
 
+class Tagged:
+    """A value whose type the database names itself (BSON's ObjectId, Int64, Decimal128,
+    Binary, Timestamp, Regex, ...), wrapped by its engine so that no layer above the
+    engine needs the driver to show it.
+
+    ``text`` is its exact text (copies, CSV, the grid); ``json`` a JSON-ready stand-in
+    (for BSON, the relaxed Extended JSON value); ``type_name`` is shown beside it in the
+    cell viewer's tree; ``raw`` is the driver's own object, for the engine's own copy
+    formats. ``number`` right-aligns it in the grid.
+    """
+
+    __slots__ = ("json", "number", "raw", "text", "type_name")
+
+    def __init__(self, type_name: str, text: str, json: Any = None, raw: Any = None,
+                 *, number: bool = False) -> None:
+        self.type_name = type_name
+        self.text = text
+        self.json = text if json is None else json
+        self.raw = raw
+        self.number = number
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Tagged) and self.type_name == other.type_name
+                and self.text == other.text)
+
+    def __hash__(self) -> int:
+        return hash((self.type_name, self.text))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Tagged({self.type_name!r}, {self.text!r})"
+
+
+def type_label(value: Any) -> str:
+    """A short type name for the cell viewer's tree: ``ObjectId``, ``int``, ``document``."""
+    if value is None:
+        return "null"
+    if value is MISSING:
+        return "missing"
+    if isinstance(value, Tagged):
+        return value.type_name
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, Mapping):
+        return "document"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, Vector):
+        return "vector"
+    if isinstance(value, _dt.datetime):
+        return "date"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "binary"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Decimal):
+        return "decimal"
+    return type(value).__name__
+
+
 def normalize(value: Any) -> Any:
     """A driver value in the types the rules above know; numpy is duck-typed, not imported.
 
@@ -215,6 +279,8 @@ def normalize(value: Any) -> Any:
 
 def is_number(value: Any) -> bool:
     """True for values the grid right-aligns (bool is not a number here)."""
+    if isinstance(value, Tagged):
+        return value.number
     value = normalize(value)
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
@@ -256,6 +322,8 @@ def _scalar_text(value: Any) -> str | None:
     """Text of a non-container value, or None when ``value`` is a container."""
     if isinstance(value, str):
         return value
+    if isinstance(value, Tagged):
+        return value.text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -311,6 +379,8 @@ def _json_scalar(value: Any) -> str | None:
         return str(value) if value.is_finite() else json.dumps(decimal_text(value))
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Tagged):
+        return json_text(value.json)
     if _is_container(value):
         return None
     normal = normalize(value)
@@ -462,6 +532,8 @@ def value_size(value: Any) -> int:
         return 8
     if isinstance(value, (str, bytes, bytearray)):
         return _getsizeof(value) + 8
+    if isinstance(value, Tagged):
+        return 80 + len(value.text)
     if isinstance(value, Vector):
         return 64 + len(value.data) * value.data.itemsize
     if isinstance(value, memoryview):

@@ -248,3 +248,18 @@ def test_row_size_is_a_cheap_estimate_that_grows_with_the_data():
     assert value_size({"a": ["y" * 5000]}) > 5000
     assert row_size((1, "x" * 1000)) > row_size((1, "x"))
     assert row_size(()) > 0
+
+
+def test_tagged_values_use_their_own_text_json_and_type() -> None:
+    """Engine-typed scalars (BSON's ObjectId, Int64, ...) reach every surface alike."""
+    from dbplay_desktop.values import Tagged, type_label, value_size
+
+    oid = Tagged("ObjectId", "65f0a1b2c3d4e5f601234567", {"$oid": "65f0a1b2c3d4e5f601234567"})
+    big = Tagged("Int64", "9007199254740993", 9007199254740993, number=True)
+    assert plain_text(oid) == "65f0a1b2c3d4e5f601234567"
+    assert json_text({"_id": oid, "n": big}) == (
+        '{"_id":{"$oid":"65f0a1b2c3d4e5f601234567"},"n":9007199254740993}')
+    assert display_text(big) == "9007199254740993" and is_number(big) and not is_number(oid)
+    assert type_label(oid) == "ObjectId" and type_label({"a": 1}) == "document"
+    assert type_label([1]) == "array" and type_label(None) == "null"
+    assert value_size(oid) > 8

@@ -197,6 +197,10 @@ class EngineDescriptor:
     #: How to install what ``requires`` names, for engines of other distributions
     #: (default: ``pip install 'dbplay-desktop[<extra>]'``).
     install: str = ""
+    #: Extra *Copy as* formats of the results grid: ``(label, "module:function")`` where
+    #: the function takes ``(column_names, rows)`` (rows as the session yielded them,
+    #: :class:`~dbplay_desktop.values.Tagged` values included) and returns the text.
+    copy_formats: tuple[tuple[str, str], ...] = ()
     #: Menus list engines by rank, then name; the first available engine with a local
     #: server is the window's default (the app's own engines rank first).
     rank: int = 100
@@ -314,6 +318,13 @@ class EngineDescriptor:
             return None
         path = Path(self.icon)
         return path if path.is_file() else None
+
+    def copy_as(self, label: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+        """``rows`` in the engine's copy format ``label`` (one of :attr:`copy_formats`)."""
+        for known, reference in self.copy_formats:
+            if known == label:
+                return load_reference(reference)(columns, rows)
+        raise ValueError(f"{self.display_name} has no copy format {label!r}")
 
     def catalog_kind(self, kind: str) -> CatalogKind | None:
         return next((k for k in self.catalog_kinds if k.kind == kind), None)
