@@ -1,4 +1,4 @@
-"""Build the sample templates shipped in ``resources/samples``.
+"""Build the sample templates shipped in ``resources/samples`` (PostgreSQL and SQLite).
 
 Run with ``.venv/bin/python scripts/make_samples.py [OUTPUT_DIR]``. The script starts a
 private embedded PostgreSQL in a temporary folder, builds each sample database from the
@@ -146,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+    from sqlite_samples import make_sqlite_sample
+
+    target = make_sqlite_sample(args.out_dir)
+    print(f"{target.name}: {target.stat().st_size:,} bytes")
     return 0
 
 if __name__ == "__main__":

@@ -224,12 +224,13 @@ def test_safe_file_stem(name: str, stem: str) -> None:
 def test_shipped_samples_are_valid(tmp_path: Path) -> None:
     """The samples made by scripts/make_samples.py are listed, readable and described."""
     entries = TemplateLibrary(tmp_path / "empty").entries()
-    assert len(entries) >= 3
+    assert len(entries) >= 4
     for entry in entries:
         assert entry.sample and entry.error is None, entry.error
-        assert entry.engine == "postgresql"
+        assert entry.engine in ("postgresql", "sqlite")
         assert len(entry.description) > 40
         assert entry.stats.get("tables", 0) >= 4 and entry.stats.get("rows", 0) > 200
         with TemplateReader(entry.path) as reader:
             assert reader.verify() == []
-    assert {"Shop", "Library", "School timetable"} <= {e.name for e in entries}
+    assert {"Shop", "Library", "School timetable", "Film club"} <= {e.name for e in entries}
+    assert {e.engine for e in entries if e.name == "Film club"} == {"sqlite"}

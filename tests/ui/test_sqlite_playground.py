@@ -258,3 +258,21 @@ def test_an_engine_from_another_distribution_works_in_the_window(
     from dbplay_desktop.templates.scripts import read_scripts
 
     assert [Path(s.name).suffix for s in read_scripts(saved).scripts] == [".kv"]
+
+
+def test_the_shipped_sqlite_sample_opens_and_its_hint_runs(qtbot, main_window, tmp_path: Path):
+    """The Film club sample (scripts/sqlite_samples.py) opens as a SQLite playground, and
+    the query its description suggests returns rows without changing it."""
+    from dbplay_desktop.templates.library import TemplateLibrary
+
+    window = main_window
+    shipped = TemplateLibrary(tmp_path / "mine").entries()  # the shipped samples
+    entry = next(e for e in shipped if e.name == "Film club")
+    playground = window.open_template(entry.path)
+    assert playground is not None and playground.engine_name == "sqlite"
+    wait_ready(qtbot, playground)
+    playground.editor.setPlainText("SELECT * FROM film_ratings ORDER BY average DESC;")
+    run_and_wait(qtbot, playground)
+    model = playground.result_models()[0]
+    assert model.rowCount() > 5
+    assert not playground.modified  # reading changes nothing

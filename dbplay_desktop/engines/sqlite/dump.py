@@ -122,7 +122,7 @@ def write_dump(
         raise DumpError(f"cannot read {path}: {exc}") from exc
     finally:
         conn.close()
-    return DumpInfo(engine_version=f"SQLite {sqlite3.sqlite_version}", stats=counts)
+    return DumpInfo(engine_version=sqlite3.sqlite_version, stats=counts)
 
 
 def _write(conn: sqlite3.Connection, out: IO[bytes], progress: ProgressCallback | None) -> int:
