@@ -87,3 +87,38 @@ def pg_session(pg_engine, pg_sandbox):
         yield session
     finally:
         session.close()
+
+
+#: A MongoDB server of the user's for the test run; no embedded server is started then.
+MONGO_URI_ENV = "DBPLAY_TEST_MONGO_URI"
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[object]:
+    """A private MongoDB server (``EmbeddedMongoServer``) for the whole test run.
+
+    Started once on a free loopback port with its data in a /tmp mkdtemp folder, stopped
+    at the end. ``None`` when ``$DBPLAY_TEST_MONGO_URI`` names a server to use instead.
+    """
+    if os.environ.get(MONGO_URI_ENV, "").strip():
+        yield None
+        return
+    pytest.importorskip("pymongo")
+    from dbplay_desktop.servers.mongo_local import EmbeddedMongoServer
+
+    data_root = Path(tempfile.mkdtemp(prefix="dbplay-test-mongo-"))
+    server = EmbeddedMongoServer(data_root / "data")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(mongo_server) -> str:
+    """The administrator URI of the test MongoDB server (``mongodb://127.0.0.1:PORT/``)."""
+    if mongo_server is None:
+        return os.environ[MONGO_URI_ENV].strip()
+    return mongo_server.admin_uri
