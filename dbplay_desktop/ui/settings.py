@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -282,7 +283,8 @@ class AppSettings(QObject):
 
 
 class SettingsDialog(QDialog):
-    """Edits batch size, row cap, statement timeout and editor font size.
+    """Edits batch size, row cap, statement timeout, editor font size and the engine of
+    *New playground*.
 
     Values are stored when the user presses OK (:meth:`accept`); "Restore Defaults" only
     fills in the defaults. The window listens to :attr:`AppSettings.changed`.
@@ -305,6 +307,17 @@ class SettingsDialog(QDialog):
         )
         self.font_size = self._spin(FONT_SIZE_RANGE, 1, " pt")
         self.font_size.setToolTip("Point size of the editor font.")
+        self.default_engine = QComboBox()
+        self.default_engine.setToolTip(
+            "The engine of a playground made with New playground (Ctrl+N); the menu beside "
+            "it offers every engine."
+        )
+        self.default_engine.addItem("Automatic", "")
+        from dbplay_desktop.engines.registry import descriptors
+
+        for descriptor in descriptors():
+            if descriptor.available:
+                self.default_engine.addItem(descriptor.display_name, descriptor.name)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
@@ -312,6 +325,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Row limit per result:", self.row_cap)
         form.addRow("Statement &timeout:", self.statement_timeout)
         form.addRow("Editor &font size:", self.font_size)
+        form.addRow("New playground &engine:", self.default_engine)
         note = QLabel("Changes apply to queries run from now on.")
         note.setWordWrap(True)
         note.setEnabled(False)
@@ -350,6 +364,8 @@ class SettingsDialog(QDialog):
         self.row_cap.setValue(self.settings.row_cap)
         self.statement_timeout.setValue(self.settings.statement_timeout_s)
         self.font_size.setValue(self.settings.editor_font_size)
+        index = self.default_engine.findData(self.settings.default_engine)
+        self.default_engine.setCurrentIndex(max(index, 0))
 
     def restore_defaults(self) -> None:
         """Show the default values (stored only on OK)."""
@@ -357,12 +373,14 @@ class SettingsDialog(QDialog):
         self.row_cap.setValue(DEFAULT_ROW_CAP)
         self.statement_timeout.setValue(DEFAULT_STATEMENT_TIMEOUT_S)
         self.font_size.setValue(DEFAULT_FONT_SIZE)
+        self.default_engine.setCurrentIndex(0)
 
     def accept(self) -> None:
         self.settings.batch_size = self.batch_size.value()
         self.settings.row_cap = self.row_cap.value()
         self.settings.statement_timeout_s = self.statement_timeout.value()
         self.settings.editor_font_size = self.font_size.value()
+        self.settings.default_engine = self.default_engine.currentData() or ""
         self.settings.sync()
         super().accept()
 

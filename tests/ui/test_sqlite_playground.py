@@ -276,3 +276,27 @@ def test_the_shipped_sqlite_sample_opens_and_its_hint_runs(qtbot, main_window, t
     model = playground.result_models()[0]
     assert model.rowCount() > 5
     assert not playground.modified  # reading changes nothing
+
+
+def test_preferences_choose_the_engine_of_new_playground(qtbot, main_window):
+    """Preferences ▸ New playground engine: Ctrl+N then makes that engine's playgrounds."""
+    from dbplay_desktop.ui.settings import SettingsDialog
+
+    window = main_window
+    dialog = SettingsDialog(window.app_settings, window)
+    qtbot.addWidget(dialog)
+    index = dialog.default_engine.findData("sqlite")
+    assert index > 0 and dialog.default_engine.findData("postgresql") > 0
+    dialog.default_engine.setCurrentIndex(index)
+    dialog.accept()
+    assert window.default_engine == "sqlite"
+    window.new_action.trigger()
+    playground = window.current_playground()
+    assert playground.engine_name == "sqlite"
+    wait_ready(qtbot, playground)
+    dialog = SettingsDialog(window.app_settings, window)
+    qtbot.addWidget(dialog)
+    assert dialog.default_engine.currentData() == "sqlite"  # remembered
+    dialog.restore_defaults()
+    dialog.accept()
+    assert window.default_engine == "postgresql"  # automatic: the engine with a server

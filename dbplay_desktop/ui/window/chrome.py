@@ -370,7 +370,25 @@ class WindowChromeMixin:
     def open_preferences(self) -> None:
         open_settings(self.app_settings, self)
 
+    def _use_default_engine(self, name: str) -> None:
+        """*New playground* (Ctrl+N) makes ``name``'s playgrounds from now on ("" or an
+        engine that cannot be used: the window's own choice)."""
+        from dbplay_desktop.ui.window.engines import find_descriptor, preferred_default_engine
+
+        found = find_descriptor(name) if name else None
+        self.default_engine = (found.name if found is not None and found.available
+                               else preferred_default_engine())
+        keys = self.new_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        for engine, action in self.new_engine_actions.items():
+            if action.isEnabled():
+                display = action.text()
+                suffix = f" (the default: {keys})" if engine == self.default_engine else ""
+                action.setToolTip(qt_text(f"A {display} playground{suffix}"))
+        self._update_chrome()
+
     def _on_setting_changed(self, name: str) -> None:
+        if name == "default_engine":
+            self._use_default_engine(self.app_settings.default_engine)
         if name == "editor_font_size":
             for playground in self.playgrounds():
                 playground.set_font_size(self.app_settings.editor_font_size)
