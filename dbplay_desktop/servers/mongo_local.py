@@ -109,6 +109,21 @@ def _ping(port: int, timeout: float) -> int | None:
         client.close()
 
 
+def _serves(pid: int, db_dir: Path) -> bool:
+    """Whether live process ``pid`` may be a server of ``db_dir`` (not a reused PID).
+
+    On Linux its command line must name ``db_dir``; elsewhere its program name must
+    look like a MongoDB server (or be unknown).
+    """
+    if not process_alive(pid):
+        return False
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return _looks_like_mongo(pid)
+    return os.fsencode(str(db_dir)) in arguments
+
+
 def _looks_like_mongo(pid: int) -> bool:
     name = process_name(pid)
     if name is None:
@@ -219,8 +234,12 @@ class EmbeddedMongoServer:
                 self._clear_state()
             return False
         pid, port = state["pid"], state["port"]
-        deadline = time.monotonic() + START_TIMEOUT
-        while process_alive(pid) and _looks_like_mongo(pid):
+        try:  # a server started moments ago may still be coming up: wait for it
+            written = self.state_file.stat().st_mtime
+        except OSError:
+            written = 0.0
+        deadline = time.monotonic() + max(0.0, START_TIMEOUT - (time.time() - written))
+        while _serves(pid, self.db_dir):
             answered = _ping(port, 1.0)
             if answered is not None and answered in (pid, 0):
                 self.pid, self.port, self.adopted = pid, port, True
