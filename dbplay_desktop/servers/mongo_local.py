@@ -87,8 +87,13 @@ def _ping(port: int, timeout: float) -> int | None:
             pass
     except OSError:
         return None
-    import pymongo
-    from pymongo.errors import PyMongoError
+    try:
+        import pymongo
+        from pymongo.errors import PyMongoError
+    except ImportError:
+        raise ServerError(
+            "Talking to the MongoDB server needs pymongo: pip install 'dbplay-desktop[mongo]'"
+        ) from None
 
     ms = max(100, int(timeout * 1000))
     client = pymongo.MongoClient(
