@@ -80,6 +80,15 @@ def default_data_dir() -> Path:
     return app_dirs.data_dir() / "mongodb"
 
 
+def _require_driver() -> None:
+    try:
+        import pymongo  # noqa: F401
+    except ImportError:
+        raise ServerError(
+            "Talking to the MongoDB server needs pymongo: pip install 'dbplay-desktop[mongo]'"
+        ) from None
+
+
 def _ping(port: int, timeout: float) -> int | None:
     """The PID the server on ``port`` reports (0 when it does not say), None: no answer."""
     try:
@@ -87,13 +96,9 @@ def _ping(port: int, timeout: float) -> int | None:
             pass
     except OSError:
         return None
-    try:
-        import pymongo
-        from pymongo.errors import PyMongoError
-    except ImportError:
-        raise ServerError(
-            "Talking to the MongoDB server needs pymongo: pip install 'dbplay-desktop[mongo]'"
-        ) from None
+    _require_driver()
+    import pymongo
+    from pymongo.errors import PyMongoError
 
     ms = max(100, int(timeout * 1000))
     client = pymongo.MongoClient(
@@ -219,6 +224,7 @@ class EmbeddedMongoServer:
         with self._lock:
             if self.port is not None and self.pid is not None and process_alive(self.pid):
                 return self.admin_uri
+            _require_driver()  # before a server runs that could not be checked
             try:
                 app_dirs.ensure_private_dir(self.data_dir)
             except OSError as error:
