@@ -5,6 +5,7 @@ Other tools and CI jobs script against this surface, so it stays exactly::
     dbplay [FILE ...]                      open the window (with templates or SQL files)
     dbplay template save --source URI --out FILE [--name NAME] [--description TEXT]
     dbplay template restore FILE --target URI
+    dbplay template import SOURCE --out FILE [--name NAME] [--engine NAME]
     dbplay template info FILE [--json]
     dbplay template verify FILE
     dbplay query --source URI [TEXT | --file FILE] [--format table|csv|json] [--limit N]
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     template = commands.add_parser("template", help="save, restore, inspect and check .dbtpl files")
     template.add_argument("--debug", **sub_debug)
     actions = template.add_subparsers(
-        dest="action", metavar="{save,restore,info,verify}", prog="dbplay template"
+        dest="action", metavar="{save,restore,import,info,verify}", prog="dbplay template"
     )
     actions.required = True
 
@@ -126,6 +127,22 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"database to create, e.g. {_uri_examples()} or embedded/copy")
     restore.add_argument("--debug", **sub_debug)
     restore.set_defaults(handler=_cmd_restore)
+
+    imports = actions.add_parser(
+        "import", help="make a template from another tool's dump",
+        description="Make a template from another tool's dump (a file or folder), e.g. a "
+        "mongodump folder or archive. The engine that reads it is found from the source, "
+        "or named with --engine; the payload gets the same safety scan as any template "
+        "before the file is written.",
+    )
+    imports.add_argument("source", metavar="SOURCE", help="the dump to import (file or folder)")
+    imports.add_argument("--out", required=True, metavar="FILE", help="template file to write")
+    imports.add_argument("--name", help="template name (default: the source's name)")
+    imports.add_argument("--engine", metavar="NAME",
+                         help="the engine that reads SOURCE (default: the one that "
+                         "recognises it)")
+    imports.add_argument("--debug", **sub_debug)
+    imports.set_defaults(handler=_cmd_import)
 
     info = actions.add_parser("info", help="show a template's manifest")
     info.add_argument("file", metavar="FILE", help="template file (.dbtpl)")
@@ -342,6 +359,26 @@ def _cmd_restore(args: argparse.Namespace) -> int:
             if progress is not None:
                 progress.finish()
     print(safe_text(f"restored {args.file} into database {database}"))
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dbplay_desktop.progress import human_size
+    from dbplay_desktop.templates.operations import import_template
+
+    progress = _progress("Importing")
+    try:
+        manifest = import_template(args.source, args.out, name=args.name, engine=args.engine,
+                                   progress=progress)
+    finally:
+        if progress is not None:
+            progress.finish()
+    size = human_size(Path(args.out).stat().st_size)
+    files = plural(len(manifest.files), "payload file")
+    print(safe_text(f"imported {args.source} as template {manifest.name!r} to {args.out} "
+                    f"({size}, {files})"))
     return EXIT_OK
 
 

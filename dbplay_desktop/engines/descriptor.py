@@ -204,6 +204,14 @@ class EngineDescriptor:
     #: Menus list engines by rank, then name; the first available engine with a local
     #: server is the window's default (the app's own engines rank first).
     rank: int = 100
+    #: Importing another tool's dump as a template (``dbplay template import``):
+    #: ``importer`` names ``(source: Path, sink: PayloadSink, progress) -> DumpInfo``, which
+    #: writes the engine's payload from ``source`` (a file or folder) and raises a one-line
+    #: :class:`~dbplay_desktop.errors.EngineError` for a source it does not understand;
+    #: ``can_import`` names a cheap ``(source: Path) -> bool`` that says whether it would
+    #: try (a look at names and the first bytes, no driver needed). Empty: no importer.
+    importer: str = ""
+    can_import: str = ""
 
     # -- availability --------------------------------------------------------------
     def missing_requirements(self) -> list[str]:

@@ -11,23 +11,30 @@ it, and only a clean, intact payload reaches the server.
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dbplay_desktop.engines.base import (
     ConnectionFailed,
     Engine,
     EngineError,
     Finding,
+    PayloadSink,
     PayloadSource,
     ProgressCallback,
     UnsafeContent,
 )
+from dbplay_desktop.engines.descriptor import EngineDescriptor, load_reference
 from dbplay_desktop.engines.descriptor import redact_uri as _redact
 from dbplay_desktop.engines.registry import (
     descriptor,
     descriptor_for_uri,
+    descriptors,
     display_name,
     engine_class,
     engine_for_uri,
@@ -38,12 +45,15 @@ from dbplay_desktop.templates.container import (
     TemplateError,
     TemplateReader,
     TemplateWriter,
+    max_template_size,
     read_manifest,
 )
+from dbplay_desktop.templates.limits import format_size
 
 __all__ = [
     "database_from_uri",
     "engine_for_template",
+    "import_template",
     "restore_template",
     "save_template",
     "scan_payload",
@@ -99,6 +109,148 @@ def save_template(
             return writer.commit(info.engine_version, info.stats)
     finally:
         engine.close()
+
+
+# --------------------------------------------------------------------------- import
+
+
+class _Spool(PayloadSink):
+    """Payload files in a private temporary folder: written by an importer, read back
+    by the engine's scan, then copied into the template. Holds at most the template
+    size limit, counted as it is written."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.order: list[str] = []
+        self.limit = max_template_size()
+        self.written = 0
+        self._names: dict[str, Path] = {}
+
+    def open(self, path: str) -> IO[bytes]:
+        if path in self._names:
+            raise TemplateError(f"the importer wrote payload file {path} twice")
+        self.order.append(path)
+        self._names[path] = self.folder / f"{len(self.order):06d}"
+        return _Counted(self, open(self._names[path], "xb"))
+
+    def count(self, size: int) -> None:
+        self.written += size
+        if self.written > self.limit:
+            raise TemplateError(
+                f"the imported payload is over the template size limit of "
+                f"{format_size(self.limit)} (set DBPLAY_MAX_TEMPLATE_SIZE to allow more)")
+
+    def paths(self) -> Sequence[str]:
+        return list(self.order)
+
+    def size(self, path: str) -> int | None:
+        return self._names[path].stat().st_size
+
+    def read(self, path: str) -> IO[bytes]:
+        return open(self._names[path], "rb")
+
+
+class _Counted(io.RawIOBase):
+    """A spool file that counts what is written into it."""
+
+    def __init__(self, spool: _Spool, target: IO[bytes]) -> None:
+        self.spool = spool
+        self.target = target
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data).cast("B"))
+        self.spool.count(size)
+        self.target.write(data)
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self.target.close()
+        super().close()
+
+
+class _SpoolReader(PayloadSource):
+    def __init__(self, spool: _Spool) -> None:
+        self.spool = spool
+
+    def paths(self) -> Sequence[str]:
+        return self.spool.paths()
+
+    def open(self, path: str) -> IO[bytes]:
+        return self.spool.read(path)
+
+    def size(self, path: str) -> int | None:
+        return self.spool.size(path)
+
+
+def _importers() -> list[EngineDescriptor]:
+    return [d for d in descriptors() if d.importer]
+
+
+def _import_engine(source: Path, engine: str | None) -> EngineDescriptor:
+    if engine is not None:
+        found = descriptor(engine)  # not installed: says so, with the hint
+        if not found.importer:
+            names = ", ".join(d.name for d in _importers()) or "none"
+            raise TemplateError(f"the {found.display_name} engine imports nothing "
+                                f"(engines that import: {names})")
+        reason = found.unavailable_reason()
+        if reason is not None:
+            raise TemplateError(reason)
+        return found
+    candidates = [d for d in _importers() if d.available and d.can_import]
+    for candidate in candidates:
+        if load_reference(candidate.can_import)(source):
+            return candidate
+    names = ", ".join(d.name for d in candidates) or "none installed"
+    raise TemplateError(f"{source}: no engine recognises it; give --engine NAME "
+                        f"(engines that import: {names})")
+
+
+def import_template(
+    source: str | Path,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    engine: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Turn another tool's dump at ``source`` (a file or folder) into a template at ``out``.
+
+    The engine is ``engine`` or the first whose descriptor's ``can_import`` recognises
+    ``source``; its ``importer`` writes the payload into a private temporary folder, the
+    engine's safety scan reads it there (an import is untrusted input like any template),
+    and only a clean payload is written, atomically, as the template. ``name`` defaults
+    to the source's name without its suffixes.
+    """
+    source = Path(source)
+    if not source.exists():
+        raise TemplateError(f"{source}: no such file or folder")
+    found = _import_engine(source, engine)
+    importer = load_reference(found.importer)
+    with tempfile.TemporaryDirectory(prefix="dbplay-import-") as folder:
+        spool = _Spool(Path(folder))
+        info = importer(source, spool, progress)
+        findings = scan_payload(found.name, _SpoolReader(spool))
+        if findings:
+            more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+            raise UnsafeContent(f"{source}: refused: {findings[0]}{more}")
+        with TemplateWriter(out, engine=found.name, name=name or _import_name(source)) \
+                as writer:
+            for path in spool.paths():
+                with spool.read(path) as stream, writer.open(path) as target:
+                    shutil.copyfileobj(stream, target, 1024 * 1024)
+            return writer.commit(info.engine_version, info.stats)
+
+
+def _import_name(source: Path) -> str:
+    name = source.name
+    for suffix in (".gz", ".archive", ".json", ".js", ".txt"):
+        name = name.removesuffix(suffix)
+    return name or source.name or "imported"
 
 
 # --------------------------------------------------------------------------- scan / verify

@@ -58,4 +58,6 @@ DESCRIPTOR = EngineDescriptor(
         ("Extended JSON (canonical)", f"{_PACKAGE}.values:copy_canonical_json"),
     ),
     rank=30,
+    importer=f"{_PACKAGE}.importers:import_source",
+    can_import=f"{_PACKAGE}.sniff:can_import",
 )
