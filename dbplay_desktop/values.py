@@ -37,7 +37,9 @@ One rule per type, the same on every surface:
 * bytes/bytearray/memoryview: ``\\x`` + hex (PostgreSQL's ``bytea`` form) in exact text
   and as a JSON string; the grid shows short ones in full, longer ones as ``<1,234 bytes>``.
 * dict/list/tuple: compact JSON text (``{"a":[1,2]}``) in the grid and in exact text;
-  nested JSON (not a string) in JSON outputs; pretty-printed in the cell viewer.
+  nested JSON (not a string) in JSON outputs; pretty-printed in the cell viewer. In a
+  grid of documents (a document result) they are summarised instead (:func:`summary_text`:
+  ``{3 fields}``, ``[12 items]``); their exact text and JSON are still the whole value.
 * vectors (:class:`Vector`, or a 1-D numpy float array, duck-typed): every element,
   float32 values in the shortest text that reads back to the same float32, as a JSON
   array (``[0.1,0.25]``) in exact text and JSON; the grid and the CLI table, which are for
@@ -489,6 +491,26 @@ def display_text(value: Any, limit: int = DISPLAY_LIMIT) -> str:
         text = text.replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵")
         text = text.replace("\t", " ")
     return truncate(text, limit)
+
+
+def summary_text(value: Any, limit: int = DISPLAY_LIMIT) -> str:
+    """A document's or an array's size instead of its contents: ``{3 fields}``,
+    ``[12 items]`` (``{}`` and ``[]`` when empty); any other value as :func:`display_text`.
+
+    What the grid shows in a cell of a document result, where a nested value would
+    otherwise be a long line of JSON; the exact text and the JSON keep the whole value.
+    """
+    if isinstance(value, Mapping):
+        count = len(value)
+        return "{" + _count_text(count, "field") + "}" if count else "{}"
+    if isinstance(value, (list, tuple)):
+        count = len(value)
+        return "[" + _count_text(count, "item") + "]" if count else "[]"
+    return display_text(value, limit)
+
+
+def _count_text(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def tooltip_text(value: Any, limit: int = TOOLTIP_LIMIT) -> str:

@@ -185,7 +185,8 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self.results_tabs.addTab(self.messages, "Messages")
         self.results = RunResults(
             self.editor, self.results_tabs, self.messages,
-            batch_size=self.batch_size, row_cap=self.row_cap, parent=self,
+            batch_size=self.batch_size, row_cap=self.row_cap,
+            descriptor=self.descriptor, parent=self,
         )
         self.results.clock.ticked.connect(self._on_clock_tick)
         self._cancel_requested = False

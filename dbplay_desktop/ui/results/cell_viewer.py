@@ -33,6 +33,7 @@ from dbplay_desktop.ui.results.values import (
     normalize,
     parse_json_text,
     plain_text,
+    type_label,
 )
 
 #: Bytes shown in the hex view; beyond that the view says how many more there are.
@@ -64,7 +65,7 @@ def _type_label(value: Any) -> str:
         return f"array ({len(value)})"
     if isinstance(value, Vector):
         return f"vector ({len(value):,} float{'32' if value.typecode == 'f' else '64'})"
-    return type(value).__name__
+    return type_label(value)  # names an engine's own types too (Tagged values)
 
 
 class DocumentTreeModel(QStandardItemModel):

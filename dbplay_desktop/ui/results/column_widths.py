@@ -145,7 +145,8 @@ class ColumnWidths(QObject):
 
     def content_width(self, value: Any) -> int:
         """Pixels a cell needs to show ``value`` without an ellipsis."""
-        text = display_text(value)
+        model = self._model
+        text = model.display_value(value) if model is not None else display_text(value)
         # NULL is drawn in italics.
         italic = value is None
         metrics = QFontMetrics(self._italic_font()) if italic else self.table.fontMetrics()

@@ -7,12 +7,16 @@ the same stream, *Fetch all* streams the rest (after a question, since nobody kn
 many rows that is), and *Stop* ends either one, keeping the rows so far. The buttons
 are plain focusable buttons (Tab reaches them) and are disabled when there is nothing
 more to fetch; their tooltips say why.
+
+On the right, before the time: *Copy* (a menu of every copy format, the engine's own
+included, filled by the view when it opens) and, for a result of documents, the
+*Document tree* toggle.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
 
 from dbplay_desktop.ui.results.model import ResultsModel
 from dbplay_desktop.ui.results.run_clock import format_elapsed, format_live
@@ -30,6 +34,10 @@ class ResultFooter(QWidget):
     fetch_more_requested = Signal()
     fetch_all_requested = Signal()
     stop_requested = Signal()
+    #: The *Copy* menu is about to open: the view fills it (the menu is the argument).
+    copy_menu_requested = Signal(QMenu)
+    #: The *Document tree* toggle was switched by the user.
+    tree_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +47,20 @@ class ResultFooter(QWidget):
         self.stop_button = self._button("Stop", self.stop_requested)
         self.stop_button.setToolTip("Stop fetching; the rows so far stay")
         self.stop_button.hide()
+        self.copy_menu = QMenu(self)
+        self.copy_menu.aboutToShow.connect(
+            lambda: self.copy_menu_requested.emit(self.copy_menu))
+        self.copy_button = QToolButton(self)
+        self.copy_button.setText("Copy")
+        self.copy_button.setToolTip("Copy the selection in a format of your choice")
+        self.copy_button.setMenu(self.copy_menu)
+        self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.tree_button = QToolButton(self)
+        self.tree_button.setText("Document tree")
+        self.tree_button.setCheckable(True)
+        self.tree_button.setToolTip("Show the selected document in full beside the grid")
+        self.tree_button.toggled.connect(self.tree_toggled.emit)
+        self.tree_button.hide()
         self.elapsed_label = QLabel(self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
@@ -49,6 +71,9 @@ class ResultFooter(QWidget):
         layout.addWidget(self.fetch_all_button)
         layout.addWidget(self.stop_button)
         layout.addStretch(1)
+        layout.addWidget(self.copy_button)
+        layout.addWidget(self.tree_button)
+        layout.addSpacing(6)
         layout.addWidget(self.elapsed_label)
 
     def _button(self, text: str, signal: Signal) -> QToolButton:
@@ -57,6 +82,14 @@ class ResultFooter(QWidget):
         button.setAutoRaise(False)
         button.clicked.connect(signal.emit)
         return button
+
+    def show_tree_toggle(self, offered: bool, checked: bool) -> None:
+        """The *Document tree* toggle: shown for document results, checked when the tree
+        is (set by the view, so the user's own clicks are the only ``tree_toggled``)."""
+        self.tree_button.setVisible(offered)
+        blocked = self.tree_button.blockSignals(True)
+        self.tree_button.setChecked(checked)
+        self.tree_button.blockSignals(blocked)
 
     def refresh(self, model: ResultsModel, live_seconds: float | None) -> None:
         """Show ``model``'s summary, what can still be fetched, and its time."""

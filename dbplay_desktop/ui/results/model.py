@@ -22,6 +22,12 @@ variable ``DBPLAY_RESULT_MEMORY_LIMIT``): the model stops keeping rows at the on
 brings their estimated size (:func:`dbplay_desktop.values.row_size`) to the budget.
 Columns may be added while rows stream (:meth:`ResultsModel.add_columns`); rows that
 came before them read :data:`~dbplay_desktop.values.MISSING` there.
+
+What the rows are (:class:`~dbplay_desktop.engines.base.ResultKind`) is given with the
+columns: in a result of documents a nested document or array shows its size
+(``{3 fields}``, ``[12 items]``, :func:`dbplay_desktop.values.summary_text`) rather than
+its JSON, which the document tree beside the grid shows in full; other results keep the
+compact JSON. Copies and exports always carry the whole value.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QFont, QGuiApplication, QPalette
 
-from dbplay_desktop.engines.base import Column
+from dbplay_desktop.engines.base import Column, ResultKind
 from dbplay_desktop.ui.playground.query_runner import QueryRunner
 from dbplay_desktop.ui.results.run_clock import format_elapsed
 from dbplay_desktop.ui.results.stream import (
@@ -56,6 +62,7 @@ from dbplay_desktop.ui.results.values import (
     display_text,
     is_number,
     is_numeric_type,
+    summary_text,
     tooltip_text,
 )
 from dbplay_desktop.values import row_size
@@ -142,6 +149,9 @@ class ResultsModel(QAbstractTableModel):
         #: Seconds the statement took, when known (shown by the view's footer).
         self.elapsed: float | None = None
         self._columns: list[Column] = []
+        #: What the rows are (given with the columns); documents summarise nested values.
+        self.kind = ResultKind.ROWS
+        self._display = display_text
         self._numeric_columns: list[bool] = []
         self._rows: list[Row] = []
         self._visible = 0
@@ -162,6 +172,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         self.generation = self.generation + 1 if generation is None else generation
         self._columns, self._numeric_columns, self._rows = [], [], []
+        self.kind, self._display = ResultKind.ROWS, display_text
         self._visible = 0
         self._bytes, self._dropped = 0, False
         self._streaming = self._finished = self._more_available = False
@@ -177,11 +188,20 @@ class ResultsModel(QAbstractTableModel):
     def _stale(self, generation: int | None) -> bool:
         return generation is not None and generation != self.generation
 
-    def set_columns(self, columns: Sequence[Column] | None, generation: int | None = None) -> bool:
-        """Set the columns and start streaming; returns False for a stale generation."""
+    def set_columns(
+        self,
+        columns: Sequence[Column] | None,
+        generation: int | None = None,
+        *,
+        kind: ResultKind | str | None = None,
+    ) -> bool:
+        """Set the columns (and what the rows are, ``kind``; by default rows) and start
+        streaming; returns False for a stale generation."""
         if self._stale(generation):
             return False
         self.beginResetModel()
+        self.kind = ResultKind(kind) if kind is not None else ResultKind.ROWS
+        self._display = summary_text if self.kind is ResultKind.DOCUMENTS else display_text
         self._columns = list(columns or [])
         self._numeric_columns = [is_numeric_type(c.type_name) for c in self._columns]
         self._streaming, self._finished = True, False
@@ -341,6 +361,15 @@ class ResultsModel(QAbstractTableModel):
     def columns(self) -> list[Column]:
         return list(self._columns)
 
+    @property
+    def is_documents(self) -> bool:
+        """The rows are documents (nested values summarised, the document tree offered)."""
+        return self.kind is ResultKind.DOCUMENTS
+
+    def display_value(self, value: Any) -> str:
+        """How a cell holding ``value`` reads in this grid (what column widths measure)."""
+        return self._display(value)
+
     def is_numeric_column(self, column: int) -> bool:
         """Whether the column's type is numeric (its values align right, NULLs too)."""
         return 0 <= column < len(self._numeric_columns) and self._numeric_columns[column]
@@ -430,7 +459,7 @@ class ResultsModel(QAbstractTableModel):
         value = cells[column] if column < len(cells) else MISSING
         role = int(role)
         if role == Qt.ItemDataRole.DisplayRole:
-            return display_text(value)
+            return self._display(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if is_number(value) or (value is None and self._numeric_columns[index.column()]):
                 return _ALIGN_RIGHT

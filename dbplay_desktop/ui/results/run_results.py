@@ -56,6 +56,7 @@ from dbplay_desktop.ui.results.stream import (
 from dbplay_desktop.ui.results.view import ResultsView
 
 if TYPE_CHECKING:
+    from dbplay_desktop.engines.descriptor import EngineDescriptor
     from dbplay_desktop.ui.editor.editor import CodeEditor
 
 #: At most this many statements are listed one by one as "Not run"; the rest are counted.
@@ -86,11 +87,15 @@ class RunResults(QObject):
         batch_size: int,
         row_cap: int | None,
         memory_limit: int | str | None = "default",
+        descriptor: EngineDescriptor | None = None,
         parent: QObject | None = None,
     ) -> None:
         """``memory_limit``: each result's memory budget in bytes (see
-        :class:`~.results_model.ResultsModel`); by default the environment's or 256 MB."""
+        :class:`~.results_model.ResultsModel`); by default the environment's or 256 MB.
+        ``descriptor``: the playground's engine, whose copy formats its result tabs offer
+        (see :meth:`set_descriptor`)."""
         super().__init__(parent)
+        self.descriptor = descriptor
         self.editor = editor
         self.tabs = tabs
         self.messages = messages
@@ -110,6 +115,16 @@ class RunResults(QObject):
         self._start_tally("", None)
 
     # -- wiring ------------------------------------------------------------------------
+    def set_descriptor(self, descriptor: EngineDescriptor | None) -> None:
+        """The engine whose copy formats the result tabs offer (the open ones too)."""
+        self.descriptor = descriptor
+        for view in self._views.values():
+            view.set_descriptor(descriptor)
+
+    def views(self) -> list[ResultsView]:
+        """The result tabs' views in order."""
+        return [self._views[key] for key in sorted(self._views)]
+
     def attach(self, runner: QueryRunner) -> None:
         """Listen to ``runner``'s statements (its ``all_done`` is the playground's business)."""
         runner.statement_started.connect(self._on_statement_started)
@@ -217,8 +232,8 @@ class RunResults(QObject):
             return
         model = ResultsModel(self, batch_size=self.batch_size, cap=self.row_cap,
                              memory_limit=self.memory_limit)
-        model.set_columns(result.columns)
-        view = ResultsView(model, self.tabs)
+        model.set_columns(result.columns, kind=result.kind)
+        view = ResultsView(model, self.tabs, descriptor=self.descriptor)
         self._models[index] = model
         self._views[index] = view
         self._running_index = index

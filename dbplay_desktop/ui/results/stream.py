@@ -529,7 +529,7 @@ def stream_result(
             # when the parent model is then deleted directly. Unparented, Python frees it.
             old.setParent(None)
     generation = model.reset()
-    model.set_columns(result.columns or [], generation=generation)
+    model.set_columns(result.columns or [], generation=generation, kind=result.kind)
     feeder = ResultFeeder(result, model, model.cap if cap is None else cap, resumable=resumable)
     model.fetcher = feeder if resumable else None
     return feeder.start(pool)

@@ -15,6 +15,7 @@ from dbplay_desktop.values import (
     NULL_TEXT,
     TOOLTIP_LIMIT,
     Float32,
+    Tagged,
     Vector,
     bytes_text,
     display_text,
@@ -26,14 +27,17 @@ from dbplay_desktop.values import (
     normalize,
     parse_json_text,
     plain_text,
+    summary_text,
     tooltip_text,
     truncate,
+    type_label,
     vector_preview,
 )
 
 __all__ = [
     "BYTES_PREVIEW_LIMIT", "DISPLAY_LIMIT", "ELLIPSIS", "MISSING", "MISSING_TOOLTIP",
-    "NULL_TEXT", "TOOLTIP_LIMIT", "Float32", "Vector", "bytes_text", "display_text",
+    "NULL_TEXT", "TOOLTIP_LIMIT", "Float32", "Tagged", "Vector", "bytes_text", "display_text",
     "float_text", "is_number", "is_numeric_type", "json_text", "needs_viewer", "normalize",
-    "parse_json_text", "plain_text", "tooltip_text", "truncate", "vector_preview",
+    "parse_json_text", "plain_text", "summary_text", "tooltip_text", "truncate", "type_label",
+    "vector_preview",
 ]  # fmt: skip

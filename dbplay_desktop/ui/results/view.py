@@ -11,6 +11,16 @@ the context menu copies as TSV with header, CSV, JSON or Markdown, opens the cel
 viewer, and exports every received row to CSV/JSON on a worker with a progress dialog
 (atomic write, cancellable). Double-click or Enter on a long text, JSON, document or
 bytes cell opens :class:`~.cell_viewer.CellViewer`. Colours come from the palette.
+
+For a result of documents (``ResultKind.DOCUMENTS``) the grid shares its space with a
+:class:`~.document_tree.DocumentTree` (a splitter pane on the right) that shows the
+current row's document in full; *Document tree* in the footer or the context menu hides
+or shows it, and the choice (and the pane's width) is remembered for the next results.
+
+Copy formats of the playground's engine (:attr:`EngineDescriptor.copy_formats`, given
+with :meth:`ResultsView.set_descriptor`) are offered after the built-in ones, in the
+context menu and the footer's *Copy* menu: they get the selected rows whole, raw values
+as the model holds them (``descriptor.copy_as(label, column_names, rows)``).
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
@@ -28,6 +38,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QProgressDialog,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -36,6 +47,7 @@ from PySide6.QtWidgets import (
 from dbplay_desktop.ui.confirm import destructive_box
 from dbplay_desktop.ui.results.cell_viewer import CellViewer
 from dbplay_desktop.ui.results.column_widths import MAX_TEXT_WIDTH, ColumnWidths, NumberFitDelegate
+from dbplay_desktop.ui.results.document_tree import DocumentTree
 from dbplay_desktop.ui.results.export import ExportCancelled, copy_text, export_file
 from dbplay_desktop.ui.results.footer import ResultFooter
 from dbplay_desktop.ui.results.model import ResultsModel
@@ -43,12 +55,46 @@ from dbplay_desktop.ui.results.run_clock import format_elapsed, format_live
 from dbplay_desktop.ui.results.values import needs_viewer, plain_text
 from dbplay_desktop.ui.workers import Worker, start_worker
 
+if TYPE_CHECKING:
+    from dbplay_desktop.engines.descriptor import EngineDescriptor
+
 __all__ = ["MAX_AUTO_COLUMN_WIDTH", "ResultsView", "format_elapsed"]
 
 #: How often the footer's row count is refreshed while rows stream in (ms).
 FOOTER_REFRESH_MS = 150
 #: Kept for callers that size columns themselves: the widest a text column grows alone.
 MAX_AUTO_COLUMN_WIDTH = MAX_TEXT_WIDTH
+#: Where the document tree's visibility and the splitter's sizes are remembered.
+TREE_SHOWN_KEY = "results/document_tree_shown"
+TREE_SIZES_KEY = "results/document_tree_sizes"
+#: The tree pane's share of the width the first time (grid, tree).
+DEFAULT_TREE_SIZES = (600, 360)
+
+
+def _remembered(key: str, default: Any) -> Any:
+    from dbplay_desktop.ui.settings import AppSettings
+
+    try:
+        return AppSettings().value(key, default)
+    except Exception:  # a broken settings store must not break results
+        return default
+
+
+def _remember(key: str, value: Any) -> None:
+    from dbplay_desktop.ui.settings import AppSettings
+
+    try:
+        AppSettings().set_value(key, value)
+    except Exception:
+        pass
+
+
+def tree_shown_by_default() -> bool:
+    """Whether document results open with their tree (the user's last choice; yes)."""
+    value = _remembered(TREE_SHOWN_KEY, True)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "")
+    return bool(value)
 
 
 class _Table(QTableView):
@@ -115,9 +161,22 @@ class ResultsView(QWidget):
     export_failed = Signal(str)
     #: The user cancelled the export.
     export_cancelled = Signal()
+    #: A one-line message for the status bar (an engine copy format failed, ...).
+    status_message = Signal(str)
 
-    def __init__(self, model: ResultsModel | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model: ResultsModel | None = None,
+        parent: QWidget | None = None,
+        *,
+        descriptor: EngineDescriptor | None = None,
+    ) -> None:
+        """``descriptor``: the engine whose copy formats the Copy menus offer (none: the
+        built-in formats only); see :meth:`set_descriptor`."""
         super().__init__(parent)
+        self.descriptor = descriptor
+        #: What the last engine copy format did ("Copied 3 rows as ...", or why not).
+        self.copy_message = ""
         self.table = _Table(self)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -141,10 +200,37 @@ class ResultsView(QWidget):
         self.footer.fetch_more_requested.connect(self.fetch_more)
         self.footer.fetch_all_requested.connect(self.confirm_fetch_all)
         self.footer.stop_requested.connect(self.stop_fetching)
+        self.footer.copy_menu_requested.connect(self._fill_copy_menu)
+        self.footer.tree_toggled.connect(self.set_tree_visible)
+
+        self.tree = DocumentTree(self)
+        self.tree.hide()
+        self.tree.copied.connect(self._on_tree_copied)
+        #: Whether the tree pane shows for document results (the user's choice).
+        self._tree_wanted: bool | None = None
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("resultsSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.tree)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self._sizes_restored = False
+        self._sizes_timer = QTimer(self)  # a drag moves the splitter many times: save once
+        self._sizes_timer.setSingleShot(True)
+        self._sizes_timer.setInterval(400)
+        self._sizes_timer.timeout.connect(self._save_sizes)
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
+        #: The row the tree shows (-1: none), so a move within the row changes nothing.
+        self._tree_row = -1
+        self.tree_action = QAction("Document tree", self)
+        self.tree_action.setCheckable(True)
+        self.tree_action.toggled.connect(self.set_tree_visible)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(self.footer)
 
         self._footer_timer = QTimer(self)
@@ -185,8 +271,14 @@ class ResultsView(QWidget):
         self.table.setModel(model)
         for signal, slot in self._model_connections():
             signal.connect(slot)
+        self.table.selectionModel().currentChanged.connect(self._on_current_changed)
         self.table.widths.reset(model)
         self._refresh_footer()
+        self._update_tree_pane()
+
+    def set_descriptor(self, descriptor: EngineDescriptor | None) -> None:
+        """The engine whose copy formats the Copy menus offer (``None``: none)."""
+        self.descriptor = descriptor
 
     def _model_connections(self) -> list[tuple[Any, Any]]:
         model = self.model()
@@ -195,6 +287,7 @@ class ResultsView(QWidget):
             (model.finished, self._refresh_footer),
             (model.rows_buffered, self._on_rows_buffered),
             (model.modelReset, self._on_model_reset),
+            (model.columnsInserted, self._on_columns_inserted),
         ]
 
     def _schedule_footer(self, _summary: str = "") -> None:
@@ -203,6 +296,7 @@ class ResultsView(QWidget):
 
     def _refresh_footer(self) -> None:
         self.footer.refresh(self.model(), self._live_seconds)
+        self.footer.show_tree_toggle(self.model().is_documents, self.tree_visible())
 
     def show_live_elapsed(self, seconds: float) -> None:
         """While the statement runs: the time so far in the footer (one label update; the
@@ -216,6 +310,83 @@ class ResultsView(QWidget):
         self._live_seconds = None
         self.table.widths.reset(self.model())
         self._refresh_footer()
+        self._update_tree_pane()
+
+    def _on_columns_inserted(self, *_args: object) -> None:
+        # Columns found while documents stream: the new ones fit their headers now, the
+        # old ones keep their widths (whether sized by the data or by the user).
+        self.table.widths.sample()
+        # The tree needs nothing: a row that came before the new columns has none of them.
+
+    # -------------------------------------------------------------- document tree
+    def tree_visible(self) -> bool:
+        """Whether the document tree pane is shown (only ever for document results)."""
+        return not self.tree.isHidden()
+
+    def set_tree_visible(self, visible: bool) -> None:
+        """Show or hide the document tree (a document result's); the choice is remembered
+        for the results that come after."""
+        visible = bool(visible)
+        if self._tree_wanted != visible:
+            self._tree_wanted = visible
+            _remember(TREE_SHOWN_KEY, visible)
+        self._update_tree_pane()
+
+    def _update_tree_pane(self) -> None:
+        model = self.model()
+        if model.is_documents and self._tree_wanted is None:
+            self._tree_wanted = tree_shown_by_default()
+        show = model.is_documents and bool(self._tree_wanted)
+        if show and not self._sizes_restored:
+            self._sizes_restored = True
+            self._restore_sizes()
+        self.tree.setVisible(show)
+        blocked = self.tree_action.blockSignals(True)
+        self.tree_action.setChecked(show)
+        self.tree_action.blockSignals(blocked)
+        self.footer.show_tree_toggle(model.is_documents, show)
+        if show:
+            current = self.table.currentIndex()
+            self._show_tree_row(current.row() if current.isValid() else -1, force=True)
+        elif self._tree_row != -1:
+            self._tree_row = -1
+            self.tree.clear()
+
+    def _restore_sizes(self) -> None:
+        sizes = _remembered(TREE_SIZES_KEY, None)
+        try:
+            grid, tree = (int(v) for v in sizes)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            grid, tree = DEFAULT_TREE_SIZES
+        if grid > 0 and tree > 0:
+            self.splitter.setSizes([grid, tree])
+
+    def _on_splitter_moved(self, _pos: int, _index: int) -> None:
+        self._sizes_timer.start()
+
+    def _save_sizes(self) -> None:
+        sizes = self.splitter.sizes()
+        if len(sizes) == 2 and all(sizes):
+            _remember(TREE_SIZES_KEY, [str(size) for size in sizes])
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self.tree_visible():
+            self._show_tree_row(current.row() if current.isValid() else -1)
+
+    def _show_tree_row(self, row: int, *, force: bool = False) -> None:
+        if row == self._tree_row and not force:
+            return
+        self._tree_row = row
+        model = self.model()
+        if 0 <= row < model.received_count:
+            self.tree.show_row(model.column_names(), model.row(row))
+        else:
+            self.tree.clear()
+
+    def _on_tree_copied(self, text: str) -> None:
+        lines = text.count("\n") + 1 if text else 0
+        self._tell(f"Copied the value ({len(text):,} characters"
+                   + (f", {lines:,} lines)" if lines > 1 else ")"))
 
     def _on_rows_buffered(self, _count: int) -> None:
         self.table.widths.sample()
@@ -338,6 +509,81 @@ class ResultsView(QWidget):
     def _copy_default(self) -> None:
         self.copy_selection("tsv", header=False)
 
+    # -------------------------------------------------------------- engine copy formats
+    def copy_formats(self) -> list[str]:
+        """The labels of the engine's own copy formats (the descriptor's), in its order."""
+        descriptor = self.descriptor
+        return [label for label, _ref in descriptor.copy_formats] if descriptor else []
+
+    def selected_rows(self) -> tuple[list[str], list[Any]]:
+        """Every column's name and the selected rows whole (raw cells as the model holds
+        them, MISSING where a row lacks a field), in row order."""
+        model = self.model()
+        selection = self.table.selectionModel()
+        indexes = selection.selectedIndexes() if model.columnCount() else []
+        rows = sorted({index.row() for index in indexes})
+        return model.column_names(), [model.row(r) for r in rows]
+
+    def copy_engine_format(self, label: str) -> str:
+        """Copy the selected rows in the engine's copy format ``label``; returns the text
+        ("" when nothing was copied: no selection, or the format failed, which the status
+        line then says in one line)."""
+        names, rows = self.selected_rows()
+        if not rows or self.descriptor is None:
+            return ""
+        try:
+            text = self.descriptor.copy_as(label, names, rows)
+        except Exception as exc:  # the engine's code: say it, do not crash
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            self._tell(f"Could not copy as {label}: {reason}")
+            return ""
+        QGuiApplication.clipboard().setText(text)
+        noun = "row" if len(rows) == 1 else "rows"
+        self._tell(f"Copied {len(rows):,} {noun} as {label}")
+        return text
+
+    def _tell(self, message: str) -> None:
+        self.copy_message = message
+        self.status_message.emit(message)
+        status_bar = getattr(self.window(), "statusBar", None)
+        if callable(status_bar):
+            status_bar().showMessage(message, 10000)
+
+    def _add_engine_formats(self, menu: QMenu, enabled: bool) -> None:
+        labels = self.copy_formats()
+        if not labels:
+            return
+        menu.addSeparator()
+        for label in labels:
+            action = menu.addAction(f"Copy as {label}")
+            action.setEnabled(enabled)
+            action.setData(label)
+            action.triggered.connect(lambda _=False, name=label: self.copy_engine_format(name))
+
+    def build_copy_menu(self, menu: QMenu | None = None) -> QMenu:
+        """The Copy menu (the footer's *Copy* button): the built-in formats, then the
+        engine's."""
+        menu = menu if menu is not None else QMenu(self)
+        menu.clear()
+        has_selection = bool(self.table.selectionModel().selectedIndexes())
+        entries: Sequence[tuple[str, str, bool | None]] = (
+            ("Copy", "tsv", False),
+            ("Copy with header", "tsv", True),
+            ("Copy as CSV", "csv", True),
+            ("Copy as JSON", "json", None),
+            ("Copy as Markdown", "markdown", None),
+        )
+        for label, fmt, header in entries:
+            action = menu.addAction(label)
+            action.setEnabled(has_selection)
+            action.triggered.connect(
+                lambda _=False, f=fmt, h=header: self.copy_selection(f, header=h))
+        self._add_engine_formats(menu, has_selection)
+        return menu
+
+    def _fill_copy_menu(self, menu: QMenu) -> None:
+        self.build_copy_menu(menu)
+
     # -------------------------------------------------------------- cell viewer
     def _open_if_rich(self, index: QModelIndex) -> None:
         if index.isValid() and needs_viewer(self.model().value(index.row(), index.column())):
@@ -379,13 +625,16 @@ class ResultsView(QWidget):
             action.triggered.connect(
                 lambda _=False, f=fmt, h=header: self.copy_selection(f, header=h)
             )
+        self._add_engine_formats(menu, has_selection)
         menu.addSeparator()
         view_action = menu.addAction("Open value…")
         view_action.setShortcut(QKeySequence("Return"))
         view_action.setEnabled(self.table.currentIndex().isValid())
         view_action.triggered.connect(lambda: self.open_cell())
-        menu.addSeparator()
         model = self.model()
+        if model.is_documents:
+            menu.addAction(self.tree_action)
+        menu.addSeparator()
         # A capped result holds only the rows fetched so far: say so rather than "All".
         which = f"{model.received_count:,} fetched" if model.more_available else "all"
         for fmt in ("csv", "json"):
