@@ -130,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     imports = actions.add_parser(
         "import", help="make a template from another tool's dump",
-        description="Make a template from another tool's dump (a file or folder), e.g. a "
-        "mongodump folder or archive. The engine that reads it is found from the source, "
-        "or named with --engine; the payload gets the same safety scan as any template "
+        description="Make a template from another tool's dump or export (a file or "
+        "folder). The engine that reads it is the one that recognises SOURCE, or the one "
+        "named with --engine; the payload gets the same safety scan as any template "
         "before the file is written.",
     )
     imports.add_argument("source", metavar="SOURCE", help="the dump to import (file or folder)")

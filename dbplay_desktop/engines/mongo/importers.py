@@ -263,7 +263,7 @@ def _import_archive(source: Path, sink: PayloadSink, progress: ProgressCallback 
                 raise DumpError(f"{source}: the metadata of {db}.{name} is larger than 16 MiB")
             metadata[(db, name)] = parse_metadata(data, f"{source}: {db}.{name}") \
                 if data else {}
-        databases = sorted({db for db, _ in metadata})
+        databases = sorted({db for db, _ in metadata if db})  # "": an --oplog entry
         if len(databases) > 1:
             users = [d for d in databases if d not in SYSTEM_DATABASES]
             if len(users) != 1:

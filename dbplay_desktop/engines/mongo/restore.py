@@ -128,6 +128,9 @@ class _Restore:
 
     def _documents(self, path: str) -> None:
         name = unescape_name(path[: -len(BSON_SUFFIX)])
+        if self.pending is None or self.pending[1] != name:
+            raise UnsafeContent(f"{path}: refused: documents for {name!r}, which is not the "
+                                "collection its metadata file just created")
         collection = self.raw_db[name]
         batch: list[RawBSONDocument] = []
         size = 0

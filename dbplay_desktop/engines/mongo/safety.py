@@ -309,7 +309,8 @@ def document_problem(document: bytes) -> str | None:
         return f"nests documents or arrays more than {MAX_DEPTH} deep"
     except Exception as exc:
         return f"not valid BSON ({' '.join(str(exc).split())[:200]})"
-    if value_depth(value) > MAX_DEPTH:
+    # Each level of nesting takes at least 7 bytes (type, empty name, length, end).
+    if len(document) > 7 * MAX_DEPTH and value_depth(value) > MAX_DEPTH:
         return f"nests documents or arrays more than {MAX_DEPTH} deep"
     return None
 

@@ -337,6 +337,24 @@ def test_import_template_without_a_matching_engine(tmp_path):
         import_template(tmp_path / "missing", tmp_path / "x.dbtpl")
 
 
+def test_the_import_command_in_process(client, databases, tmp_path, capsys,
+                                       mongo_registered):
+    from dbplay_desktop.cli import main
+
+    folder = tmp_path / "shop"
+    write_folder(folder, sample(client, databases[0]).files)
+    out = tmp_path / "shop.dbtpl"
+    assert main(["template", "import", str(folder), "--out", str(out), "--engine",
+                 "mongodb"]) == 0
+    assert f"as template 'shop' to {out}" in capsys.readouterr().out
+    (folder / "a.metadata.json").write_text('{"options": {"storageEngine": {}}}')
+    (folder / "a.bson").write_bytes(b"")
+    assert main(["template", "import", str(folder), "--out", str(tmp_path / "b.dbtpl")]) == 1
+    error = capsys.readouterr().err
+    assert_one_line_error(error, "a.metadata.json:1: option 'storageEngine'")
+    assert not (tmp_path / "b.dbtpl").exists()
+
+
 @pytest.mark.skipif("mongodb" not in registry.engine_names(),
                     reason="the mongodb engine is not registered yet")
 def test_dbplay_template_import_on_the_command_line(client, databases, tmp_path):
