@@ -224,11 +224,96 @@ def _kv(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
     )
 
 
+#: Runs about 10^12 additions on an empty database (no collection needed); its own
+#: maxTimeMS (150 s, more than any test waits) ends it on a server whose killOp only closes
+#: the connection (SecantusDB finishes a command in the background).
+MONGO_LONG_QUERY = (
+    'db.runCommand({aggregate: 1, pipeline: [{$documents: [{x: 0}]}, '
+    '{$densify: {field: "x", range: {step: 1, bounds: [0, 1000000]}}}, '
+    '{$project: {v: {$reduce: {input: {$range: [0, 1000000]}, initialValue: 0, '
+    'in: {$add: ["$$value", "$$this"]}}}}}, '
+    '{$group: {_id: null, n: {$sum: "$v"}}}], cursor: {}, maxTimeMS: 150000})'
+)
+
+
+def _mongodb(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
+    import json
+
+    from pymongo import MongoClient
+
+    from dbplay_desktop.engines.mongo.engine import (
+        REGISTRY_COLLECTION,
+        REGISTRY_DATABASE,
+        MongoEngine,
+    )
+
+    uri: str = request.getfixturevalue("mongo_uri")
+    engine = MongoEngine(uri)
+    admin: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    request.addfinalizer(admin.close)
+    request.addfinalizer(engine.close)
+
+    def literal(value: str | None) -> str:
+        return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+    documents = ", ".join(f"{{_id: {i}, name: {literal(name)}}}" for i, name in ROWS)
+
+    @contextmanager
+    def foreign_database() -> Iterator[str]:
+        name = f"users_own_{secrets.token_hex(4)}"
+        admin[name]["things"].insert_one({"a": 1})
+        try:
+            yield name
+        finally:
+            admin.drop_database(name)
+
+    def database_exists(name: str) -> bool:
+        if name in admin.list_database_names():
+            return True
+        return admin[REGISTRY_DATABASE][REGISTRY_COLLECTION].find_one({"_id": name}) is not None
+
+    hostile = {
+        "options": {"validator": {"$expr": {"$function": {
+            "body": "function() { return true; }", "args": [], "lang": "js"}}}},
+        "indexes": [], "collectionName": TABLE, "type": "collection",
+    }
+    return EngineCase(
+        name="mongodb",
+        engine=engine,
+        create_script=(
+            f'db.createCollection("{TABLE}")\n'
+            f"db.{TABLE}.insertMany([{documents}])\n"
+        ),
+        select_rows=f"db.{TABLE}.find().sort({{_id: 1}})",
+        long_query=MONGO_LONG_QUERY,
+        syntax_error=f"db.{TABLE}.countDocuments({{}})\n// a comment\n"
+                     f"db.{TABLE}.find({{a: }})\ndb.{TABLE}.find()",
+        error_index=1,
+        error_line=3,
+        hostile_payload=json.dumps(hostile).encode(),
+        witness=tmp_path / "pwned",
+        foreign_database=foreign_database,
+        database_exists=database_exists,
+        columns=["_id", "name"],
+        split_text='db.a.find({x: "a;b"});\n  db.b.find();\ndb.c.find()',
+        split_expected=[('db.a.find({x: "a;b"})', 1, 1), ("db.b.find()", 2, 3),
+                        ("db.c.find()", 3, 1)],
+        probe=f"db.{TABLE}.countDocuments({{}})",
+        probe_rows=[(0,)],
+        payload_path=f"{TABLE}.metadata.json",
+        catalog_kind="collection",
+        catalog_name=TABLE,
+        catalog_child_kind="field",
+        catalog_children=["_id", "name"],
+    )
+
+
 #: engine name -> builder of its case. A new engine adds one builder here.
 BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], EngineCase]] = {
     "postgresql": _postgresql,
     "sqlite": _sqlite,
     "kv": _kv,
+    "mongodb": _mongodb,
 }
 
 
