@@ -47,9 +47,8 @@ from dbplay_desktop.engines.base import (
     UnsupportedUri,
 )
 from dbplay_desktop.engines.mongo.errors import error_message
-from dbplay_desktop.engines.mongo.session import MongoSession, client_options
+from dbplay_desktop.engines.mongo.session import REGISTRY_DATABASE, MongoSession, client_options
 
-REGISTRY_DATABASE = "dbplay_registry"
 REGISTRY_COLLECTION = "sandboxes"
 #: Databases that belong to the server, never to a user or a sandbox.
 SERVER_DATABASES = frozenset({"admin", "local", "config", REGISTRY_DATABASE})
@@ -123,6 +122,8 @@ class MongoEngine(Engine):
     # -- helpers -----------------------------------------------------------------------
     def _fail(self, exc: PyMongoError, what: str) -> EngineError:
         message = error_message(exc) or str(exc)
+        if isinstance(exc, OperationFailure) and exc.code == 18:  # AuthenticationFailed
+            return ConnectionFailed(f"the MongoDB server refused the credentials: {message}")
         if isinstance(exc, OperationFailure) and exc.code in _UNAUTHORIZED:
             return EngineError(f"{what}: the MongoDB user is not allowed to ({message})")
         if isinstance(exc, OperationFailure):
@@ -142,7 +143,8 @@ class MongoEngine(Engine):
         return self._registry.find_one({"_id": database})
 
     def _server_databases(self) -> list[str]:
-        return list(self._client.list_database_names())
+        listing = self._client.list_databases(nameOnly=True, authorizedDatabases=True)
+        return [entry["name"] for entry in listing]
 
     # -- server ------------------------------------------------------------------------
     def server_version(self) -> str:

@@ -65,6 +65,8 @@ from dbplay_desktop.engines.mongo.shell.commands import COLLECTION, DATABASE, Ca
 from dbplay_desktop.engines.mongo.values import tag
 from dbplay_desktop.values import MISSING
 
+#: The database where the engine remembers its sandboxes (never shown as a user's).
+REGISTRY_DATABASE = "dbplay_registry"
 #: ``db.runCommand`` may run these (and only on this database).
 RUN_COMMANDS = frozenset({
     "ping", "buildInfo", "buildinfo", "hello", "isMaster", "ismaster", "connectionStatus",
@@ -292,9 +294,11 @@ class MongoSession(Session):
             names = sorted(self._db.list_collection_names(comment=self._comment()))
             return _rows(({"name": name} for name in names), verb="collections")
         if word in ("dbs", "databases"):
-            listing = self._client.list_databases(comment=self._comment())
+            listing = self._client.list_databases(comment=self._comment(),
+                                                  authorizedDatabases=True)
             return _rows(({"name": d["name"], "sizeOnDisk": d.get("sizeOnDisk"),
-                           "empty": d.get("empty")} for d in listing), verb="databases")
+                           "empty": d.get("empty")} for d in listing
+                          if d["name"] != REGISTRY_DATABASE), verb="databases")
         raise _Refused(f"show {word} is not supported")
 
     def _database_method(self, command: ShellCommand) -> _Outcome:

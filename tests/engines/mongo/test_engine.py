@@ -4,6 +4,7 @@ playgrounds, refusals."""
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import secrets
 from collections.abc import Iterator
@@ -156,3 +157,85 @@ def test_error_message_is_one_line() -> None:
     assert error_message(failure) == "bad value (BadValue)"
     assert error_message(ValueError("x")) is None
     assert error_message(pymongo.errors.AutoReconnect("lost\nit")) == "lost it"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _secantus(port: int, storage: str, *extra: str):
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    program = shutil.which("secantusd-py") or str(Path(sys.executable).with_name("secantusd-py"))
+    if not Path(program).exists():
+        pytest.skip("SecantusDB (secantusd-py) is not installed")
+    process = subprocess.Popen(
+        [program, "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage,
+         "--log-level", "WARNING", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=500)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.admin.command("hello")
+            break
+        except pymongo.errors.PyMongoError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("SecantusDB did not start")
+            time.sleep(0.2)
+    client.close()
+    return process
+
+
+def _stop(process) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except Exception:
+        process.kill()
+        process.wait(10)
+
+
+def test_a_user_who_may_not_create_databases_gets_a_clear_error(tmp_path) -> None:
+    """On a server with authentication, a read-only user: one-line errors, nothing made."""
+    if os.environ.get("DBPLAY_TEST_MONGO_URI", "").strip():
+        pytest.skip("needs the embedded server program")
+    port = _free_port()
+    storage = str(tmp_path / "auth")
+    process = _secantus(port, storage)
+    try:
+        with pymongo.MongoClient(f"mongodb://127.0.0.1:{port}/") as setup:
+            setup.admin.command("createUser", "reader", pwd="pw",
+                                roles=[{"role": "read", "db": "shop"}])
+    finally:
+        _stop(process)
+    process = _secantus(port, storage, "--auth")
+    try:
+        engine = MongoEngine(f"mongodb://reader:pw@127.0.0.1:{port}/shop?authSource=admin")
+        try:
+            assert engine.server_version().startswith("MongoDB ")
+            with pytest.raises(EngineError, match="may not create databases") as caught:
+                engine.create_sandbox()
+            assert "\n" not in str(caught.value)
+            with engine.connect("shop") as session:
+                (result,) = list(session.execute("db.t.insertOne({a: 1})"))
+                assert "not authorized" in str(result.error)
+        finally:
+            engine.close()
+        wrong = MongoEngine(f"mongodb://reader:bad@127.0.0.1:{port}/shop?authSource=admin")
+        try:
+            with pytest.raises(ConnectionFailed, match="refused the credentials"):
+                wrong.server_version()
+        finally:
+            wrong.close()
+    finally:
+        _stop(process)
