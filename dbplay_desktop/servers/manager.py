@@ -105,11 +105,19 @@ class ServerManager:
         return not taken
 
     def stop(self) -> None:
-        """Stop every local server this manager started; safe to call twice.
+        """Stop every local server this manager started (waiting for one still starting);
+        safe to call twice.
 
         A server adopted from an earlier run is stopped too: dbplay owns it and nothing
         else should keep it running once the window is gone.
         """
+        # A server still starting on a worker (initdb takes seconds) is waited for, then
+        # stopped with the others: a quit during the start must not leave it running.
+        with self._lock:
+            engine_locks = list(self._engine_locks.values())
+        for engine_lock in engine_locks:
+            with engine_lock:
+                pass
         with self._lock:
             servers = list(self._servers.items())
             self._servers.clear()

@@ -93,3 +93,31 @@ def test_a_failed_start_is_an_error_and_may_be_tried_again():
     assert manager.start("one", CountingServer).startswith("count://")
     assert manager.is_running("one")
     manager.stop()
+
+
+def test_stop_waits_for_a_server_still_starting_and_stops_it() -> None:
+    """A quit while a worker is still starting a server (initdb takes seconds) must not
+    leave that server running once the start completes."""
+    release = threading.Event()
+    made: list[CountingServer] = []
+
+    class SlowServer(CountingServer):
+        def start(self) -> str:
+            made.append(self)
+            self.started.set()
+            release.wait(60)
+            return super().start()
+
+    manager = ServerManager()
+    starter = threading.Thread(target=manager.start, args=("slow", SlowServer))
+    starter.start()
+    while not made:  # the worker is inside start()
+        threading.Event().wait(0.01)
+    made[0].started.wait(60)
+    stopper = threading.Thread(target=manager.stop)
+    stopper.start()
+    release.set()
+    starter.join(60)
+    stopper.join(60)
+    assert made[0].stopped == 1
+    assert manager.admin_uri("slow") is None
