@@ -51,11 +51,16 @@ output:
          A value wider than its column (at most 60 characters, or the width the
          first rows needed) is cut and ends in '…': use csv or json for whole values.
   csv    a header line then the rows (RFC 4180 quoting, NULL as an empty field);
-         a blank line between the results of several statements.
+         a blank line between the results of several statements. Documents: the union
+         of the top-level fields seen in the first batch is the header; fields that
+         appear later follow in each row, and a note on stderr names them.
   json   JSON Lines: one object per statement, one line each:
          {"statement": N, "line": L, "column": C, "columns": [{"name": .., "type": ..}] | null,
           "rows": [[...], ...], "rowcount": N, "status": "...", "truncated": false}
          a failing statement's object has "error": {"message", "line", "column"} instead.
+         A document engine's results carry whole documents instead of columns and rows:
+         {"statement": N, ..., "documents": [{...}, ...], "rowcount": ..}, each document
+         with its own fields (an absent field left out), in relaxed Extended JSON.
          Values keep their JSON type, as in the window's JSON copy and export: decimals
          are numbers written exactly (1.50; parse them as decimals to keep every digit),
          NaN and Infinity the strings "NaN", "Infinity"; dates, times and other values
@@ -467,6 +472,9 @@ def _run_query(uri: str, text: str, args: argparse.Namespace) -> int:
                                  f"{err.message}", err if args.debug else None)
                     return EXIT_FAILURE
                 writer.write(number, result)
+                for note in writer.notes:
+                    _status(f"note: {note}")
+                writer.notes.clear()
                 for notice in result.notices:
                     _status(f"notice: {notice}")
                 if not result.returns_rows and result.status:

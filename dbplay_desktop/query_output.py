@@ -45,6 +45,18 @@ class ResultWriter:
         self.out = out
         self.limit = limit
         self.count = 0  # results printed so far, for separators
+        #: Lines for stderr about the last result (the command prints and clears them).
+        self.notes: list[str] = []
+
+    def _late_fields(self, result: StatementResult, shown: int) -> None:
+        """Note fields a document result added after its header (``shown`` columns) was
+        written: rows carry them after the header's columns."""
+        names = [column.name for column in (result.columns or [])[shown:]]
+        if names:
+            self.notes.append(
+                f"fields that appeared after the header was written follow its columns in "
+                f"each row: {', '.join(names)} (--format json gives whole documents)"
+            )
 
     def rows(self, result: StatementResult) -> Iterator[tuple[list[tuple[Any, ...]], bool]]:
         """The result's batches cut to the limit; the flag says rows were left unprinted."""
@@ -100,10 +112,19 @@ class TableWriter(ResultWriter):
             truncated = truncated or more
             cells = [[_table_text(value) for value in row] for row in batch]
             if widths is None:
-                widths = [min(self.MAX_WIDTH, max([len(h), *(len(r[i]) for r in cells)]))
+                header = [safe_text(column.name) for column in result.columns or []]
+                widths = [min(self.MAX_WIDTH,
+                              max([len(h), *(len(r[i]) for r in cells if i < len(r))]))
                           for i, h in enumerate(header)]
-                right = [is_number(batch[0][i]) if batch else False for i in range(len(header))]
+                right = [is_number(batch[0][i]) if batch and i < len(batch[0]) else False
+                         for i in range(len(header))]
                 self._header(header, widths)
+            elif len(result.columns or []) > len(widths):  # fields appeared mid-stream
+                for i in range(len(widths), len(result.columns or [])):
+                    widths.append(min(self.MAX_WIDTH, max(
+                        [len(safe_text(result.columns[i].name)),
+                         *(len(r[i]) for r in cells if i < len(r))])))
+                    right.append(False)
             for row in cells:
                 self._line(row, widths, right)
             shown += len(batch)
@@ -111,6 +132,7 @@ class TableWriter(ResultWriter):
         if widths is None:  # no rows at all: still show the header
             widths = [len(h) for h in header]
             self._header(header, widths)
+        self._late_fields(result, len(header))
         plural = "row" if shown == 1 else "rows"
         more_text = f"; limited to {self.limit}, more not shown" if truncated else ""
         self.out.write(f"({shown} {plural}{more_text})\n")
@@ -153,17 +175,32 @@ class CsvWriter(ResultWriter):
         def write_row(fields: list[str]) -> None:
             (quoted if any("\r" in field for field in fields) else writer).writerow(fields)
 
-        write_row([column.name for column in result.columns or []])
+        header: list[str] | None = None
         for batch, _more in self.rows(result):
+            if header is None:  # after the first batch: a document result's fields so far
+                header = [column.name for column in result.columns or []]
+                write_row(header)
             for row in batch:
                 write_row([plain_text(value) for value in row])
             self.out.flush()
+        if header is None:
+            header = [column.name for column in result.columns or []]
+            write_row(header)
+        self._late_fields(result, len(header))
 
 
 class JsonWriter(ResultWriter):
-    """JSON Lines: one object per statement, written while its rows stream in."""
+    """JSON Lines: one object per statement, written while its rows stream in.
+
+    Rows are positional arrays under ``columns``; the results of a document engine are
+    whole documents instead (``"documents": [{...}, ...]``): each row's fields by name,
+    absent fields left out, values in the engine's JSON (relaxed Extended JSON for BSON).
+    """
 
     def write(self, number: int, result: StatementResult) -> None:
+        if is_documents(result):
+            self._write_documents(number, result)
+            return
         import json
 
         stmt = result.statement
@@ -186,6 +223,26 @@ class JsonWriter(ResultWriter):
         self.out.write("], " + safe_json(json.dumps(tail, ensure_ascii=False))[1:] + "\n")
         self.out.flush()
 
+    def _write_documents(self, number: int, result: StatementResult) -> None:
+        import json
+
+        stmt = result.statement
+        head = {"statement": number, "line": stmt.line, "column": stmt.column}
+        self.out.write(safe_json(json.dumps(head, ensure_ascii=False))[:-1]
+                       + ', "documents": [')
+        first, truncated = True, False
+        for batch, more in self.rows(result):
+            truncated = truncated or more
+            names = [column.name for column in result.columns or []]
+            for row in batch:
+                document = dict(zip(names, row, strict=False))
+                self.out.write(("" if first else ", ") + safe_json(json_text(document)))
+                first = False
+            self.out.flush()
+        tail = {"rowcount": result.rowcount, "status": result.status, "truncated": truncated}
+        self.out.write("], " + safe_json(json.dumps(tail, ensure_ascii=False))[1:] + "\n")
+        self.out.flush()
+
     def failed(self, number: int, result: StatementResult) -> None:
         import json
 
@@ -197,6 +254,11 @@ class JsonWriter(ResultWriter):
         }
         self.out.write(safe_json(json.dumps(document, ensure_ascii=False)) + "\n")
         self.out.flush()
+
+
+def is_documents(result: StatementResult) -> bool:
+    """Whether ``result`` holds documents (fields by name) rather than positional rows."""
+    return getattr(result, "kind", "rows") == "documents"
 
 
 WRITERS: dict[str, type[ResultWriter]] = {

@@ -1,9 +1,9 @@
 """BSON values as dbplay values, and the Extended JSON copy formats.
 
 pymongo decodes most BSON types into plain Python (str, int, float, bool, None, dict,
-list, bytes for binary subtype 0, aware UTC datetime, ``uuid.UUID`` for subtype 4); those
-stay as they are. The types only BSON names (ObjectId, Int64, Decimal128, other binary
-subtypes, Timestamp, Regex, MinKey, MaxKey, Code, DBRef, out-of-range dates) become
+list, bytes for binary subtype 0, aware UTC datetime, ``uuid.UUID`` for subtype 4); the
+JSON types stay as they are. The others (ObjectId, Int64, Decimal128, dates, binary,
+Timestamp, Regex, MinKey, MaxKey, Code, DBRef) become
 :class:`~dbplay_desktop.values.Tagged`: their mongosh-like text, their relaxed Extended
 JSON value and the bson object itself (``raw``), so the window shows them without bson and
 the copy formats here write them back exactly. UUIDs are tagged too (``UUID("...")``), so
@@ -13,6 +13,7 @@ they keep their type in a copy.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -103,7 +104,12 @@ def tag(value: Any) -> Any:
         millis = int(value)
         return Tagged("Date", f"Date({millis})", json={"$date": {"$numberLong": str(millis)}},
                       raw=value, number=False)
-    return value  # datetime, bytes, anything else pymongo made plain
+    if isinstance(value, datetime.datetime):  # BSON's Date: relaxed JSON {"$date": ...}
+        return Tagged("Date", value.isoformat(sep=" ", timespec="milliseconds"),
+                      json=_relaxed(value), raw=value)
+    if isinstance(value, (bytes, bytearray)):  # binary subtype 0
+        return tag(Binary(bytes(value), 0))
+    return value  # anything else pymongo made plain
 
 
 def _code(value: Code) -> Tagged:

@@ -303,8 +303,10 @@ def test_bson_values_come_back_tagged(session: MongoSession) -> None:
     assert value["l"] == Tagged("Int64", "5") and value["l"].number
     assert value["d"] == Tagged("Decimal128", "1.50")
     assert value["u"] == Tagged("UUID", 'UUID("12345678-1234-5678-1234-567812345678")')
-    assert value["when"] == datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
-    assert value["when"].tzinfo is datetime.timezone.utc
+    when = value["when"]
+    assert when.type_name == "Date"
+    assert when.raw == datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
+    assert when.raw.tzinfo is datetime.timezone.utc
     assert value["ts"] == Tagged("Timestamp", "Timestamp({ t: 5, i: 6 })")
     assert value["r"] == Tagged("Regex", "/a+b/i")
     assert value["mn"] == Tagged("MinKey", "MinKey()")

@@ -77,7 +77,9 @@ def test_bson_types_are_tagged(raw, type_name, text, json_value, number) -> None
 
 def test_binary_subtype_4_is_a_uuid_and_subtype_0_bytes() -> None:
     assert tag(Binary(UUID.bytes, 4)) == tag(UUID)
-    assert tag(b"\x01\x02") == b"\x01\x02"
+    plain = tag(b"\x01\x02")  # subtype 0: still Binary, so JSON writes {"$binary": ...}
+    assert plain.type_name == "Binary" and plain.raw == Binary(b"\x01\x02", 0)
+    assert plain.json == {"$binary": {"base64": "AQI=", "subType": "00"}}
 
 
 def test_plain_values_stay_plain_and_documents_are_walked() -> None:
@@ -86,7 +88,11 @@ def test_plain_values_stay_plain_and_documents_are_walked() -> None:
                 "g": 1.5, "h": True}
     value = tag(document)
     assert value["a"] == 1 and value["b"] == "x" and value["c"] is None
-    assert value["f"] is when and value["g"] == 1.5 and value["h"] is True
+    assert value["g"] == 1.5 and value["h"] is True
+    # Dates are BSON's Date: shown as text, relaxed Extended JSON {"$date": ...} in JSON.
+    assert value["f"].type_name == "Date" and value["f"].raw is when
+    assert value["f"].text == "2024-05-06 07:08:09.000+00:00"
+    assert value["f"].json == {"$date": "2024-05-06T07:08:09Z"}
     assert value["d"][0] == Tagged("ObjectId", 'ObjectId("507f1f77bcf86cd799439011")')
     assert value["d"][1]["e"] == Tagged("Int64", "2")
     assert values.json_text(value["d"]) == '[{"$oid":"507f1f77bcf86cd799439011"},{"e":2}]'
