@@ -116,3 +116,36 @@ def test_a_mongodb_template_runs_saves_resets_and_closes(
     current = playground.database
     window.close_playground(playground)
     qtbot.waitUntil(lambda: current not in _registered(mongo_uri), timeout=60_000)
+
+
+def test_file_import_makes_a_template_and_opens_it(qtbot, window, tmp_path: Path):
+    """File ▸ Import as template: Mongo Playground's configuration text becomes a template
+    in the library (scanned first) and opens as a playground of its engine."""
+    source = tmp_path / "playground.txt"
+    source.write_text('db={"pets": [{"_id": 1, name: "Rex", born: ISODate("2020-01-02")},'
+                      ' {"_id": 2, name: "Tom"}]}', encoding="utf-8")
+    assert window.import_file_action.isEnabled()
+    with qtbot.waitSignal(window.tabs.currentChanged, timeout=60_000):
+        window.import_source(source)
+    playground = window.current_playground()
+    assert playground.engine_name == "mongodb"
+    assert playground.template_path.parent == window.library.root
+    wait_ready(qtbot, playground, timeout=60_000)
+    playground.editor.setPlainText("db.pets.find({name: 'Tom'})")
+    run_and_wait(qtbot, playground)
+    model = playground.result_models()[0]
+    assert model.rowCount() == 1 and model.value(0, 1) == "Tom"
+
+
+def test_a_refused_import_says_why_and_writes_nothing(qtbot, window, tmp_path: Path,
+                                                      monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr(window, "show_error", lambda title, message: shown.append(message))
+    source = tmp_path / "bad.txt"
+    source.write_text('db={"pets": [{"$where": "sleep(1000)"}]}', encoding="utf-8")
+    before = set(window.library.root.glob("*.dbtpl")) if window.library.root.is_dir() else set()
+    window.import_source(source)
+    qtbot.waitUntil(lambda: bool(shown), timeout=60_000)
+    assert "bad.txt" in shown[0] and "\n" not in shown[0]
+    after = set(window.library.root.glob("*.dbtpl")) if window.library.root.is_dir() else set()
+    assert after == before

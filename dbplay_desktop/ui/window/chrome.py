@@ -74,6 +74,18 @@ class WindowChromeMixin:
                                        lambda: self.new_playground(), std.New)
         self._make_new_menu()
         self.open_action = self._action("open", "Open template…", self.open_dialog, std.Open)
+        self.import_file_action = self._action(
+            "import", "Import file as template…", lambda: self.import_dialog(folder=False))
+        self.import_folder_action = self._action(
+            None, "Import folder as template…", lambda: self.import_dialog(folder=True))
+        from dbplay_desktop.ui.window.importing import importing_engines
+
+        importers = importing_engines()
+        for action in (self.import_file_action, self.import_folder_action):
+            action.setEnabled(bool(importers))
+            action.setToolTip(
+                f"Another tool's dump as a new template ({', '.join(importers)})" if importers
+                else "No installed engine imports other tools' dumps")
         self.save_action = self._action("save-template", "Save state as template…",
                                         self.save_current, std.Save)
         self.reset_action = self._action("reset", "Reset playground", self.reset_current,
@@ -200,6 +212,9 @@ class WindowChromeMixin:
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
+        import_menu = file_menu.addMenu("&Import as template")
+        import_menu.addAction(self.import_file_action)
+        import_menu.addAction(self.import_folder_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()

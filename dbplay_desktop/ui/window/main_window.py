@@ -33,13 +33,15 @@ from dbplay_desktop.ui.settings import AppSettings
 from dbplay_desktop.ui.window.chrome import APP_TITLE, WindowChromeMixin
 from dbplay_desktop.ui.window.closing import SaveAndCloseMixin
 from dbplay_desktop.ui.window.engines import EngineHostMixin, find_descriptor
+from dbplay_desktop.ui.window.importing import ImportMixin
 from dbplay_desktop.ui.window.support import template_paths_from_mime
 from dbplay_desktop.ui.workers import Worker, start_worker
 
 __all__ = ["APP_TITLE", "MainWindow"]
 
 
-class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, QMainWindow):
+class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMixin,
+                 QMainWindow):
     """The one dbplay window.
 
     ``server_uris`` maps engine kinds to servers to use instead of their built-in
