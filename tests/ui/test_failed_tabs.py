@@ -79,7 +79,7 @@ def test_a_restore_error_offers_retry_and_retry_opens_the_fixed_template(
     assert playground.editor_pane.isVisible() and playground.results_tabs.isVisible()
     assert not playground.editor.isReadOnly()
     actions = _database_actions(main_window)
-    assert actions["Run all"] and actions["Reset playground"] and actions["Format SQL"]
+    assert actions["Run all"] and actions["Reset playground"] and actions["Format"]
     assert not actions["Stop"]
 
 

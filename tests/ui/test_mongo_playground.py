@@ -149,3 +149,18 @@ def test_a_refused_import_says_why_and_writes_nothing(qtbot, window, tmp_path: P
     assert "bad.txt" in shown[0] and "\n" not in shown[0]
     after = set(window.library.root.glob("*.dbtpl")) if window.library.root.is_dir() else set()
     assert after == before
+
+
+def test_the_tree_shows_the_first_document_and_format_is_off(qtbot, window, mongo_template):
+    """A language without a formatter greys out Format; the document tree shows the first
+    document as soon as it arrives, before any row is chosen."""
+    playground = window.open_template(mongo_template)
+    wait_ready(qtbot, playground, timeout=60_000)
+    assert not window.format_action.isEnabled()
+    playground.editor.setPlainText("db.pets.find().sort({_id: 1})")
+    run_and_wait(qtbot, playground)
+    view = playground.results.views()[0]
+    qtbot.waitUntil(lambda: view.tree.tree_model.rowCount() > 0, timeout=10_000)
+    fields = [view.tree.tree_model.index(i, 0).data() for i in range(
+        view.tree.tree_model.rowCount())]
+    assert fields[:3] == ["_id", "name", "age"]

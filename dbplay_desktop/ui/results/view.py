@@ -288,6 +288,7 @@ class ResultsView(QWidget):
             (model.rows_buffered, self._on_rows_buffered),
             (model.modelReset, self._on_model_reset),
             (model.columnsInserted, self._on_columns_inserted),
+            (model.rowsInserted, self._on_rows_inserted),
         ]
 
     def _schedule_footer(self, _summary: str = "") -> None:
@@ -373,11 +374,18 @@ class ResultsView(QWidget):
         if self.tree_visible():
             self._show_tree_row(current.row() if current.isValid() else -1)
 
+    def _on_rows_inserted(self, *_args: object) -> None:
+        """The first document shows in the tree as soon as it arrives (nothing chosen yet)."""
+        if self.tree_visible() and self._tree_row == -1:
+            self._show_tree_row(-1, force=True)
+
     def _show_tree_row(self, row: int, *, force: bool = False) -> None:
+        model = self.model()
+        if row < 0 and model.received_count:  # no row chosen: the first document
+            row = 0
         if row == self._tree_row and not force:
             return
-        self._tree_row = row
-        model = self.model()
+        self._tree_row = row if 0 <= row < model.received_count else -1
         if 0 <= row < model.received_count:
             self.tree.show_row(model.column_names(), model.row(row))
         else:

@@ -101,7 +101,7 @@ class WindowChromeMixin:
         self.stop_action = self._action("stop", "Stop", self.cancel_current)
         # Esc is handled by the editor (a window-wide Esc would also close every popup).
         self.stop_action.setToolTip("Stop the running query (Esc)")
-        self.format_action = self._action("format", "Format SQL", self.format_current,
+        self.format_action = self._action("format", "Format", self.format_current,
                                           "Ctrl+Shift+F")
         self.find_action = self._action("search", "Find and replace…", self.find_current, std.Find)
         self.refresh_catalog_action = self._action("refresh", "Refresh catalog",
@@ -315,7 +315,11 @@ class WindowChromeMixin:
         self.reset_action.setEnabled(ready and playground.engine is not None)  # type: ignore[union-attr]
         self.close_tab_action.setEnabled(playground is not None)
         usable = playground is not None and playground.editor_usable
-        self.format_action.setEnabled(usable)
+        can_format = usable and playground.editor.can_format()  # type: ignore[union-attr]
+        self.format_action.setEnabled(can_format)
+        self.format_action.setToolTip(
+            "Format the selection or the whole text (Ctrl+Shift+F)" if can_format
+            else "This playground's language has no formatter")
         self.find_action.setEnabled(usable or (
             playground is not None and playground.editor_pane.isVisibleTo(playground)))
         self.refresh_catalog_action.setEnabled(ready)

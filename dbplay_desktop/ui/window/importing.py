@@ -38,7 +38,7 @@ def import_job(source: Path, library) -> Path:
 
 
 class ImportMixin:
-    """The window's import actions (a file, or a folder such as a mongodump directory)."""
+    """The window's import actions (a file, or a folder such as a dump directory)."""
 
     def import_dialog(self, *, folder: bool = False) -> None:
         start = str(Path.home())
