@@ -317,9 +317,10 @@ class WindowChromeMixin:
         usable = playground is not None and playground.editor_usable
         can_format = usable and playground.editor.can_format()  # type: ignore[union-attr]
         self.format_action.setEnabled(can_format)
+        keys = self.format_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         self.format_action.setToolTip(
-            "Format the selection or the whole text (Ctrl+Shift+F)" if can_format
-            else "This playground's language has no formatter")
+            f"Format ({keys})" if can_format or playground is None
+            else f"Format ({keys}): this playground's language has no formatter")
         self.find_action.setEnabled(usable or (
             playground is not None and playground.editor_pane.isVisibleTo(playground)))
         self.refresh_catalog_action.setEnabled(ready)
