@@ -122,3 +122,82 @@ def mongo_uri(mongo_server) -> str:
     if mongo_server is None:
         return os.environ[MONGO_URI_ENV].strip()
     return mongo_server.admin_uri
+
+
+#: A Chroma server of the user's for the test run (``chroma+http://host:port/?tenant=...``);
+#: no server is started then.
+CHROMA_URI_ENV = "DBPLAY_TEST_CHROMA_URI"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _chroma_answers(port: int) -> bool:
+    import urllib.request
+
+    for version in ("v2", "v1"):
+        url = f"http://127.0.0.1:{port}/api/{version}/heartbeat"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.fixture(scope="session")
+def chroma_http_uri() -> Iterator[str]:
+    """A private Chroma server (``chroma run``) for the whole test run.
+
+    Started once on a free loopback port with its data in a /tmp mkdtemp folder, stopped
+    at the end; yields ``chroma+http://127.0.0.1:PORT/?tenant=default_tenant&database=
+    default_database``. ``$DBPLAY_TEST_CHROMA_URI`` names a server to use instead.
+    """
+    override = os.environ.get(CHROMA_URI_ENV, "").strip()
+    if override:
+        yield override
+        return
+    import subprocess
+    import time
+
+    chroma = Path(sys.executable).with_name("chroma")
+    if not chroma.exists():
+        found = shutil.which("chroma")
+        if found is None:
+            pytest.skip("the chroma command (chromadb) is not installed")
+        chroma = Path(found)
+    data_root = Path(tempfile.mkdtemp(prefix="dbplay-test-chroma-"))
+    port = _free_port()
+    log = (data_root / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(chroma), "run", "--path", str(data_root / "data"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _chroma_answers(port):
+            if process.poll() is not None:
+                output = (data_root / "server.log").read_text(errors="replace")
+                raise RuntimeError(f"chroma run exited with {process.returncode}:\n{output}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"chroma run did not answer on port {port} within 60 s")
+            time.sleep(0.2)
+        yield (f"chroma+http://127.0.0.1:{port}/"
+               "?tenant=default_tenant&database=default_database")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(data_root, ignore_errors=True)
