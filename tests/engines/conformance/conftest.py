@@ -308,12 +308,106 @@ def _mongodb(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
     )
 
 
+#: Records in the collection the chroma case's sessions find (see :func:`_chroma`).
+CHROMA_LONG_RECORDS = 5000
+
+
+def _chroma(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
+    """Chroma in embedded folders (``chroma://``: sandboxes under the data directory).
+
+    Adapted for a store whose calls are atomic: no Chroma call runs long on an empty
+    database, and a call in flight cannot be stopped (the session stops between the pages
+    of a ``get``). So this case's engine gives every session a collection ``big`` of
+    :data:`CHROMA_LONG_RECORDS` records (added through the session's own calls when a
+    database does not have it yet) and a batch size of 1, and the long query is a ``get``
+    over ``big``: about 5000 round trips, which a cancel stops between two of them.
+    Records are collection rows: the id is a string, a record without metadata has no
+    ``name`` (MISSING, not None).
+    """
+    import json
+
+    from dbplay_desktop.engines.chroma.engine import ChromaEngine
+    from dbplay_desktop.values import MISSING
+
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("DBPLAY_DATA_DIR", str(tmp_path / "data"))
+    seed = (
+        'get_or_create_collection("big")\n'
+        f"big.add(ids={json.dumps([f'{i:05d}' for i in range(CHROMA_LONG_RECORDS)])}, "
+        f"embeddings={[[float(i), 1.0] for i in range(CHROMA_LONG_RECORDS)]})\n"
+    )
+
+    class SeededChromaEngine(ChromaEngine):
+        def connect(self, database: str | None = None):  # type: ignore[no-untyped-def]
+            session = super().connect(database)
+            names = [row[0] for result in session.execute("list_collections()")
+                     for row in result.fetch_all()]
+            if "big" not in names:
+                for result in session.execute(seed):
+                    assert result.error is None, result.error
+            session.batch_size = 1
+            return session
+
+    engine = SeededChromaEngine("chroma://")
+    witness = tmp_path / "pwned"
+
+    @contextmanager
+    def foreign_database() -> Iterator[str]:
+        path = tmp_path / "users_own"
+        path.mkdir()
+        (path / "chroma.sqlite3").write_bytes(b"a user's own store")
+        try:
+            yield str(path)
+        finally:
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+
+    embeddings = [[float(i), 0.0] for i, _name in ROWS]
+    metadatas = [None if name is None else {"name": name} for _i, name in ROWS]
+    # An embeddings file saved as a pickle: loading it (never done) would run ``touch``.
+    hostile = (b"cos\nsystem\n(V" + f"touch {witness}".encode() + b"\ntR.")
+    return EngineCase(
+        name="chroma",
+        engine=engine,
+        create_script=(
+            f'create_collection("{TABLE}")\n'
+            f"{TABLE}.add(ids={json.dumps([str(i) for i, _name in ROWS])},\n"
+            f"  embeddings={embeddings},\n"
+            f"  metadatas={json.dumps(metadatas, ensure_ascii=False).replace('null', 'None')})\n"
+        ),
+        select_rows=f'{TABLE}.get(include=["metadatas"])',
+        long_query='big.get(include=["metadatas", "documents", "embeddings"])',
+        syntax_error=f'count_collections()\n# a comment\n{TABLE}.get(where={{"a": }})\n'
+                     f"{TABLE}.count()",
+        error_index=1,
+        error_line=3,
+        hostile_payload=hostile,
+        witness=witness,
+        foreign_database=foreign_database,
+        database_exists=lambda name: engine.path_of(name).exists(),
+        columns=["id", "name"],
+        rows=[(str(i), MISSING if name is None else name) for i, name in ROWS],
+        split_text='pets.get(where={"name": "a;b"});\n  pets.count();\ncount_collections()',
+        split_expected=[('pets.get(where={"name": "a;b"})', 1, 1), ("pets.count()", 2, 3),
+                        ("count_collections()", 3, 1)],
+        probe="count_collections()",
+        probe_rows=[(1,)],
+        payload_path="collections/0/embeddings.pkl",
+        catalog_kind="collection",
+        catalog_name=TABLE,
+        catalog_child_kind="field",
+        catalog_children=["name"],
+    )
+
+
 #: engine name -> builder of its case. A new engine adds one builder here.
 BUILDERS: dict[str, Callable[[pytest.FixtureRequest, Path], EngineCase]] = {
     "postgresql": _postgresql,
     "sqlite": _sqlite,
     "kv": _kv,
     "mongodb": _mongodb,
+    "chroma": _chroma,
 }
 
 
