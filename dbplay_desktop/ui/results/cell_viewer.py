@@ -110,7 +110,7 @@ class CellViewer(QDialog):
         self.setWindowTitle(f"Value — {title}" if title else "Value")
         self.value = value
         self.resize(720, 520)
-        value = normalize(value)  # numpy arrays and scalars as the formatter's own types
+        value = normalize(value)  # driver arrays and scalars as the formatter's own types
         document = value if isinstance(value, (Mapping, list, tuple)) else parse_json_text(value)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
