@@ -32,6 +32,7 @@ __all__ = [
     "Capabilities",
     "CatalogKind",
     "EngineDescriptor",
+    "EngineSetting",
     "LanguageSpec",
     "load_reference",
 ]
@@ -142,6 +143,19 @@ class CatalogKind:
 
 
 @dataclass(frozen=True)
+class EngineSetting:
+    """A preference the engine reads from the environment variable ``env``, which the
+    window's Preferences show in the engine's own group (``kind``: ``folder`` or
+    ``text``) and set for the engine when the user fills them in."""
+
+    key: str
+    label: str
+    env: str
+    kind: str = "text"
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What an engine can do, so the window offers only what works.
 
@@ -201,6 +215,8 @@ class EngineDescriptor:
     #: the function takes ``(column_names, rows)`` (rows as the session yielded them,
     #: :class:`~dbplay_desktop.values.Tagged` values included) and returns the text.
     copy_formats: tuple[tuple[str, str], ...] = ()
+    #: Preferences of the engine's own (see :class:`EngineSetting`).
+    settings: tuple[EngineSetting, ...] = ()
     #: Menus list engines by rank, then name; the first available engine with a local
     #: server is the window's default (the app's own engines rank first).
     rank: int = 100

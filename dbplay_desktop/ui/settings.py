@@ -21,8 +21,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -30,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from dbplay_desktop.app_dirs import create_private_file
 from dbplay_desktop.connections import EMBEDDED_NAME
+from dbplay_desktop.display_text import qt_text, safe_text
 
 __all__ = ["AppSettings", "SettingsDialog", "open_settings"]
 
@@ -266,6 +272,30 @@ class AppSettings(QObject):
     def default_engine(self, name: str) -> None:
         self._set("default_engine", name or "")
 
+    # -- the engines' own preferences ----------------------------------------------------
+    def engine_setting(self, engine: str, key: str) -> str:
+        """An engine's own preference (see ``EngineDescriptor.settings``); "" when unset."""
+        value = self.store.value(f"engines/{engine}/{key}", "")
+        return str(value) if value else ""
+
+    def set_engine_setting(self, engine: str, key: str, value: str) -> None:
+        name = f"engines/{engine}/{key}"
+        if self.engine_setting(engine, key) != value:
+            self.store.setValue(name, value)
+            self.changed.emit(name)
+        self.apply_engine_settings()
+
+    def apply_engine_settings(self) -> None:
+        """Hand the engines their preferences through the environment variables they read
+        (a variable the user set outside dbplay wins while no preference is stored)."""
+        from dbplay_desktop.engines.registry import descriptors
+
+        for descriptor in descriptors():
+            for setting in descriptor.settings:
+                value = self.engine_setting(descriptor.name, setting.key)
+                if value:
+                    os.environ[setting.env] = value
+
     @property
     def theme(self) -> str:
         """``"system"`` (follow the desktop's light/dark palette), ``"light"`` or ``"dark"``."""
@@ -326,6 +356,8 @@ class SettingsDialog(QDialog):
         form.addRow("Statement &timeout:", self.statement_timeout)
         form.addRow("Editor &font size:", self.font_size)
         form.addRow("New playground &engine:", self.default_engine)
+        self.engine_fields: dict[tuple[str, str], QLineEdit] = {}
+        engine_groups = self._engine_groups()
         note = QLabel("Changes apply to queries run from now on.")
         note.setWordWrap(True)
         note.setEnabled(False)
@@ -342,11 +374,46 @@ class SettingsDialog(QDialog):
         self.buttons = buttons
 
         layout = QVBoxLayout(self)
-        self.setMinimumWidth(380)
+        self.setMinimumWidth(480)
         layout.addLayout(form)
+        for group in engine_groups:
+            layout.addWidget(group)
         layout.addWidget(note)
         layout.addWidget(buttons)
         self.load()
+
+    def _engine_groups(self) -> list[QGroupBox]:
+        """One group per engine that has preferences of its own, from its descriptor."""
+        from dbplay_desktop.engines.registry import descriptors
+
+        groups = []
+        for descriptor in descriptors():
+            if not descriptor.settings:
+                continue
+            group = QGroupBox(safe_text(descriptor.display_name), self)
+            rows = QFormLayout(group)
+            for setting in descriptor.settings:
+                edit = QLineEdit(group)
+                edit.setToolTip(qt_text(setting.help or setting.env))
+                edit.setPlaceholderText(f"${setting.env}")
+                self.engine_fields[(descriptor.name, setting.key)] = edit
+                field: QWidget = edit
+                if setting.kind == "folder":
+                    field = QWidget(group)
+                    line = QHBoxLayout(field)
+                    line.setContentsMargins(0, 0, 0, 0)
+                    browse = QPushButton("Browse…", field)
+                    browse.clicked.connect(lambda _=False, e=edit: self._browse_folder(e))
+                    line.addWidget(edit, 1)
+                    line.addWidget(browse)
+                rows.addRow(safe_text(setting.label) + ":", field)
+            groups.append(group)
+        return groups
+
+    def _browse_folder(self, edit: QLineEdit) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
+        if chosen:
+            edit.setText(chosen)
 
     @staticmethod
     def _spin(bounds: tuple[int, int], step: int, suffix: str) -> QSpinBox:
@@ -366,6 +433,8 @@ class SettingsDialog(QDialog):
         self.font_size.setValue(self.settings.editor_font_size)
         index = self.default_engine.findData(self.settings.default_engine)
         self.default_engine.setCurrentIndex(max(index, 0))
+        for (engine, key), edit in self.engine_fields.items():
+            edit.setText(self.settings.engine_setting(engine, key))
 
     def restore_defaults(self) -> None:
         """Show the default values (stored only on OK)."""
@@ -381,6 +450,8 @@ class SettingsDialog(QDialog):
         self.settings.statement_timeout_s = self.statement_timeout.value()
         self.settings.editor_font_size = self.font_size.value()
         self.settings.default_engine = self.default_engine.currentData() or ""
+        for (engine, key), edit in self.engine_fields.items():
+            self.settings.set_engine_setting(engine, key, edit.text().strip())
         self.settings.sync()
         super().accept()
 

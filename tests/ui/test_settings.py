@@ -163,3 +163,27 @@ def test_settings_file_is_private(data_dir: Path) -> None:
     path = Path(settings.store.fileName())
     assert path.parent == data_dir and path.is_file()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_engines_own_setting_is_in_preferences_and_reaches_its_engine(
+    qtbot, settings: AppSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma's embedding model folder (a descriptor setting): shown in its engine's group,
+    stored, and handed to the engine through the variable it reads."""
+    from dbplay_desktop.engines.registry import descriptor
+    from dbplay_desktop.ui.settings import SettingsDialog
+
+    setting = descriptor("chroma").settings[0]
+    monkeypatch.delenv(setting.env, raising=False)
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    edit = dialog.engine_fields[("chroma", setting.key)]
+    assert edit.text() == ""
+    folder = tmp_path / "models"
+    edit.setText(str(folder))
+    dialog.accept()
+    assert settings.engine_setting("chroma", setting.key) == str(folder)
+    assert os.environ[setting.env] == str(folder)
+    again = SettingsDialog(settings)
+    qtbot.addWidget(again)
+    assert again.engine_fields[("chroma", setting.key)].text() == str(folder)

@@ -9,6 +9,7 @@ from dbplay_desktop.engines.descriptor import (
     Capabilities,
     CatalogKind,
     EngineDescriptor,
+    EngineSetting,
     LanguageSpec,
     icon_beside,
     redact_uri,
@@ -98,5 +99,13 @@ DESCRIPTOR = ChromaDescriptor(
     local_uri="chroma://",
     local_label="Chroma stores in the data directory",
     describe_error=f"{_PACKAGE}.errors:error_message",
+    settings=(
+        EngineSetting(
+            "model_dir", "Embedding model folder", "DBPLAY_CHROMA_MODEL_DIR", "folder",
+            "A folder holding Chroma's default embedding model (all-MiniLM-L6-v2: the onnx/ "
+            "folder from ~/.cache/chroma/onnx_models on a machine that has used it, or its "
+            "onnx.tar.gz), so query_texts works offline.",
+        ),
+    ),
     rank=40,
 )

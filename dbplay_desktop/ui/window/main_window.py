@@ -77,6 +77,7 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         self.setAcceptDrops(True)
         self.library = library if library is not None else TemplateLibrary()
         self.app_settings = AppSettings(parent=self)
+        self.app_settings.apply_engine_settings()  # the engines read them from the environment
         self.app_settings.changed.connect(self._on_setting_changed)
         if default_engine is None and not server_uri:
             chosen = self.app_settings.default_engine
