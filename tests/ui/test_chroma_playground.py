@@ -5,6 +5,7 @@ nothing, an add does, and saving, resetting and closing (which removes the folde
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,7 +71,9 @@ def _sandbox_folder(data_dir: Path, database: str) -> Path:
     """Where a Chroma sandbox lives: its folder, inside this test's data directory."""
     path = Path(database)
     if not path.is_absolute():
-        candidates = [p for p in data_dir.rglob(database) if p.is_dir()]
+        # os.walk, not rglob: an old sandbox may be removed while the tree is read.
+        candidates = [Path(root) / database for root, dirs, _files in os.walk(data_dir)
+                      if database in dirs]
         assert len(candidates) == 1, (database, candidates)
         path = candidates[0]
     assert path.is_relative_to(data_dir), path

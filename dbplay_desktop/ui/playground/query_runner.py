@@ -8,6 +8,7 @@ thread. It knows nothing about models: it emits signals, the caller fills models
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -98,6 +99,31 @@ def _run(
     finally:
         if flags.end():
             session.close()
+
+
+#: How often a stop is sent again while the run's worker still runs, and for how long.
+CANCEL_REPEAT_SECONDS = 0.5
+CANCEL_GIVE_UP_SECONDS = 120.0
+
+
+def _cancel_until_stopped(session: Session, worker: Worker) -> None:
+    """Send the session's cancel, off the UI thread, until the run's worker has ended.
+
+    A cancel that reaches an engine just before its statement starts (the worker between
+    taking the text and sending it) finds nothing to interrupt and is lost; sending it
+    again closes that gap for every engine. The run stops after the statement either
+    way, so a repeated cancel never reaches a later statement. A cancel can wait on the
+    network (a PostgreSQL cancel request opens a connection), which the UI must not.
+    """
+    deadline = time.monotonic() + CANCEL_GIVE_UP_SECONDS
+    while not worker.is_done and time.monotonic() < deadline:
+        try:
+            session.cancel()
+        except Exception:  # a failed cancel must not end the retries
+            pass
+        pause_until = time.monotonic() + CANCEL_REPEAT_SECONDS
+        while not worker.is_done and time.monotonic() < pause_until:
+            time.sleep(0.02)
 
 
 class QueryRunner(QObject):
@@ -212,7 +238,12 @@ class QueryRunner(QObject):
         """
         if self.is_running:
             self._flags.stop = True
-            self.session.cancel()
+            self._send_cancel()
+
+    def _send_cancel(self) -> None:
+        worker = self._worker
+        if worker is not None and not worker.is_done:
+            start_worker(_cancel_until_stopped, self.session, worker)
 
     def discard(self, close_session: bool = False) -> None:
         """Stop and forget the current run (closing a tab): no further signals from it.
@@ -228,7 +259,7 @@ class QueryRunner(QObject):
             # and, if asked, the session), which a generator stopped before it started
             # would skip. The stop flag and the server-side cancel end it just as soon.
             flags.stop = True
-            self.session.cancel()
+            self._send_cancel()
         if close_session and not (running and flags.ask_close()):
             start_worker(self.session.close)
 
