@@ -103,6 +103,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     version: str | None = str(status.version) if status.version else None
     if status.running and server.attach():
         version = server.server_version()
+    programs = server.programs()
     info = {
         "running": status.running,
         "version": version,
@@ -111,6 +112,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "pid": status.pid,
         "data_directory": str(status.data_dir),
         "password_file": str(server.pgpass_file) if status.running else None,
+        "programs": str(programs.bin_dir) if programs else None,
     }
     if args.json:
         print(safe_json(json.dumps(info, ensure_ascii=False)))
@@ -121,6 +123,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             ("address", status.address),
             ("data directory", status.data_dir),
             ("PID", status.pid or "-"),
+            ("programs", f"{programs.bin_dir} ({programs.version_text})" if programs else "-"),
         ]
         if status.running:
             rows.append(("password file", f"{server.pgpass_file} (PGPASSFILE)"))

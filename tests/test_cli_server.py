@@ -73,6 +73,9 @@ def test_start_status_uri_stop(cluster: Path) -> None:
         assert info["pid"] > 0 and info["port"] > 0 and info["version"]
         human = dbplay(cluster, "server", "status").stdout
         assert f"127.0.0.1:{info['port']}" in human and f"{info['pid']}" in human
+        # Which PostgreSQL programs run it (there can be several on a machine).
+        assert info["programs"] and Path(info["programs"], "postgres").is_file()
+        assert f"programs:       {info['programs']} (" in human
 
         plain = dbplay(cluster, "server", "uri", "--database", "template1")
         assert plain.returncode == 0, plain.stderr

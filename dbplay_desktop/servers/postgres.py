@@ -324,6 +324,14 @@ class EmbeddedPostgres:
 
     # ------------------------------------------------------------------ preparation
 
+    def programs(self) -> PgBinaries | None:
+        """The server programs this cluster runs with (None when none fit): which
+        PostgreSQL a user gets is worth showing, as there can be several."""
+        try:
+            return self._binaries()
+        except ServerError:
+            return None
+
     def _binaries(self) -> PgBinaries:
         if self._binaries_cache is None:
             self._binaries_cache = select_postgres_binaries(

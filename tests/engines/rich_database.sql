@@ -1,4 +1,6 @@
 -- A database that exercises everything a template must carry (see tests/engines/test_postgres_roundtrip.py).
+-- xml values are tested on their own: a server built without libxml (the one shipped with
+-- the app) cannot hold them.
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE SCHEMA inventory;
@@ -52,7 +54,6 @@ CREATE TABLE inventory.products (
     on_day date,
     stamp timestamp,
     money_col money,
-    xml_col xml,
     doc json,
     small smallint,
     big bigint,
@@ -128,11 +129,11 @@ INSERT INTO inventory.products VALUES
      99.95, 1.5, 0.333333333333, 3, '\xdeadbeef', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
      '[2025-01-01,2025-12-31)', '[0.5,1.5)', '192.168.0.1', '10.0.0.0/8', '08:00:2b:01:02:03',
      B'1010', B'101', '(1,2)', '1 day 02:03:04', '04:05:06', '04:05:06+02', '2025-06-01',
-     '2025-06-01 12:00:00', '12.34', '<a>x</a>', '{"k": null}', 7, 9007199254740993, 'abc',
+     '2025-06-01 12:00:00', '12.34', '{"k": null}', 7, 9007199254740993, 'abc',
      'varchar', true, to_tsvector('english', 'the quick brown fox')),
     ('B-2', 'Bolt', NULL, NULL, NULL, 0.5, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL,
      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-     NULL, NULL, NULL);
+     NULL, NULL);
 INSERT INTO orders (customer_id, sku, during) VALUES
     (1, 'A-1', '[2025-01-01,2025-01-02)'), (2, 'B-2', '[2025-02-01,2025-02-02)');
 INSERT INTO "Mixed Case"."Weird ""Name""" VALUES (1, 'from', 'ünïcödé');

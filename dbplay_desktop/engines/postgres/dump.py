@@ -88,7 +88,10 @@ def write_dump(
         if process.wait() != 0:
             lines = [line for line in stderr.splitlines() if line.strip()]
             reason = lines[-1] if lines else f"exit code {process.returncode}"
-            raise DumpError(f"pg_dump failed: {reason.removeprefix('pg_dump: ')}")
+            reason = reason.removeprefix("pg_dump: ")
+            if NO_TLS_MESSAGE in stderr:
+                reason += f" ({pg_dump} has no TLS; {TLS_HINT})"
+            raise DumpError(f"pg_dump failed: {reason}")
     finally:
         done.set()
         if process.poll() is None:
@@ -96,6 +99,11 @@ def write_dump(
             process.wait()
         reader.join(2.0)
 
+
+#: What libpq says when a server needs TLS and it was built without (as the programs
+#: shipped with the app are).
+NO_TLS_MESSAGE = "SSL support is not compiled in"
+TLS_HINT = "set DBPLAY_PG_BIN to the bin folder of a PostgreSQL installation with TLS"
 
 #: How often a quiet pg_dump is checked for a cancel request, in seconds.
 _POLL = 0.25

@@ -8,12 +8,19 @@ import psycopg
 
 from dbplay_desktop.engines.base import ConnectionFailed
 
+#: SQLSTATE of a feature this server was built without (XML, ICU, ...).
+FEATURE_NOT_SUPPORTED = "0A000"
+
 
 def error_message(exc: BaseException) -> str:
     """The server's primary message, or the first meaningful line of the exception."""
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) if diag is not None else None
     if primary:
+        detail = getattr(diag, "message_detail", None)
+        if getattr(diag, "sqlstate", None) == FEATURE_NOT_SUPPORTED and detail:
+            # "unsupported XML feature" alone does not say that the server lacks libxml.
+            return f"{primary}: {' '.join(str(detail).split())}"
         return str(primary)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
