@@ -113,7 +113,7 @@ def _cancel_until_stopped(session: Session, worker: Worker) -> None:
     taking the text and sending it) finds nothing to interrupt and is lost; sending it
     again closes that gap for every engine. The run stops after the statement either
     way, so a repeated cancel never reaches a later statement. A cancel can wait on the
-    network (a PostgreSQL cancel request opens a connection), which the UI must not.
+    network (some engines open a connection to send it), which the UI must not.
     """
     deadline = time.monotonic() + CANCEL_GIVE_UP_SECONDS
     while not worker.is_done and time.monotonic() < deadline:
