@@ -13,6 +13,7 @@ import secrets
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -97,3 +98,16 @@ class GeneratedStream(io.RawIOBase):
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         return size
+
+
+#: A statement that ignores cancel and terminate requests for several seconds (pg_trgm
+#: builds the trigrams of two 96-million-character strings without looking at them;
+#: about 10 s and 800 MB on PostgreSQL 18): longer than the 5 s DROP DATABASE ... WITH
+#: (FORCE) waits for a terminated session. Needs ``CREATE EXTENSION pg_trgm``.
+UNCANCELLABLE_SQL = (
+    "SELECT similarity(repeat('abc def ghi ', 8000000), repeat('abd deg ghj ', 8000000))"
+)
+#: How long it has run when it has certainly stopped looking: building the two strings
+#: at its start still honours a cancel (a reading of pg_stat_activity's query_start,
+#: to wait for a state of the server, not to time anything).
+UNCANCELLABLE_AFTER = timedelta(seconds=1)

@@ -22,7 +22,13 @@ from dbplay_desktop.engines.postgres.engine import PostgresEngine
 from dbplay_desktop.engines.postgres.sandbox import SandboxBusy
 from dbplay_desktop.engines.sandbox_journal import SandboxJournal
 from dbplay_desktop.templates.container import TemplateReader
-from tests.helpers import craft_template, database_exists, with_database
+from tests.helpers import (
+    UNCANCELLABLE_AFTER,
+    UNCANCELLABLE_SQL,
+    craft_template,
+    database_exists,
+    with_database,
+)
 
 
 def restore(engine: PostgresEngine, path: Path, database: str | None = None) -> str:
@@ -259,16 +265,15 @@ def test_a_sandbox_kept_busy_is_journaled_and_dropped_at_the_next_start(
     role = role_of(engine, database)
     session = engine.connect(database)
     assert first(session.execute("CREATE EXTENSION pg_trgm")).error is None
-    slow = (
-        "SELECT strict_word_similarity(repeat('abc def ', 40000), repeat('abd deg ', 40000))"
-    )
+    slow = UNCANCELLABLE_SQL
     runner = threading.Thread(target=lambda: list(session.execute(slow)), daemon=True)
     runner.start()
     with psycopg.connect(pg_admin_uri, autocommit=True) as conn:
         for _ in range(600):
             active = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active'",
-                (database,),
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
+                " AND clock_timestamp() - query_start > %s",
+                (database, UNCANCELLABLE_AFTER),
             ).fetchone()[0]
             if active:
                 break
@@ -382,7 +387,7 @@ def test_cancelling_a_restore_stuck_in_an_uncancellable_statement_returns(
     engine = PostgresEngine(pg_admin_uri, journal=journal)
     payload = (
         b"CREATE EXTENSION pg_trgm;\n"
-        b"SELECT strict_word_similarity(repeat('abc def ', 40000), repeat('abd deg ', 40000));\n"
+        + UNCANCELLABLE_SQL.encode() + b";\n"
     )
     before = databases(pg_admin_uri)
     asked = []

@@ -1,6 +1,6 @@
 """Closing a playground whose statement ignores cancel requests: the window goes on.
 
-pg_trgm's similarity of two long strings runs for many seconds without looking at cancel
+pg_trgm's similarity of two very long strings runs for seconds without looking at cancel
 or terminate requests, so its sandbox cannot be dropped at once. The tab must close at
 once, the window must say the database will be dropped later, and the next start must
 drop it.
@@ -11,11 +11,12 @@ from __future__ import annotations
 import psycopg
 
 from dbplay_desktop.engines.postgres.engine import PostgresEngine
+from tests.helpers import UNCANCELLABLE_AFTER, UNCANCELLABLE_SQL
 from tests.ui.conftest import wait_ready
 
 _SLOW = (
     "CREATE EXTENSION pg_trgm;\n"
-    "SELECT strict_word_similarity(repeat('abc def ', 40000), repeat('abd deg ', 40000));\n"
+    + UNCANCELLABLE_SQL + ";\n"
 )
 
 
@@ -23,8 +24,8 @@ def _active(admin_uri: str, database: str) -> bool:
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
-            " AND query LIKE %s",
-            (database, "%strict_word_similarity%"),
+            " AND query LIKE %s AND clock_timestamp() - query_start > %s",
+            (database, "%similarity(repeat%", UNCANCELLABLE_AFTER),
         ).fetchone()
     return bool(row and row[0])
 
