@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint screenshots samples system-deps clean
+.PHONY: run test lint screenshots samples system-deps clean bundle
 
 run: $(VENV)/.installed-all
 	$(BIN)/dbplay $(ARGS)
@@ -40,6 +40,10 @@ $(VENV)/.installed-test: pyproject.toml $(PLUGIN_SOURCES) | $(BIN)/python
 	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/test-plugins ./tests/plugin_engine
 	rm -rf tests/plugin_engine/build tests/plugin_engine/*.egg-info
 	touch $@ $(VENV)/.installed-all
+
+# The installed app: the PyInstaller bundle dist/dbplay/ (packaging/build.sh).
+bundle: $(VENV)/.installed-all
+	VENV=$(VENV) bash packaging/build.sh $(ARGS)
 
 # Regenerate the sample templates in resources/samples/ from the project's own data.
 samples: $(VENV)/.installed-all

@@ -23,6 +23,7 @@ from PySide6.QtGui import QFileOpenEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 if TYPE_CHECKING:
+    from dbplay_desktop.ui.window.main_window import MainWindow
     from dbplay_desktop.ui.window.single_instance import SingleInstanceServer
 
 ORGANIZATION = "dbplay"
@@ -106,6 +107,22 @@ class _QuitOnSignals:
             window.close_without_questions()
 
 
+#: Set, the window closes as soon as the event loop has shown it, after printing
+#: "dbplay: window shown" on stdout: how packaging/build.sh and the benchmarks time a
+#: launch (to a window on the screen) of the installed app.
+QUIT_WHEN_SHOWN_ENV = "DBPLAY_QUIT_WHEN_SHOWN"
+
+
+def _quit_once_shown(window: MainWindow) -> None:
+    from PySide6.QtCore import QTimer
+
+    def shown() -> None:
+        print("dbplay: window shown", flush=True)
+        window.close_without_questions()
+
+    QTimer.singleShot(0, shown)
+
+
 def run_app(files: list[str], debug: bool = False) -> int:
     """Run the window until it closes; returns the process exit code."""
     from dbplay_desktop.ui.window.single_instance import hand_over
@@ -132,6 +149,8 @@ def run_app(files: list[str], debug: bool = False) -> int:
         app.file_open_requested.connect(lambda path: window.open_files([path]))
 
     window.show()
+    if os.environ.get(QUIT_WHEN_SHOWN_ENV):
+        _quit_once_shown(window)
     window.start_server()
     for name in files:
         window.open_template(name)
