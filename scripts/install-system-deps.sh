@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   postgresql postgresql-contrib
   libegl1 libgl1 libdbus-1-3 libfontconfig1 libglib2.0-0 libxkbcommon0 fonts-dejavu-core
+  desktop-file-utils shared-mime-info xdg-utils libfile-mimeinfo-perl
   xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0
 )

@@ -51,6 +51,8 @@ def configure_application_identity() -> None:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QGuiApplication.setApplicationDisplayName("Database Playground")
+    # Wayland and the task bar match windows to dbplay.desktop by this name.
+    QGuiApplication.setDesktopFileName(APPLICATION)
     folder = os.environ.get(SETTINGS_DIR_ENV, "").strip()
     if folder:
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -132,6 +134,9 @@ def run_app(files: list[str], debug: bool = False) -> int:
     if app is None:
         app = DbplayApplication(sys.argv[:1])
     configure_application_identity()
+    from dbplay_desktop.ui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
 
     if hand_over(list(files), timeout_ms=1500):
         return 0

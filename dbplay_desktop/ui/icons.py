@@ -65,6 +65,12 @@ def icon_path(name: str) -> Path:
     return icons_dir() / f"{name}.svg"
 
 
+def app_icon() -> QIcon:
+    """dbplay's own icon in full colour, for the window and the task bar (empty if missing)."""
+    path = icons_dir() / "app" / "dbplay.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
 def icon(name: str) -> QIcon:
     """The action icon ``name`` in the current palette's text colour (empty if unknown)."""
     return _icon(name, _foreground().name(QColor.NameFormat.HexArgb))

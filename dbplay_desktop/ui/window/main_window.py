@@ -73,7 +73,7 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
-        self.setWindowIcon(icons.icon("database"))
+        self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
         self.library = library if library is not None else TemplateLibrary()
         self.app_settings = AppSettings(parent=self)
