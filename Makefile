@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint screenshots samples system-deps clean bundle
+.PHONY: run test lint screenshots samples system-deps clean bundle bench bench-quick
 
 run: $(VENV)/.installed-all
 	$(BIN)/dbplay $(ARGS)
@@ -44,6 +44,15 @@ $(VENV)/.installed-test: pyproject.toml $(PLUGIN_SOURCES) | $(BIN)/python
 # The installed app: the PyInstaller bundle dist/dbplay/ (packaging/build.sh).
 bundle: $(VENV)/.installed-all
 	VENV=$(VENV) bash packaging/build.sh $(ARGS)
+
+# Benchmarks against named baselines (docs/PERFORMANCE.md); not tests, they assert nothing.
+bench: $(VENV)/.installed-all
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks $(ARGS)
+
+bench-quick: $(VENV)/.installed-all
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks --quick $(ARGS)
 
 # Regenerate the sample templates in resources/samples/ from the project's own data.
 samples: $(VENV)/.installed-all
