@@ -21,11 +21,11 @@ done
 
 if [ "$user" = 1 ]; then
   share="${XDG_DATA_HOME:-$HOME/.local/share}"
-  config="${XDG_CONFIG_HOME:-$HOME/.config}"
 else
   share="$prefix/share"
-  config=""
 fi
+# install.sh's xdg-mime default wrote the invoking user's list, system-wide too.
+config="${XDG_CONFIG_HOME:-$HOME/.config}"
 
 apps="$share/applications"
 rm -f "$apps/dbplay.desktop"
@@ -71,7 +71,7 @@ fi
 
 # xdg-mime default writes [Default Applications] in mimeapps.list; drop our line only.
 removed=0
-for list in ${config:+"$config/mimeapps.list"} "$apps/mimeapps.list"; do
+for list in "$config/mimeapps.list" "$apps/mimeapps.list"; do
   if [ -f "$list" ] && grep -q '^application/x-dbplay-template=' "$list"; then
     sed -i -e '/^application\/x-dbplay-template=/d' "$list"
     removed=1
