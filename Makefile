@@ -10,12 +10,12 @@ run: $(VENV)/.installed-all
 	$(BIN)/dbplay $(ARGS)
 
 test: system-deps $(VENV)/.installed-test
-	$(BIN)/ruff check dbplay_desktop tests scripts
+	$(BIN)/ruff check dbplay_desktop tests scripts benchmarks
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check dbplay_desktop tests scripts
+	$(BIN)/ruff check dbplay_desktop tests scripts benchmarks
 	$(BIN)/lint-imports
 
 # System packages (Qt offscreen, PostgreSQL server, Xvfb): installed only when run as
