@@ -195,6 +195,12 @@ def test_mongodb_through_the_bundles_secantusdb(bundle: Path, home: Path) -> Non
 
 
 def _sandboxes(bundle: Path, home: Path) -> int:
+    """Playgrounds on the window's server; -1 while it is not up. ``server status`` first:
+    a query on ``embedded`` with no server running would start one of its own, racing
+    the window's start in the same data directory, and stop it afterwards."""
+    status = run(bundle, home, "server", "status", "--json")
+    if status.returncode != 0 or not json.loads(status.stdout).get("running"):
+        return -1
     result = run(bundle, home, "query", "--source", "embedded", "--format", "csv",
                  "select count(*) from pg_database where datname like 'playground\\_%'")
     return int(result.stdout.split()[-1]) if result.returncode == 0 else -1
@@ -205,14 +211,15 @@ def test_the_window_opens_templates_and_takes_a_second_one_from_a_double_click(
 ) -> None:
     """``dbplay FILE`` opens a playground; a second ``dbplay FILE`` while it runs hands the
     file to the running window and exits; SIGTERM closes it the normal way."""
+    log = (home / "window.log").open("w", encoding="utf-8")  # a pipe nobody reads fills up
     window = subprocess.Popen(
         [str(bundle / "dbplay"), str(SAMPLES / "shop.dbtpl")], cwd=home, env=clean_env(home),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
         _wait_for(lambda: _sandboxes(bundle, home) >= 1 or window.poll() is not None,
                   300, "the first playground")  # fmt: skip
-        assert window.poll() is None, window.stdout.read() if window.stdout else ""
+        assert window.poll() is None, (home / "window.log").read_text(encoding="utf-8")
         second = run(bundle, home, str(SAMPLES / "library.dbtpl"), timeout=60)
         assert second.returncode == 0, second.stderr
         _wait_for(lambda: _sandboxes(bundle, home) >= 2, 300, "the handed-over playground")
@@ -224,6 +231,8 @@ def test_the_window_opens_templates_and_takes_a_second_one_from_a_double_click(
         except subprocess.TimeoutExpired:
             window.kill()
             raise
-    assert window.returncode == 0
+        finally:
+            log.close()
+    assert window.returncode == 0, (home / "window.log").read_text(encoding="utf-8")
     # The window stopped the server it started, and dropped its sandboxes before that.
     assert run(bundle, home, "server", "status").returncode == 3
