@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +45,7 @@ def run(ctx: Context, wanted: set[str] | None) -> list[Result]:
                      baseline_name="add in max batches, fresh PersistentClient")
     if wanted is not None and not wanted & {"chroma-save", "chroma-restore"}:
         return []
-    root = Path(tempfile.mkdtemp(prefix="dbplay-bench-chroma-"))
-    ctx.at_exit(lambda: shutil.rmtree(root, ignore_errors=True))
+    root = ctx.scratch("chroma")
     store, template = root / "store", root / "bench.dbtpl"
     vectors, side = root / "vectors.npy", root / "records.json"
     counter = [0]

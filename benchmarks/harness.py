@@ -9,11 +9,14 @@ median of N runs is reported, not the mean, so one hiccup does not move the resu
 from __future__ import annotations
 
 import gc
+import shutil
 import statistics
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 #: Each side of a measurement: a callable that does the work once and returns nothing.
 #: A ``setup`` runs before each call, untimed (a fresh database to restore into, ...).
@@ -153,6 +156,14 @@ class Context:
 
     def at_exit(self, cleanup: Callable[[], object]) -> None:
         self.cleanups.append(cleanup)
+
+    def scratch(self, name: str, mode: int = 0o700) -> Path:
+        """A fresh folder under the temp directory, removed at the end (``mode`` 0o711
+        lets the server account in when the benchmarks run as root)."""
+        root = Path(tempfile.mkdtemp(prefix=f"dbplay-bench-{name}-"))
+        root.chmod(mode)
+        self.at_exit(lambda: shutil.rmtree(root, ignore_errors=True))
+        return root
 
     def close(self) -> None:
         while self.cleanups:

@@ -8,8 +8,6 @@ collection, so the ratio shows what dbplay's decoding, scan and checks cost.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +47,7 @@ def run(ctx: Context, wanted: set[str] | None) -> list[Result]:
                      baseline_name="insert_many of RawBSONDocument")
     if wanted is not None and not wanted & {"mongo-save", "mongo-restore"}:
         return []
-    root = Path(tempfile.mkdtemp(prefix="dbplay-bench-mongo-"))
-    ctx.at_exit(lambda: shutil.rmtree(root, ignore_errors=True))
+    root = ctx.scratch("mongo")
     template, raw = root / "bench.dbtpl", root / "events.bson"
     state: dict[str, Any] = {}
 

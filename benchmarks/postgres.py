@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,9 +101,7 @@ def setup(ctx: Context) -> PgSetup:
         from dbplay_desktop.servers.postgres import EmbeddedPostgres
     except ImportError as exc:
         raise Skipped(f"PostgreSQL engine not installed ({exc})") from None
-    root = Path(tempfile.mkdtemp(prefix="dbplay-bench-pg-"))
-    root.chmod(0o711)  # as root the server runs as an unprivileged account
-    ctx.at_exit(lambda: shutil.rmtree(root, ignore_errors=True))
+    root = ctx.scratch("pg", 0o711)  # as root the server runs as an unprivileged account
     server = EmbeddedPostgres(root / "data")
     server.start()
     ctx.at_exit(server.stop)

@@ -7,9 +7,7 @@ the safety checks.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from benchmarks.harness import Context, Result, alternate, fill, guarded, human_count
@@ -43,8 +41,7 @@ def run(ctx: Context, wanted: set[str] | None) -> list[Result]:
                      baseline_name="sqlite3 executescript of that file")
     if wanted is not None and not wanted & {"sqlite-save", "sqlite-restore"}:
         return []
-    root = Path(tempfile.mkdtemp(prefix="dbplay-bench-sqlite-"))
-    ctx.at_exit(lambda: shutil.rmtree(root, ignore_errors=True))
+    root = ctx.scratch("sqlite")
     source, template, script = root / "bench.db", root / "bench.dbtpl", root / "bench.sql"
     counter = [0]
 

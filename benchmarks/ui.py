@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Context, Result, Skipped, alternate, fill, guarded, human_count
@@ -260,8 +257,7 @@ def _launch(argv: list[str], marker: str, env: dict[str, str]) -> float:
 def job_launch(ctx: Context, row: Result) -> list[Result]:
     """``python -m dbplay_desktop`` with ``DBPLAY_QUIT_WHEN_SHOWN`` (ui/app.py), timed to its
     "window shown" line, against a bare QMainWindow timed to its first expose."""
-    data = Path(tempfile.mkdtemp(prefix="dbplay-bench-launch-"))
-    ctx.at_exit(lambda: shutil.rmtree(data, ignore_errors=True))
+    data = ctx.scratch("launch")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DBPLAY_QUIT_WHEN_SHOWN": "1",
            "DBPLAY_DATA_DIR": str(data / "dbplay"), "XDG_CONFIG_HOME": str(data / "config"),
            "XDG_CACHE_HOME": str(data / "cache"), "XDG_RUNTIME_DIR": str(data)}

@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -96,6 +98,19 @@ def _older_servers() -> list[Path]:
     return [directory for _major, directory in sorted(found)]
 
 
+@contextmanager
+def _older_server(bin_dir: Path, data_root: Path) -> Iterator[tuple[EmbeddedPostgres, Any]]:
+    """A cluster of an older PostgreSQL, with the engine on it, stopped afterwards."""
+    server = EmbeddedPostgres(data_root / "old", bin_dir=bin_dir)
+    server.start(stop_at_exit=False)
+    engine = engine_for_uri(server.admin_uri)
+    try:
+        yield server, engine
+    finally:
+        engine.close()
+        server.stop()
+
+
 def _dump_text(pg_dump: Path, admin_uri: str, database: str) -> str:
     """The database as the shipped pg_dump sees it, without owners, grants or the
     per-run restrict key, so that two servers' copies compare equal."""
@@ -122,10 +137,7 @@ def test_a_template_from_an_older_server_restores_on_the_shipped_one(
         pytest.skip("no older PostgreSQL installed on this machine")
     with psycopg.connect(pg_admin_uri) as conn:
         assert conn.info.server_version // 10000 == SHIPPED.major  # the suite's own server
-    old_server = EmbeddedPostgres(data_root / "old", bin_dir=old_bin)
-    old_server.start(stop_at_exit=False)
-    old_engine = engine_for_uri(old_server.admin_uri)
-    try:
+    with _older_server(old_bin, data_root) as (old_server, old_engine):
         source = old_engine.create_sandbox()
         load(old_engine, source, RICH_SQL)
         path = tmp_path / "older.dbtpl"
@@ -141,9 +153,6 @@ def test_a_template_from_an_older_server_restores_on_the_shipped_one(
             )
         finally:
             pg_engine.drop_sandbox(copy)
-    finally:
-        old_engine.close()
-        old_server.stop()
 
 
 XML_SQL = (
@@ -161,10 +170,7 @@ def test_xml_round_trips_where_libxml_is_and_is_refused_clearly_where_not(
     a server that has it, and elsewhere fails in one line that says why, leaving nothing."""
     if old_bin is None:
         pytest.skip("no other PostgreSQL installed on this machine")
-    old_server = EmbeddedPostgres(data_root / "old", bin_dir=old_bin)
-    old_server.start(stop_at_exit=False)
-    old_engine = engine_for_uri(old_server.admin_uri)
-    try:
+    with _older_server(old_bin, data_root) as (old_server, old_engine):
         source = old_engine.create_sandbox()
         load(old_engine, source, XML_SQL)
         path = tmp_path / "feed.dbtpl"
@@ -190,9 +196,6 @@ def test_xml_round_trips_where_libxml_is_and_is_refused_clearly_where_not(
         with psycopg.connect(pg_admin_uri) as conn:
             after = {r[0] for r in conn.execute("select datname from pg_database")}
         assert after == before  # no half-made database
-    finally:
-        old_engine.close()
-        old_server.stop()
 
 
 class _MemorySink(PayloadSink):
