@@ -528,6 +528,22 @@ class Engine(ABC):
         """
         return []
 
+    #: Whether :meth:`clone_sandbox` works on this engine; callers check it first.
+    clones_sandboxes: ClassVar[bool] = False
+
+    def clone_sandbox(self, source: str) -> str:
+        """A new sandbox holding a copy of the sandbox ``source``; returns its name.
+
+        Much faster than restoring the same template again, which is what a playground's
+        reset needs. A clone belongs to the same sandbox as its source: the same account
+        and the same checks, passed when the source was restored. :meth:`drop_sandbox`
+        drops a clone like any sandbox; the account goes with the last database that
+        uses it. ``source`` is kept as the pristine copy: it must have no session open,
+        and an engine may refuse sessions on it from then on. Engines that cannot clone
+        raise :class:`NotImplementedError` (and leave :attr:`clones_sandboxes` False).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot clone sandboxes")
+
     # -- templates ---------------------------------------------------------------
     @abstractmethod
     def dump(

@@ -51,6 +51,7 @@ from dbplay_desktop.engines.postgres.sandbox import (
     SANDBOX_ROLE_PREFIX,
     SandboxBusy,
     busy_backends,
+    copy_database,
     create_role,
     database_exists,
     disable_login,
@@ -59,8 +60,11 @@ from dbplay_desktop.engines.postgres.sandbox import (
     drop_role_quietly,
     enable_login,
     is_sandbox,
+    keep_as_pristine,
     prepare_database,
+    role_databases,
     sandbox_role,
+    set_role_limits,
     stray_roles,
 )
 from dbplay_desktop.engines.postgres.script import split_sql
@@ -77,8 +81,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: One sandbox login at a time in this process: a login sets the role's password.
+#: One sandbox login at a time in this process: a login sets the role's password (and
+#: a drop that disables a role shared with a clone must not come between).
 _LOGIN_LOCK = threading.Lock()
+#: One "is this role still used? then drop it" at a time: clones share their role.
+_ROLE_DROP_LOCK = threading.Lock()
 #: The largest temporary-file space one sandbox session may use (``temp_file_limit``).
 DEFAULT_TEMP_FILE_LIMIT = "2GB"
 #: Pending drops are retried at most this often (seconds) per engine.
@@ -191,17 +198,24 @@ class PostgresEngine(RestoreMixin, Engine):
 
         database = database or self.default_database
         self.retry_pending_drops()
-        opener = self._opener(database)
+        opener = self._opener(database, renew_defaults=True)
         return PostgresSession(
             self._info(database, user=opener.user, password=None),
             statement_timeout=self.statement_timeout,
             opener=opener,
         )
 
-    def _opener(self, database: str) -> _Opener:
-        """Opens connections to ``database``: as its sandbox role when it is a sandbox."""
+    def _opener(self, database: str, *, renew_defaults: bool = False) -> _Opener:
+        """Opens connections to ``database``: as its sandbox role when it is a sandbox.
+
+        With ``renew_defaults``, a role that clones share gets its defaults back as they
+        were made: what a session in the previous clone set with ``ALTER ROLE ... SET``
+        does not outlive a reset.
+        """
         with self._admin() as conn:
             role = sandbox_role(conn, database)
+            if role is not None and renew_defaults and len(role_databases(conn, role)) > 1:
+                set_role_limits(conn, role, self._role_limits(), reset=True)
         return _Opener(self, database, role)
 
     def _login(self, database: str, role: str, **params: Any) -> psycopg.Connection[Any]:
@@ -252,7 +266,7 @@ class PostgresEngine(RestoreMixin, Engine):
 
     def create_sandbox(self, name: str | None = None) -> str:
         self.retry_pending_drops()
-        database = name or f"playground_{time.strftime('%Y%m%d')}_{secrets.token_hex(3)}"
+        database = name or _playground_name()
         mark = SANDBOX_MARK if name else PLAYGROUND_MARK
         with self._admin() as conn:
             if database_exists(conn, database):
@@ -279,6 +293,43 @@ class PostgresEngine(RestoreMixin, Engine):
                 ) from exc
         return database
 
+    clones_sandboxes: ClassVar[bool] = True
+
+    def clone_sandbox(self, source: str) -> str:
+        """``CREATE DATABASE ... TEMPLATE source``: a playground with the same role.
+
+        The copy carries the source's objects, their owner (the sandbox role) and its
+        ``public`` schema as they were when the restore's checks passed; the admin gives
+        the copy the sandbox grants and mark, since a database's access list and comment
+        are not copied. From the first clone on, the role can no longer connect to the
+        source, so the pristine copy stays as the template left it.
+        """
+        self.retry_pending_drops()
+        database = _playground_name()
+        with self._admin(avoid=source) as conn:
+            if not database_exists(conn, source) or not is_sandbox(conn, source):
+                raise EngineError(f"database {source!r} is not a dbplay sandbox; "
+                                  "dbplay clones only those")
+            role = sandbox_role(conn, source)
+            if role is None:
+                raise EngineError(f"sandbox {source!r} has no role of its own to clone")
+            created = False
+            try:
+                copy_database(conn, source, database)
+                created = True
+                prepare_database(conn, None, database, role, mark=PLAYGROUND_MARK)
+                keep_as_pristine(conn, source, role)
+            except psycopg.Error as exc:
+                if created:
+                    with suppress(psycopg.Error):
+                        conn.execute(
+                            sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database))
+                        )
+                raise EngineError(
+                    f"cannot clone sandbox {source!r}: {error_message(exc)}"
+                ) from exc
+        return database
+
     def drop_sandbox(self, database: str) -> None:
         with self._admin(avoid=database) as conn:
             if not database_exists(conn, database):
@@ -291,7 +342,7 @@ class PostgresEngine(RestoreMixin, Engine):
                 )
             role = sandbox_role(conn, database)
             if role is not None:
-                with suppress(psycopg.Error):
+                with _LOGIN_LOCK, suppress(psycopg.Error):
                     disable_login(conn, role)
             try:
                 drop_database(conn, database)
@@ -300,6 +351,12 @@ class PostgresEngine(RestoreMixin, Engine):
                 raise
             self.journal.remove(self.server_key, database)
             if role is not None:
+                self._drop_role_if_unused(conn, role)
+
+    def _drop_role_if_unused(self, conn: psycopg.Connection[Any], role: str) -> None:
+        """Drop a sandbox role once no database uses it: clones of one sandbox share it."""
+        with _ROLE_DROP_LOCK:
+            if not role_databases(conn, role):
                 drop_role(conn, self._admin, role)
 
     def retry_pending_drops(self, *, force: bool = False) -> list[str]:
@@ -319,7 +376,7 @@ class PostgresEngine(RestoreMixin, Engine):
                 with self._admin(avoid=entry.database) as conn:
                     if not database_exists(conn, entry.database):
                         if entry.role:
-                            drop_role(conn, self._admin, entry.role)
+                            self._drop_role_if_unused(conn, entry.role)
                         self.journal.remove(self.server_key, entry.database)
                         continue
                     if not is_sandbox(conn, entry.database):
@@ -342,9 +399,16 @@ class PostgresEngine(RestoreMixin, Engine):
                 SELECT d.datname FROM pg_database d
                 WHERE shobj_description(d.oid, 'pg_database') = %s
                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
+                  -- a pristine copy or a ready clone is in use while its working clone
+                  -- (the same role) has a session
+                  AND NOT EXISTS (
+                      SELECT 1 FROM aclexplode(d.datacl) g
+                      JOIN pg_roles r ON r.oid = g.grantee
+                      JOIN pg_stat_activity a ON a.usesysid = g.grantee
+                      WHERE g.privilege_type = 'CREATE' AND starts_with(r.rolname, %s))
                 ORDER BY 1
                 """,
-                (PLAYGROUND_MARK,),
+                (PLAYGROUND_MARK, SANDBOX_ROLE_PREFIX),
             ).fetchall()
         for (database,) in rows:
             try:
@@ -404,6 +468,10 @@ class _Opener:
 
 
 # -- helpers on an admin connection ---------------------------------------------------
+def _playground_name() -> str:
+    return f"playground_{time.strftime('%Y%m%d')}_{secrets.token_hex(3)}"
+
+
 def _seconds(text: str, variable: str) -> float | None:
     """A number of seconds from the environment (``0`` or empty: no limit)."""
     try:

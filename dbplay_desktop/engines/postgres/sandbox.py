@@ -95,19 +95,30 @@ def create_role(conn: psycopg.Connection[Any], limits: dict[str, str]) -> str:
     try:
         # Membership lets a non-superuser admin drop what the role owns later.
         conn.execute(sql.SQL("GRANT {} TO current_user").format(ident))
-        superuser = is_superuser(conn)
-        for name, value in limits.items():
-            if not superuser and name in SUPERUSER_SETTINGS:
-                continue
-            conn.execute(
-                sql.SQL("ALTER ROLE {} SET {} = {}").format(
-                    ident, sql.Identifier(name), sql.Literal(value)
-                )
-            )
+        set_role_limits(conn, role, limits)
     except BaseException:
         drop_role_quietly(conn, role)
         raise
     return role
+
+
+def set_role_limits(
+    conn: psycopg.Connection[Any], role: str, limits: dict[str, str], *, reset: bool = False
+) -> None:
+    """Make ``limits`` the role's defaults; with ``reset``, first forget any other default
+    (one the role gave itself with ``ALTER ROLE ... SET`` while a session ran as it)."""
+    ident = sql.Identifier(role)
+    if reset:
+        conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(ident))
+    superuser = is_superuser(conn)
+    for name, value in limits.items():
+        if not superuser and name in SUPERUSER_SETTINGS:
+            continue
+        conn.execute(
+            sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                ident, sql.Identifier(name), sql.Literal(value)
+            )
+        )
 
 
 #: Role settings only a superuser can set (and the role itself cannot change).
@@ -135,6 +146,31 @@ def prepare_database(
     if inside is not None:
         with inside as schema_conn:
             schema_conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(ident))
+
+
+def keep_as_pristine(conn: psycopg.Connection[Any], database: str, role: str) -> None:
+    """Nobody logs in to a sandbox kept as the pristine copy its clones are made from: its
+    role keeps only CREATE there, which still names it as the database's role."""
+    conn.execute(
+        sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM {}").format(
+            sql.Identifier(database), sql.Identifier(role)
+        )
+    )
+
+
+def copy_database(conn: psycopg.Connection[Any], source: str, target: str) -> None:
+    """``CREATE DATABASE target TEMPLATE source``, the admin owning the copy.
+
+    WAL_LOG (PostgreSQL 15+) copies block by block through the WAL; FILE_COPY forces
+    two checkpoints, which costs about a second even for a small database.
+    """
+    strategy = sql.SQL(" STRATEGY WAL_LOG") if conn.info.server_version >= 150000 else sql.SQL("")
+    conn.execute(
+        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(target), sql.Identifier(source)
+        )
+        + strategy
+    )
 
 
 def lend_database(
@@ -178,6 +214,26 @@ def take_back(
 
 
 # --------------------------------------------------------------------------- finding
+
+
+def role_databases(conn: psycopg.Connection[Any], role: str) -> list[str]:
+    """The databases a sandbox role works in: the ones granting it CREATE, or owned by it.
+
+    More than one when a sandbox was cloned (its pristine copy, ready clones and the
+    working database share the role); the role is dropped with the last of them.
+    """
+    rows = conn.execute(
+        """
+        SELECT d.datname FROM pg_catalog.pg_database d
+        JOIN pg_catalog.pg_roles r ON r.rolname = %(role)s
+        WHERE d.datdba = r.oid OR EXISTS (
+            SELECT 1 FROM pg_catalog.aclexplode(d.datacl) a
+            WHERE a.grantee = r.oid AND a.privilege_type = 'CREATE')
+        ORDER BY 1
+        """,
+        {"role": role},
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def sandbox_role(conn: psycopg.Connection[Any], database: str) -> str | None:

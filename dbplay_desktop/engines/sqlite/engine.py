@@ -181,6 +181,25 @@ class SqliteEngine(Engine):
         with contextlib.suppress(FileNotFoundError):
             mark.unlink()
 
+    clones_sandboxes: ClassVar[bool] = True
+
+    def clone_sandbox(self, source: str) -> str:
+        """A new playground file holding a copy of sandbox ``source`` (SQLite's backup
+        API copies pages, so nothing of the file's own runs)."""
+        path = self.path_of(source)
+        if self._sandbox_mark(path) is None:
+            raise EngineError(f"{source!r} is not a dbplay sandbox; dbplay clones only those")
+        clone = self.create_sandbox()
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            ) as original, contextlib.closing(sqlite3.connect(self.path_of(clone))) as copy:
+                original.backup(copy)
+        except (sqlite3.Error, OSError) as exc:
+            self.drop_sandbox(clone)
+            raise EngineError(f"cannot copy sandbox {source!r}: {exc}") from exc
+        return clone
+
     def drop_abandoned_playgrounds(self) -> list[str]:
         """Drop the playgrounds no session holds (a window that crashed left them)."""
         from dbplay_desktop.engines.sqlite.session import is_in_use
