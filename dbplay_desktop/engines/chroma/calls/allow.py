@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbplay_desktop.engines.chroma.calls.commands import CLIENT, COLLECTION, ChromaCall
+from dbplay_desktop.engines.chroma.calls.quote import shown
 
 #: What ``include=`` may name (Chroma's ``IncludeEnum``).
 INCLUDE = ("documents", "embeddings", "metadatas", "distances", "uris", "data")
@@ -87,7 +88,7 @@ def _include(value: Any) -> str | None:
         return f"must be a list of: {', '.join(INCLUDE)}"
     for item in value:
         if item not in INCLUDE:
-            return f"names {item!r}, which is not one of: {', '.join(INCLUDE)}"
+            return f"names {shown(item)}, which is not one of: {', '.join(INCLUDE)}"
     return None
 
 

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from dbplay_desktop.engines.base import LineIndex, Statement
 from dbplay_desktop.engines.chroma.calls import allow
 from dbplay_desktop.engines.chroma.calls.commands import CLIENT, COLLECTION, ChromaCall
+from dbplay_desktop.engines.chroma.calls.quote import MESSAGE_LIMIT, clip, shown
 from dbplay_desktop.engines.chroma.calls.split import PySource, quiet_parse, split_calls
 from dbplay_desktop.errors import QueryError
 
@@ -150,6 +151,7 @@ class _Reader:
         else:
             position = self.statement.start
         line, column = self.index.locate(position)
+        message = clip(message, MESSAGE_LIMIT)
         raise QueryError(f"{message} at line {line}, column {column}", line=line,
                          column=column, position=position)
 
@@ -167,10 +169,10 @@ class _Reader:
         except SyntaxError as exc:
             lineno = exc.lineno or 1
             start = self.statement.start + self.source.char_offset(lineno, (exc.offset or 1) - 1)
-            reason = str(exc.msg).split(" - ")[0]
+            reason = clip(str(exc.msg).split(" - ")[0], 120)
             self.error(f"syntax error: {reason}", start)
         except (ValueError, OverflowError) as exc:
-            self.error(f"syntax error: {exc}")
+            self.error(f"syntax error: {clip(str(exc), 120)}")
         except (RecursionError, MemoryError):
             self.error("statement is too deeply nested to read")
         return [self.call(node, len(module.body) > 1) for node in module.body]
@@ -215,7 +217,7 @@ class _Reader:
             if name in allow.COLLECTION_METHODS:
                 self.error(f"{name}() is a collection method: call it on one, e.g. "
                            f"docs.{name}()", func)
-            self.error(f"unknown call {name}(): expected one of "
+            self.error(f"unknown call {clip(name)}(): expected one of "
                        f"{', '.join(allow.CLIENT_METHODS)}", func)
         if isinstance(func, ast.Attribute):
             collection = self.owner(func.value)
@@ -224,7 +226,7 @@ class _Reader:
             if _dunder(method):
                 self.error("names starting with __ are not allowed", at)
             if method not in allow.COLLECTION_METHODS:
-                self.error(f"unknown collection method {method}(): expected one of "
+                self.error(f"unknown collection method {clip(method)}(): expected one of "
                            f"{', '.join(allow.COLLECTION_METHODS)}", at)
             return COLLECTION, collection, method, at
         if isinstance(func, ast.Call):
@@ -287,7 +289,7 @@ class _Reader:
                 self.error("** arguments are not allowed", keyword)
             if name not in spec.parameters:
                 expected = ", ".join(f"{word}=" for word in spec.parameters) or "no arguments"
-                self.error(f"unknown argument {name}= for {label}: expected {expected}",
+                self.error(f"unknown argument {clip(name)}= for {label}: expected {expected}",
                            keyword)
             if name in given:
                 self.error(f"{label} got {name}= twice", keyword)
@@ -331,7 +333,7 @@ class _Reader:
                 if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
                     self.error("dict keys must be strings", key)
                 if key.value in result:
-                    self.error(f"duplicate key {key.value!r}", key)
+                    self.error(f"duplicate key {shown(key.value)}", key)
                 result[key.value] = self.literal(item, depth + 1)
             return result
         if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
@@ -341,7 +343,7 @@ class _Reader:
         if isinstance(node, ast.Name):
             if _dunder(node.id):
                 self.error("names starting with __ are not allowed", node)
-            self.error(f"names are not allowed as values (got {node.id}); quote a string",
+            self.error(f"names are not allowed as values (got {clip(node.id)}); quote a string",
                        node)
         self.error(_VALUE_WORDS.get(type(node), f"{type(node).__name__} is not allowed"), node)
 
@@ -357,7 +359,7 @@ class _Reader:
             self.error("bytes literals are not allowed", node)
         if isinstance(value, complex):
             self.error("complex numbers are not allowed", node)
-        self.error(f"{value!r} is not allowed", node)
+        self.error(f"{shown(value)} is not allowed", node)
 
     def deeper(self, node: ast.AST, depth: int, size: int) -> None:
         """Count a list's or dict's elements and refuse too deep or too many."""

@@ -15,6 +15,7 @@ from typing import Any
 from bson import Int64
 
 from dbplay_desktop.engines.mongo.shell.commands import COLLECTION, DATABASE, SHOW, ShellCommand
+from dbplay_desktop.engines.mongo.shell.tree import clip
 
 #: Cursor modifiers: name -> (fewest, most arguments, kinds, ends the chain).
 CURSOR: dict[str, tuple[int, int, tuple[str, ...], bool]] = {
@@ -173,7 +174,7 @@ def chain_problem(target: str, method: str, chain: list[str]) -> tuple[str, int]
     seen: set[str] = set()
     for at, name in enumerate(chain):
         if name not in CURSOR:
-            return f".{name}() is not an allowed cursor method", at
+            return f".{clip(name)}() is not an allowed cursor method", at
         if name not in allowed:
             if not allowed:
                 return f".{name}() cannot follow {method}() (it returns no cursor)", at
@@ -192,7 +193,7 @@ def run_command_problem(command: Any) -> str | None:
     if name is None:
         return "db.runCommand() needs a command ({name: ...})"
     if name not in RUN_COMMANDS:
-        return f"db.runCommand({{{name}: ...}}) is not allowed in a playground"
+        return f"db.runCommand({{{clip(str(name))}: ...}}) is not allowed in a playground"
     return None
 
 

@@ -18,6 +18,7 @@ from bson import Binary, Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
 from bson.errors import InvalidId
 
 from dbplay_desktop.engines.mongo.shell import literals
+from dbplay_desktop.engines.mongo.shell.tree import clip, shown
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -45,7 +46,7 @@ def construct(node: Node, where: Where, depth: int) -> Any:
     name = where.source.node_text(callee)
     maker = _MAKERS.get(name)
     if maker is None:
-        raise where.error(f"{name}() is not allowed (only literal values and the shell's "
+        raise where.error(f"{clip(name)}() is not allowed (only literal values and the shell's "
                           "value constructors such as ObjectId, ISODate, NumberLong)", callee)
     if arguments is not None and arguments.type == "template_string":
         raise where.error("tagged templates are not allowed", arguments)
@@ -75,15 +76,15 @@ def _integral(raw: Any, what: str, low: int, high: int) -> int:
         try:
             raw = int(raw.strip(), 10)
         except ValueError:
-            raise _Bad(f"{what} {raw!r} is not an integer") from None
+            raise _Bad(f"{what} {shown(raw)} is not an integer") from None
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise _Bad(f"{what} must be a number")
     if isinstance(raw, float):
         if not raw.is_integer():
-            raise _Bad(f"{what} {raw!r} is not an integer")
+            raise _Bad(f"{what} {shown(raw)} is not an integer")
         raw = int(raw)
     if not low <= int(raw) < high:
-        raise _Bad(f"{what} {raw} is out of range")
+        raise _Bad(f"{what} {shown(raw)} is out of range")
     return int(raw)
 
 
@@ -100,7 +101,7 @@ def _object_id(args: list[Any]) -> ObjectId:
     try:
         return ObjectId(_text(args, 0, "the id"))
     except InvalidId:
-        raise _Bad(f"{args[0]!r} is not 24 hex digits") from None
+        raise _Bad(f"{shown(args[0])} is not 24 hex digits") from None
 
 
 def _parse_date(text: str, local_without_zone: bool) -> datetime:
@@ -109,7 +110,7 @@ def _parse_date(text: str, local_without_zone: bool) -> datetime:
     try:
         parsed = datetime.fromisoformat(cleaned)
     except ValueError:
-        raise _Bad(f"{text!r} is not an ISO 8601 date") from None
+        raise _Bad(f"{shown(text)} is not an ISO 8601 date") from None
     if parsed.tzinfo is None:
         date_only = "T" not in cleaned.upper() and " " not in cleaned
         if local_without_zone and not date_only:
@@ -176,7 +177,7 @@ def _number_decimal(args: list[Any]) -> Decimal128:
     try:
         return Decimal128(str(raw).strip())
     except Exception:  # bson raises decimal's errors for malformed text
-        raise _Bad(f"{raw!r} is not a decimal number") from None
+        raise _Bad(f"{shown(raw)} is not a decimal number") from None
 
 
 def _uuid(args: list[Any]) -> uuid.UUID:
@@ -186,7 +187,7 @@ def _uuid(args: list[Any]) -> uuid.UUID:
     try:
         return uuid.UUID(_text(args, 0, "the UUID"))
     except ValueError:
-        raise _Bad(f"{args[0]!r} is not a UUID") from None
+        raise _Bad(f"{shown(args[0])} is not a UUID") from None
 
 
 def _subtype(args: list[Any]) -> int:
@@ -198,7 +199,7 @@ def _bin_data(args: list[Any]) -> Binary:
     try:
         data = base64.b64decode(_text(args, 1, "the data"), validate=True)
     except binascii.Error:
-        raise _Bad(f"{args[1]!r} is not base64") from None
+        raise _Bad(f"{shown(args[1])} is not base64") from None
     return Binary(data, _subtype(args))
 
 
@@ -207,7 +208,7 @@ def _hex_data(args: list[Any]) -> Binary:
     try:
         data = bytes.fromhex(_text(args, 1, "the data"))
     except ValueError:
-        raise _Bad(f"{args[1]!r} is not hex") from None
+        raise _Bad(f"{shown(args[1])} is not hex") from None
     return Binary(data, _subtype(args))
 
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from bson import Int64, MaxKey, MinKey, Regex
 
+from dbplay_desktop.engines.mongo.shell.tree import clip, shown
+
 if TYPE_CHECKING:
     from tree_sitter import Node
 
@@ -32,6 +34,8 @@ _NAMED_VALUES: dict[str, Any] = {
     "undefined": None,
 }
 _INT64 = 1 << 63
+#: Decimal digits beyond which an integer is past Int64 (and Python's int() may refuse it).
+_INT64_DIGITS = 19
 _SKIP = frozenset({"comment", "html_comment"})
 #: Regex flags: JavaScript's that mean something to the server are kept, the rest dropped.
 _REGEX_KEPT = "imsu"
@@ -70,7 +74,7 @@ def value(node: Node, where: Where, depth: int = 0) -> Any:
             return _NAMED_VALUES[name]
         if name in ("MinKey", "MaxKey"):
             return MinKey() if name == "MinKey" else MaxKey()
-        raise where.error(f"variables are not available here: {name!r} (only literal values)",
+        raise where.error(f"variables are not available here: {shown(name)} (only literal values)",
                           node)
     if kind in ("call_expression", "new_expression"):
         from dbplay_desktop.engines.mongo.shell.constructors import construct
@@ -219,9 +223,9 @@ def _escape(raw: str, node: Node, where: Where) -> str:
             digits = body[2:-1] if body.startswith("u{") else body[1:]
             return chr(int(digits, 16))
     except ValueError:
-        raise where.error(f"bad escape sequence {raw!r}", node) from None
+        raise where.error(f"bad escape sequence {shown(raw)}", node) from None
     if head.isdigit():
-        raise where.error(f"octal escape sequences are not allowed: {raw!r}", node)
+        raise where.error(f"octal escape sequences are not allowed: {shown(raw)}", node)
     return body
 
 
@@ -229,34 +233,57 @@ def number(node: Node, where: Where, negative: bool = False) -> int | float | In
     """A numeric literal (negated when ``negative``): ``int`` when written as an integer,
     ``float`` otherwise.
 
-    ``10n`` (a BigInt) is an Int64; an integer beyond Int64 is a float, as in JavaScript.
+    ``10n`` (a BigInt) is an Int64; an integer beyond Int64 is a float, as in JavaScript
+    (``Infinity`` beyond a float's range, however many digits it has).
     """
     text = where.source.node_text(node).replace("_", "")
     lower = text.lower()
     sign = -1 if negative else 1
     try:
         if lower.endswith("n"):
-            big = sign * int(lower[:-1], 0)
-            if not -_INT64 <= big < _INT64:
-                raise where.error(f"{text} does not fit in 64 bits", node)
+            body = lower[:-1]
+            big = None if _decimal_digits(body) > _INT64_DIGITS else sign * int(body, 0)
+            if big is None or not -_INT64 <= big < _INT64:
+                raise where.error(f"{clip(text)} does not fit in 64 bits", node)
             return Int64(big)
         if lower.startswith(("0x", "0o", "0b")):
             integer = int(lower, 0)
         elif len(lower) > 1 and lower[0] == "0" and lower.isdigit():
             if not any(ch in "89" for ch in lower):
-                raise where.error(f"legacy octal numbers are not allowed: {text} (use 0o)",
-                                  node)
-            integer = int(lower, 10)
+                raise where.error(f"legacy octal numbers are not allowed: {clip(text)} "
+                                  "(use 0o)", node)
+            return _decimal(lower, sign)
         elif "." in lower or "e" in lower:
             return sign * float(lower)
         else:
-            integer = int(lower, 10)
+            return _decimal(lower, sign)
     except ValueError:
-        raise where.error(f"not a number: {text!r}", node) from None
-    integer *= sign
+        raise where.error(f"not a number: {shown(text)}", node) from None
+    return _integral(sign * integer)
+
+
+def _decimal_digits(body: str) -> int:
+    """How many significant decimal digits ``body`` has (0 for a hex, octal or binary one)."""
+    if body.startswith(("0x", "0o", "0b")):
+        return 0
+    return len(body.lstrip("0"))
+
+
+def _decimal(digits: str, sign: int) -> int | float:
+    """A decimal integer: an int within Int64, else the nearest float (``inf`` beyond)."""
+    if _decimal_digits(digits) > _INT64_DIGITS:
+        return sign * float(digits)  # float() reads any number of digits; int() may refuse
+    return _integral(sign * int(digits, 10))
+
+
+def _integral(integer: int) -> int | float:
+    """``integer`` as an int within Int64, else as JavaScript holds it: a float."""
     if -_INT64 <= integer < _INT64:
         return integer
-    return float(integer)
+    try:
+        return float(integer)
+    except OverflowError:  # past a double's range: JavaScript's Infinity
+        return math.inf if integer > 0 else -math.inf
 
 
 def _signed(node: Node, where: Where) -> int | float | Int64:

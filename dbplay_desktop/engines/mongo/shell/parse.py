@@ -22,7 +22,14 @@ from dbplay_desktop.engines.mongo.shell.commands import (
     ShellCommand,
 )
 from dbplay_desktop.engines.mongo.shell.split import Piece, split_pieces
-from dbplay_desktop.engines.mongo.shell.tree import SourceText, Where, first_problem, parse_bytes
+from dbplay_desktop.engines.mongo.shell.tree import (
+    SourceText,
+    Where,
+    clip,
+    first_problem,
+    parse_bytes,
+    shown,
+)
 from dbplay_desktop.errors import QueryError
 
 if TYPE_CHECKING:
@@ -107,7 +114,7 @@ def _directive(piece: Piece, index: LineIndex) -> ShellCommand:
     at = statement.start + statement.text.find(word, len(words[0])) if word else statement.start
     line, column = index.locate(at)
     if len(words) != 2 or word not in allow.SHOW_WORDS:
-        raise QueryError(f"show {' '.join(words[1:])!s} is not available (show collections or "
+        raise QueryError(f"show {clip(' '.join(words[1:]))} is not available (show collections or "
                          f"show dbs) at line {line}, column {column}", line=line, column=column,
                          position=at)
     call = Call(_SHOW_ALIASES.get(word, word), (), line, column)
@@ -127,7 +134,7 @@ def _expression(piece: Piece, where: Where, expression: Node) -> ShellCommand:
             raise where.error("tagged templates are not allowed", node)
         if function.type != "member_expression":
             if function.type == "identifier":
-                name = where.source.node_text(function)
+                name = clip(where.source.node_text(function))
                 raise where.error(f"{name}() is not allowed (commands start with db.)", function)
             raise where.error(f"not a method call: {where.snippet(function)!r}", function)
         prop = _property(function, where)
@@ -143,8 +150,8 @@ def _expression(piece: Piece, where: Where, expression: Node) -> ShellCommand:
     methods = allow.COLLECTION_METHODS if target == COLLECTION else allow.DATABASE_METHODS
     first = calls[0]
     if first.name not in methods:
-        owner = "db" if target == DATABASE else f"db.{collection}"
-        raise where.error(f"{owner}.{first.name}() is not an allowed method", links[0][1])
+        owner = "db" if target == DATABASE else f"db.{clip(collection or '')}"
+        raise where.error(f"{owner}.{clip(first.name)}() is not an allowed method", links[0][1])
     _check_arguments(first.name, methods[first.name], links[0], first, where)
     chain_fault = allow.chain_problem(target, first.name, [call.name for call in calls[1:]])
     if chain_fault is not None:
@@ -215,7 +222,7 @@ def _target(node: Node, links: list[tuple[str, Node, Node]],
         return COLLECTION, _collection_name(".".join([name, *names]), index, where), 0
     if not _is_db(base, where):
         if base.type == "identifier":
-            raise where.error(f"unknown name {where.source.node_text(base)!r}: commands start "
+            raise where.error(f"unknown name {shown(where.source.node_text(base))}: commands start "
                               "with db", base)
         if base.type == "this":
             raise where.error("'this' is not available (commands start with db)", base)
@@ -241,7 +248,7 @@ def _is_db(node: Node, where: Where) -> bool:
 
 def _collection_name(name: str, node: Node | None, where: Where) -> str:
     if not name or "\0" in name or name.startswith(".") or name.endswith("."):
-        raise where.error(f"not a collection name: {name!r}", node)
+        raise where.error(f"not a collection name: {shown(name)}", node)
     return name
 
 

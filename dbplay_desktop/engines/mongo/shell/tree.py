@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Tree
 
 _CHUNK = 1 << 16
+#: How many characters of the user's own text (a name, a number) a message quotes.
+QUOTE_LIMIT = 40
+#: The longest message before its location: hostile text never makes an error huge.
+MESSAGE_LIMIT = 240
 
 
 _LOCAL = threading.local()
@@ -66,6 +70,22 @@ def parse_bytes(data: bytes, budget: float | None = None) -> Tree | None:
     except ValueError:  # cancelled by the callback
         parser.reset()
         return None
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` on one line and at most ``limit`` characters long, for a message: an error
+    quotes what the user wrote, it never repeats a 10,000-character name."""
+    words = " ".join(str(text).split())
+    return words if len(words) <= limit else words[:limit - 1] + "…"
+
+
+def shown(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` clipped like :func:`clip` (and never raising, even for a huge int)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python will print
+        text = f"<{type(value).__name__}>"
+    return clip(text, limit)
 
 
 def encode(text: str) -> bytes:
@@ -135,13 +155,13 @@ class Where:
         """``QueryError("<what> at line L, column C")`` pointing at ``node``."""
         position = self.position(node)
         line, column = self.index.locate(position)
+        what = clip(what, MESSAGE_LIMIT)
         return QueryError(f"{what} at line {line}, column {column}", line=line, column=column,
                           position=position)
 
     def snippet(self, node: Node, limit: int = 30) -> str:
         """A short one-line quote of ``node`` for a message."""
-        words = " ".join(self.source.node_text(node).split())
-        return words if len(words) <= limit else words[:limit - 1] + "…"
+        return clip(self.source.node_text(node), limit)
 
 
 def first_problem(root: Node) -> Node | None:

@@ -1,0 +1,1 @@
+"""Property-based tests: the splitters, parsers and address readers on generated input."""
