@@ -9,8 +9,9 @@ One payload file, ``dump.sql``: UTF-8 SQL text in SQLite's dialect, statements e
    ``WITHOUT ROWID``, generated columns, ``AUTOINCREMENT``, constraints and quoted names
    come back as they were), in creation order;
 2. each table's rows as ``INSERT INTO "t"("rowid", "a", ...) VALUES (...), (...);`` in
-   batches: integers as literals; floats as their shortest decimal (``9e999``/``-9e999``
-   for infinities), or, when SQLite would read that decimal back one bit off, as
+   batches: integers as literals; floats as a decimal SQLite reads back as exactly that
+   float (SQLite's own ``quote()``, else the shortest decimal; ``9e999``/``-9e999`` for
+   infinities), or, when SQLite would read that decimal back one bit off, as
    ``(CAST(<integer> AS REAL) * or / <power of two> ...)``, which is exact; text as
    ``'...'`` (``CAST(X'..' AS TEXT)`` when it holds NUL or is not UTF-8), blobs as
    ``X'..'``, ``NULL``. Generated columns are left out (SQLite computes them); the rowid of
@@ -208,8 +209,42 @@ def _fix_floats(conn: sqlite3.Connection, cells: list[list[str]],
                 cells[row][col] = exact_float(value)
 
 
+def _row_key(table: TableInfo) -> str | None:
+    """A name that reaches the rowid of a rowid table (``None``: without rowid, or shadowed)."""
+    if table.without_rowid:
+        return None
+    names = {name.lower() for name, *_ in table.columns}
+    return next((n for n in ("rowid", "_rowid_", "oid") if n not in names), None)
+
+
+def _cell_sql(name: str, most: int) -> str:
+    """SQL that writes the cell ``name`` as :func:`literal` would, or NULL where Python must.
+
+    SQLite formats integers, blobs, NULL and text without NUL itself; a float only when its
+    ``quote()`` reads back as exactly that float (never a zero, whose sign would be lost).
+    Blobs and text over ``most`` bytes of literal go to Python too, so a row's text stays
+    far below SQLite's longest string.
+    """
+    q = quote(name)
+    return (
+        f"CASE typeof({q}) WHEN 'integer' THEN CAST({q} AS TEXT)"
+        f" WHEN 'text' THEN CASE WHEN instr({q}, char(0)) OR length({q}) > {most // 8}"
+        f" THEN NULL ELSE quote({q}) END"
+        f" WHEN 'null' THEN 'NULL'"
+        f" WHEN 'blob' THEN CASE WHEN length({q}) <= {most // 2}"
+        f" THEN 'X''' || lower(hex({q})) || '''' END"
+        f" WHEN 'real' THEN CASE WHEN {q} <> 0 AND CAST(quote({q}) AS REAL) = {q}"
+        f" THEN quote({q}) END END"
+    )
+
+
 def _inserts(conn: sqlite3.Connection, table: TableInfo) -> Iterator[tuple[str, int]]:
-    """``INSERT`` statements of at most :data:`BATCH_ROWS` rows, with their row counts."""
+    """``INSERT`` statements of at most :data:`BATCH_ROWS` rows, with their row counts.
+
+    SQLite writes each row's ``(...)`` itself; a row it cannot write exactly (a float
+    that needs :func:`exact_float`, text with NUL or not UTF-8) is read again by its rowid
+    and written by :func:`literal`. Tables without a rowid are written by Python alone.
+    """
     columns = table.stored_columns
     rowid = table.rowid_name()
     names = ([rowid] if rowid else []) + columns
@@ -217,26 +252,42 @@ def _inserts(conn: sqlite3.Connection, table: TableInfo) -> Iterator[tuple[str, 
         return
     select = ", ".join(quote(n) if n != rowid else rowid for n in names)
     order = f" ORDER BY {rowid}" if rowid else ""
-    cursor = conn.execute(f"SELECT {select} FROM main.{quote(table.name)}{order}")
+    source = f"main.{quote(table.name)}"
     head = f"INSERT INTO {quote(table.name)}({', '.join(quote(n) for n in names)}) VALUES\n"
-    cells: list[list[str]] = []
+    key = _row_key(table)
+    if key is None:
+        cursor = conn.execute(f"SELECT NULL, {select} FROM {source}{order}")
+    else:
+        most = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH) // (5 * len(names))
+        cells = " || ', ' || ".join(_cell_sql(n, most) if n != rowid else rowid for n in names)
+        cursor = conn.execute(f"SELECT '(' || {cells} || ')', {key} FROM {source}{order}")
+        again = f"SELECT {select} FROM {source} WHERE {key} = ?"
+    rows: list[str | list[str]] = []
     floats: list[tuple[int, int, float]] = []
     size = 0
 
     def flush() -> str:
         if floats:
-            _fix_floats(conn, cells, floats)
-        return head + ",\n".join("(" + ", ".join(row) + ")" for row in cells) + ";\n"
+            _fix_floats(conn, rows, floats)  # type: ignore[arg-type]
+        return head + ",\n".join(
+            row if isinstance(row, str) else "(" + ", ".join(row) + ")" for row in rows
+        ) + ";\n"
 
-    for row in cursor:
-        texts = [literal(v) for v in row]
-        for col, value in enumerate(row):
-            if isinstance(value, float) and math.isfinite(value):
-                floats.append((len(cells), col, value))
-        cells.append(texts)
-        size += sum(len(t) for t in texts)
-        if len(cells) >= BATCH_ROWS or size >= BATCH_BYTES:
-            yield flush(), len(cells)
-            cells, floats, size = [], [], 0
-    if cells:
-        yield flush(), len(cells)
+    for found in cursor:
+        written = found[0]
+        if written is not None and not isinstance(written, _RawText):
+            rows.append(written)
+            size += len(written)
+        else:
+            raw = found[1:] if key is None else conn.execute(again, (found[1],)).fetchone()
+            texts = [literal(v) for v in raw]
+            for col, value in enumerate(raw):
+                if isinstance(value, float) and math.isfinite(value):
+                    floats.append((len(rows), col, value))
+            rows.append(texts)
+            size += sum(len(t) for t in texts)
+        if len(rows) >= BATCH_ROWS or size >= BATCH_BYTES:
+            yield flush(), len(rows)
+            rows, floats, size = [], [], 0
+    if rows:
+        yield flush(), len(rows)
