@@ -242,8 +242,11 @@ def _parse_port(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ProfileError(f"the port {text!r} is not a number from 1 to 65535")
+    # ASCII digits only: "²".isdigit() is true but int("²") fails; more than five digits
+    # is out of range (and int() refuses thousands of them).
+    if not (text.isascii() and text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536):
+        shown = text if len(text) <= 20 else text[:19] + "…"
+        raise ProfileError(f"the port {shown!r} is not a number from 1 to 65535")
     return int(text)
 
 

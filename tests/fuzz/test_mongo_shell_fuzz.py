@@ -284,3 +284,13 @@ def test_long_names_are_cut_short_in_messages() -> None:
                  "db.a.find({v: " + "u" * 10_000 + "})",
                  "db.a.find({v: ISODate('" + "9" * 10_000 + "')})"):
         _refusal(text)
+
+
+def test_a_directive_after_an_open_bracket_is_its_own_statement() -> None:
+    # The "(" reads on past the blanked directive line: the statements must not overlap.
+    text = "(\nshow 0\n0"
+    pieces = split_pieces(text)
+    assert [(piece.kind, piece.statement.text) for piece in pieces] == [
+        ("js", "("), ("show", "show 0"), ("js", "0")]
+    _check_split(text)
+    _refusal(text)

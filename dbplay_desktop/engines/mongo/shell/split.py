@@ -89,8 +89,9 @@ def _split(text: str) -> list[Piece]:
     spans: list[tuple[int, int, str]] = [
         (source.char(b_start), source.char(b_end), word) for b_start, b_end, word in directives
     ]
+    lines = [(start, end) for start, end, _ in spans]
     for b_start, b_end in _statement_spans(tree.root_node):
-        spans.append((source.char(b_start), source.char(b_end), "js"))
+        spans.extend(_outside(source.char(b_start), source.char(b_end), lines))
     spans.sort()
     pieces = []
     for start, end, kind in spans:
@@ -100,6 +101,24 @@ def _split(text: str) -> list[Piece]:
             end -= 1
         if start < end:
             pieces.append(Piece(Statement.at(text, start, end, index), kind))
+    return pieces
+
+
+def _outside(start: int, end: int, directives: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """The JavaScript span ``start..end`` without the directive lines inside it.
+
+    A bracket left open before a directive line makes tree-sitter read on past it (the
+    directive is blanked); the statement is cut there, so no two statements overlap.
+    """
+    pieces = []
+    for d_start, d_end in sorted(directives):
+        if d_end <= start or d_start >= end:
+            continue
+        if start < d_start:
+            pieces.append((start, d_start, "js"))
+        start = max(start, d_end)
+    if start < end:
+        pieces.append((start, end, "js"))
     return pieces
 
 
