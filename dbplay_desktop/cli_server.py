@@ -154,6 +154,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         _say(f"starting the embedded PostgreSQL in {server.data_dir}…", err=True)
     server.start(stop_at_exit=False)
+    server.users.leave()  # it runs on its own until 'dbplay server stop' or a window's exit
     _say(f"started: {_summary(server)}")
     return EXIT_OK
 
@@ -194,11 +195,15 @@ def resolve_uri(spec: str, command: str, option: str,
         raise SystemExit(EXIT_USAGE)
     server = _server()
     started = False
-    if not server.attach():
+    if server.attach():
+        server.users.join()  # a window closing meanwhile leaves it running for this
+    else:
         server.start(stop_at_exit=True)
         started = not server.adopted
     try:
         yield server.uri(database, with_password=True)
     finally:
         if started:
-            server.stop()
+            server.release()  # left running if the window adopted it meanwhile
+        else:
+            server.users.leave()

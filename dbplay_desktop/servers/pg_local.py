@@ -50,8 +50,9 @@ class EmbeddedPostgresServer:
         return self.embedded.admin_uri
 
     def stop(self) -> None:
+        """Done with the server: stopped unless a dbplay command still uses it."""
         try:
-            self.embedded.stop()
+            self.embedded.release()
         except ServerError as exc:  # stopping at exit must never raise into Qt
             log.warning("could not stop the embedded PostgreSQL: %s", exc)
 

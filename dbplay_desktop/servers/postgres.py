@@ -70,6 +70,7 @@ from dbplay_desktop.servers.pg_process import (
     service_account,
     stop_by_signals,
 )
+from dbplay_desktop.servers.users import ServerUsers
 
 __all__ = [
     "ADMIN_USER",
@@ -133,6 +134,8 @@ class EmbeddedPostgres:
         self._socket_dir: Path | None = None
         self.adopted = False
         """True when :meth:`start` found this cluster already running and took it over."""
+        self.users = ServerUsers(self._data_dir)
+        """The dbplay processes using this cluster (the last one out stops it)."""
 
     # ------------------------------------------------------------------ properties
 
@@ -264,25 +267,45 @@ class EmbeddedPostgres:
         running = PidFile.read(self._data_dir)
         if running and running.port == self._port and is_live_postgres(running.pid):
             return  # started (or adopted) by this object already
-        deadline = time.monotonic() + (timeout or self._start_timeout)
-        self._prepare()
-        while not self._adopt_running(deadline):
-            try:
-                self._port = self._launch(deadline)
-                self.adopted = False
-                break
-            except _RetryStart as retry:
-                if time.monotonic() > deadline:
-                    raise ServerError(f"PostgreSQL did not start: {retry}") from None
-                log.info("retrying PostgreSQL start: %s", retry)
-                time.sleep(0.3)
-        self._check_connection(deadline)
+        wait = timeout or self._start_timeout
+        deadline = time.monotonic() + wait
+        # Another dbplay starting this cluster right now (the window and a CLI command)
+        # finishes first; this one then adopts its server instead of racing it.
+        with self.users.starting(wait):
+            self._prepare()
+            while not self._adopt_running(deadline):
+                try:
+                    self._port = self._launch(deadline)
+                    self.adopted = False
+                    break
+                except _RetryStart as retry:
+                    if time.monotonic() > deadline:
+                        raise ServerError(f"PostgreSQL did not start: {retry}") from None
+                    log.info("retrying PostgreSQL start: %s", retry)
+                    time.sleep(0.3)
+            self._check_connection(deadline)
+            self.users.join()
         if stop_at_exit:
             atexit.register(self._stop_at_exit)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop the server of this data directory (fast shutdown, then signals)."""
+    def release(self, timeout: float = 30.0) -> bool:
+        """This process is done with the server: stop it unless another dbplay process
+        still uses it (a window, a CLI command); returns whether it was stopped."""
         atexit.unregister(self._stop_at_exit)
+        self.users.leave()
+        others = self.users.others()
+        if others:
+            log.info("leaving PostgreSQL running for dbplay process %s", others[0])
+            self._port = None
+            return False
+        self.stop(timeout)
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the server of this data directory (fast shutdown, then signals), whoever
+        uses it; :meth:`release` is the polite way."""
+        atexit.unregister(self._stop_at_exit)
+        self.users.leave()
         self._port = None
         pid_file = PidFile.read(self._data_dir)
         if pid_file is None or not is_live_postgres(pid_file.pid):
@@ -318,7 +341,7 @@ class EmbeddedPostgres:
 
     def _stop_at_exit(self) -> None:
         try:
-            self.stop()
+            self.release()
         except Exception as error:  # nothing left to report to at exit
             log.warning("could not stop PostgreSQL at exit: %s", error)
 
