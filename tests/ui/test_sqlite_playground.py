@@ -40,6 +40,14 @@ def _sandbox_files(data_dir: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("*.db")) if folder.is_dir() else []
 
 
+def _own_files(playground) -> list[str]:
+    """The playground's sandbox files: its database, the pristine copy its resets clone,
+    and the clone the next reset adopts (once made)."""
+    clones = playground.clones
+    names = [playground.database, clones.pristine, clones.ready]
+    return sorted(f"{name}.db" for name in names if name is not None)
+
+
 def _engine_label(window) -> str:
     return window.engine_label.text()
 
@@ -52,7 +60,9 @@ def test_a_sqlite_template_runs_saves_resets_and_closes(
     assert playground is not None and playground.engine_name == "sqlite"
     wait_ready(qtbot, playground)
     database = playground.database
-    assert _sandbox_files(data_dir) == [f"{database}.db"]
+    qtbot.waitUntil(lambda: playground.clones.ready is not None, timeout=30_000)
+    assert _sandbox_files(data_dir) == _own_files(playground)
+    assert len(_own_files(playground)) == 3
     # The chrome follows the tab: SQLite's name and version, its icon, its catalog.
     assert _engine_label(window).startswith("SQLite ")
     assert "SQLite" not in _engine_label(window)[len("SQLite"):]  # no "SQLite SQLite"
@@ -96,8 +106,8 @@ def test_a_sqlite_template_runs_saves_resets_and_closes(
         assert playground.reset()
     qtbot.waitUntil(lambda: playground.state == "ready" and playground.database != database,
                     timeout=30_000)
-    qtbot.waitUntil(lambda: _sandbox_files(data_dir) == [f"{playground.database}.db"],
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: playground.clones.ready is not None
+                    and _sandbox_files(data_dir) == _own_files(playground), timeout=30_000)
     playground.editor.setPlainText("SELECT count(*) FROM birds;")
     run_and_wait(qtbot, playground)
     assert playground.result_models()[0].value(0, 0) == 4

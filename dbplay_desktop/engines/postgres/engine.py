@@ -62,9 +62,9 @@ from dbplay_desktop.engines.postgres.sandbox import (
     is_sandbox,
     keep_as_pristine,
     prepare_database,
+    renew_role_limits,
     role_databases,
     sandbox_role,
-    set_role_limits,
     stray_roles,
 )
 from dbplay_desktop.engines.postgres.script import split_sql
@@ -215,7 +215,7 @@ class PostgresEngine(RestoreMixin, Engine):
         with self._admin() as conn:
             role = sandbox_role(conn, database)
             if role is not None and renew_defaults and len(role_databases(conn, role)) > 1:
-                set_role_limits(conn, role, self._role_limits(), reset=True)
+                renew_role_limits(conn, role, self._role_limits())
         return _Opener(self, database, role)
 
     def _login(self, database: str, role: str, **params: Any) -> psycopg.Connection[Any]:
@@ -325,6 +325,9 @@ class PostgresEngine(RestoreMixin, Engine):
                         conn.execute(
                             sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database))
                         )
+                    # The source may have been dropped meanwhile: then the role goes too.
+                    with suppress(psycopg.Error, EngineError):
+                        self._drop_role_if_unused(conn, role)
                 raise EngineError(
                     f"cannot clone sandbox {source!r}: {error_message(exc)}"
                 ) from exc

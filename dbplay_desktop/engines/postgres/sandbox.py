@@ -216,8 +216,29 @@ def take_back(
 # --------------------------------------------------------------------------- finding
 
 
+def renew_role_limits(conn: psycopg.Connection[Any], role: str, limits: dict[str, str]) -> None:
+    """Put the role's defaults back to ``limits`` when a session changed them (one read
+    when nothing changed, which is the usual case)."""
+    superuser = is_superuser(conn)
+    wanted = sorted(
+        f"{name}={value}" for name, value in limits.items()
+        if superuser or name not in SUPERUSER_SETTINGS
+    )
+    row = conn.execute(
+        """
+        SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s
+        JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+        WHERE r.rolname = %s AND s.setdatabase = 0
+        """,
+        (role,),
+    ).fetchone()
+    if sorted(row[0] if row and row[0] else []) != wanted:
+        set_role_limits(conn, role, limits, reset=True)
+
+
 def role_databases(conn: psycopg.Connection[Any], role: str) -> list[str]:
-    """The databases a sandbox role works in: the ones granting it CREATE, or owned by it.
+    """The databases a sandbox role works in: granting it CREATE, owned by it, or
+    holding objects of its (a clone still being made has no grants yet).
 
     More than one when a sandbox was cloned (its pristine copy, ready clones and the
     working database share the role); the role is dropped with the last of them.
@@ -229,6 +250,10 @@ def role_databases(conn: psycopg.Connection[Any], role: str) -> list[str]:
         WHERE d.datdba = r.oid OR EXISTS (
             SELECT 1 FROM pg_catalog.aclexplode(d.datacl) a
             WHERE a.grantee = r.oid AND a.privilege_type = 'CREATE')
+           OR EXISTS (
+            SELECT 1 FROM pg_catalog.pg_shdepend s
+            WHERE s.dbid = d.oid AND s.refobjid = r.oid
+              AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass)
         ORDER BY 1
         """,
         {"role": role},

@@ -5,7 +5,9 @@ A playground owns its sandbox database from birth to death. It is created on a w
 every statement runs on one worker through :class:`~.results_model.QueryRunner` and is
 shown by :class:`~.run_results.RunResults`, and closing the tab cancels what runs,
 disconnects and drops the database -- so a template opened ten times leaves no
-databases behind.
+databases behind. Where the engine clones sandboxes, the restored template is kept as a
+pristine copy and a reset adopts a clone of it made ahead of time (:mod:`.ready_clones`);
+those copies are dropped with the playground too.
 
 The tab tracks whether its state changed since it was opened or saved: any statement
 that ran without error and was not a plain ``SELECT`` (or ``SHOW``) marks it modified,
@@ -34,11 +36,14 @@ from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Sessio
 from dbplay_desktop.engines.descriptor import CatalogKind, EngineDescriptor, LanguageSpec
 from dbplay_desktop.progress import human_size
 from dbplay_desktop.ui.playground.banner import PlaygroundBanner, PlaygroundBannerMixin
+from dbplay_desktop.ui.playground.ready_clones import ReadyClones
 from dbplay_desktop.ui.playground.sandbox_jobs import (
+    Prepared,
     ProgressRelay,
     close_and_drop,
     one_line,
     prepare_sandbox,
+    reset_from_clone,
 )
 from dbplay_desktop.ui.results.messages_pane import MessagesPane
 from dbplay_desktop.ui.results.model import (
@@ -149,6 +154,9 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self._relay: ProgressRelay | None = None
         self._prepare_worker: Worker | None = None
         self._pending_drops = 0
+        #: The pristine copy of the template and the clone the next reset adopts.
+        self.clones = ReadyClones(lambda database: self._drop_later(database, None), self)
+        self.clones.idle.connect(self._maybe_closed)
         self._header = ""
         #: The scripts the template carries, and why any of them could not be read.
         self.scripts, self.script_problems = self._read_scripts(self.template_path)
@@ -347,13 +355,23 @@ class Playground(PlaygroundBannerMixin, QWidget):
         relay = ProgressRelay(self)
         relay.progress.connect(self._on_prepare_progress)
         self._relay = relay
-        worker = Worker(
-            prepare_sandbox, self.engine, self.template_path, relay, self.batch_size, self.timeout
-        )
+        pristine = self.clones.pristine
+        if resetting and pristine is not None:
+            worker = Worker(
+                reset_from_clone, self.engine, self.template_path, self.clones.take(),
+                pristine, relay, self.batch_size, self.timeout,
+            )
+        else:
+            worker = Worker(
+                prepare_sandbox, self.engine, self.template_path, relay, self.batch_size,
+                self.timeout,
+            )
         worker.signals.returned.connect(
             self._on_reset_ready if resetting else self._on_prepared
         )
         worker.signals.errored.connect(self._on_prepare_failed)
+        if resetting:  # the reset took the ready clone: make the next reset's
+            worker.signals.errored.connect(lambda _exc: self.clones.refill())
         self._prepare_worker = worker
         start_worker(worker)
         self.state_changed.emit()
@@ -368,9 +386,9 @@ class Playground(PlaygroundBannerMixin, QWidget):
         else:
             self.banner.set_progress(f"{self.status} {human_size(done)}", None)
 
-    def _adopt(self, prepared: tuple[str, Session, list[CatalogItem]]) -> None:
-        database, session, catalog = prepared
-        self.database, self.session = database, session
+    def _adopt(self, prepared: Prepared) -> None:
+        self.database, self.session = prepared.database, prepared.session
+        session, catalog = prepared.session, prepared.catalog
         runner = QueryRunner(session, cap=self.row_cap, parent=self)
         self.results.attach(runner)
         runner.all_done.connect(self._on_all_done)
@@ -382,18 +400,25 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self._set_catalog(catalog)
         self.state_changed.emit()
 
-    def _on_prepared(self, prepared: tuple[str, Session, list[CatalogItem]]) -> None:
+    def _discard(self, prepared: Prepared) -> None:
+        """Drop what a preparation made that nobody wants any more (closed meanwhile)."""
+        self._drop_later(prepared.database, prepared.session)
+        if prepared.pristine is not None and prepared.pristine != self.clones.pristine:
+            self._drop_later(prepared.pristine, None)
+
+    def _on_prepared(self, prepared: Prepared) -> None:
         self._prepare_worker = None
         if self.state != PREPARING:  # closed while the sandbox was being made
-            self._drop_later(prepared[0], prepared[1])
+            self._discard(prepared)
             return
         self._adopt(prepared)
+        self.clones.keep(self.engine, prepared.pristine)
         self.status_message.emit(f"{self.title}: ready in database {self.database}")
 
-    def _on_reset_ready(self, prepared: tuple[str, Session, list[CatalogItem]]) -> None:
+    def _on_reset_ready(self, prepared: Prepared) -> None:
         self._prepare_worker = None
         if self.state != PREPARING:
-            self._drop_later(prepared[0], prepared[1])
+            self._discard(prepared)
             return
         old_database, old_session, old_runner = self.database, self.session, self.runner
         if old_runner is not None:
@@ -405,6 +430,7 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self.results.end()  # a run the reset cut short never reports its end
         self.results.clear()
         self._adopt(prepared)
+        self.clones.keep(self.engine, prepared.pristine)  # the next reset's clone
         self.status_message.emit(f"{self.title}: reset; fresh database {self.database}")
 
     # -- running -----------------------------------------------------------------------
@@ -515,7 +541,8 @@ class Playground(PlaygroundBannerMixin, QWidget):
 
     # -- reset / saved -----------------------------------------------------------------
     def reset(self) -> bool:
-        """Restore the template's state again into a new sandbox; the old one is dropped
+        """Give the playground the template's state again in a new sandbox (a clone of
+        the pristine copy where there is one, else a new restore); the old one is dropped
         once the new one is ready (a blank playground gets a fresh empty sandbox)."""
         if self.engine is None or self.state not in (READY, FAILED):
             return False
@@ -535,6 +562,7 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self.template_path = Path(path)
         self.template_name = name
         self.template_description = description
+        self.clones.forget()  # copies of the old template; the next reset restores the new
         self.modified = False
         self._script_baseline = self.editor.toPlainText() if script is None else script
         self.state_changed.emit()
@@ -548,6 +576,7 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self.state = CLOSING
         if self._relay is not None:
             self._relay.cancelled.set()
+        self.clones.close()
         runner, database = self.runner, self.database
         self.runner, self.session = None, None
         self.results.end()
@@ -578,6 +607,7 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self._maybe_closed()
 
     def _maybe_closed(self) -> None:
-        if self.state == CLOSING and self._pending_drops <= 0 and self._prepare_worker is None:
+        if (self.state == CLOSING and self._pending_drops <= 0 and self._prepare_worker is None
+                and not self.clones.busy):
             self.state = CLOSED
             self.closed.emit()

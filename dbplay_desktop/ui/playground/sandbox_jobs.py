@@ -3,17 +3,26 @@
 They run on worker threads, take plain arguments and return plain values, so the
 playground widget only starts them and reacts to their signals. Each one leaves nothing
 behind when it fails half-way: a sandbox that could not be connected to is dropped again.
+
+On an engine that clones sandboxes, a template is restored once into a *pristine* copy
+that no session ever uses, and the playground works in a clone of it; a reset adopts a
+clone made ahead of time (:mod:`.ready_clones`), or clones the pristine copy, and
+restores the template again only when cloning fails.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from dbplay_desktop.engines.base import CatalogItem, Engine, EngineError, Session
+
+log = logging.getLogger(__name__)
 
 
 class WrongEngine(EngineError):
@@ -71,26 +80,85 @@ class ProgressRelay(QObject):
         return self.cancelled.is_set()
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A playground's database, connected, with its catalog read."""
+
+    database: str
+    session: Session
+    catalog: list[CatalogItem]
+    #: The pristine copy its resets clone (None: the engine cannot clone, or it failed).
+    pristine: str | None = None
+
+
 def prepare_sandbox(
     engine: Engine,
     template: Path | None,
     relay: ProgressRelay | None,
     batch_size: int,
     timeout: float | None,
-) -> tuple[str, Session, list[CatalogItem]]:
+) -> Prepared:
     """Worker body: make the sandbox (restored from ``template`` or blank), connect to it
-    and read its catalog. Nothing is left behind when any step fails."""
+    and read its catalog. A restored template is kept as the pristine copy and the
+    playground gets a clone of it, where the engine can clone. Nothing is left behind
+    when any step fails."""
     report = relay.report if relay is not None else None
-    if template is not None:
-        from dbplay_desktop.templates.container import TemplateReader
+    if template is None:
+        return connected(engine, engine.create_sandbox(), batch_size, timeout)
+    from dbplay_desktop.templates.container import TemplateReader
 
-        with TemplateReader(template) as reader:
-            if reader.manifest.engine != engine.name:
-                raise WrongEngine(wrong_engine_message(template.name, reader.manifest.engine,
-                                                       engine.name))
-            database = engine.restore(reader, progress=report)
-    else:
-        database = engine.create_sandbox()
+    with TemplateReader(template) as reader:
+        if reader.manifest.engine != engine.name:
+            raise WrongEngine(wrong_engine_message(template.name, reader.manifest.engine,
+                                                   engine.name))
+        database = engine.restore(reader, progress=report)
+    if not engine.clones_sandboxes:
+        return connected(engine, database, batch_size, timeout)
+    try:
+        working = engine.clone_sandbox(database)
+    except (EngineError, NotImplementedError) as exc:
+        # Still a working playground; its resets restore the template again.
+        log.info("cannot keep a pristine copy of %s: %s", database, exc)
+        return connected(engine, database, batch_size, timeout)
+    return connected(engine, working, batch_size, timeout, pristine=database, own_pristine=True)
+
+
+def reset_from_clone(
+    engine: Engine,
+    template: Path | None,
+    ready: str | None,
+    pristine: str,
+    relay: ProgressRelay | None,
+    batch_size: int,
+    timeout: float | None,
+) -> Prepared:
+    """Worker body of a fast reset: connect to the ``ready`` clone; without one (or when
+    it cannot be used) clone ``pristine``; when that fails too, restore the template as
+    when the playground opened. The old database is the caller's to drop."""
+    if ready is not None:
+        try:
+            return connected(engine, ready, batch_size, timeout, pristine=pristine)
+        except EngineError as exc:
+            log.info("the ready clone %s cannot be used: %s", ready, exc)
+    try:
+        clone = engine.clone_sandbox(pristine)
+    except (EngineError, NotImplementedError) as exc:
+        log.info("cannot clone %s, restoring the template again: %s", pristine, exc)
+        return prepare_sandbox(engine, template, relay, batch_size, timeout)
+    return connected(engine, clone, batch_size, timeout, pristine=pristine)
+
+
+def connected(
+    engine: Engine,
+    database: str,
+    batch_size: int,
+    timeout: float | None,
+    *,
+    pristine: str | None = None,
+    own_pristine: bool = False,
+) -> Prepared:
+    """Connect to ``database`` and read its catalog; on failure drop it (and
+    ``pristine`` when this call made it, ``own_pristine``)."""
     try:
         session = engine.connect(database)
         try:
@@ -102,10 +170,12 @@ def prepare_sandbox(
             session.close()
             raise
     except BaseException:
-        with contextlib.suppress(EngineError):
-            engine.drop_sandbox(database)
+        for made in (database, pristine if own_pristine else None):
+            if made is not None:
+                with contextlib.suppress(EngineError):
+                    engine.drop_sandbox(made)
         raise
-    return database, session, catalog
+    return Prepared(database, session, catalog, pristine)
 
 
 def close_and_drop(engine: Engine, database: str, session: Session | None) -> str:
@@ -115,3 +185,8 @@ def close_and_drop(engine: Engine, database: str, session: Session | None) -> st
             session.close()
     engine.drop_sandbox(database)
     return database
+
+
+def clone_for_later(engine: Engine, pristine: str) -> tuple[str, str]:
+    """Worker body: a clone of ``pristine`` for the next reset; returns both names."""
+    return engine.clone_sandbox(pristine), pristine
