@@ -84,8 +84,9 @@ log = logging.getLogger(__name__)
 #: One sandbox login at a time in this process: a login sets the role's password (and
 #: a drop that disables a role shared with a clone must not come between).
 _LOGIN_LOCK = threading.Lock()
-#: One "is this role still used? then drop it" at a time: clones share their role.
-_ROLE_DROP_LOCK = threading.Lock()
+#: One "is this role still used? then drop it" at a time, and never while a clone of the
+#: role's sandbox is half made (it has no grant yet that says it uses the role).
+_ROLE_DROP_LOCK = threading.RLock()
 #: The largest temporary-file space one sandbox session may use (``temp_file_limit``).
 DEFAULT_TEMP_FILE_LIMIT = "2GB"
 #: Pending drops are retried at most this often (seconds) per engine.
@@ -315,9 +316,10 @@ class PostgresEngine(RestoreMixin, Engine):
                 raise EngineError(f"sandbox {source!r} has no role of its own to clone")
             created = False
             try:
-                copy_database(conn, source, database)
-                created = True
-                prepare_database(conn, None, database, role, mark=PLAYGROUND_MARK)
+                with _ROLE_DROP_LOCK:
+                    copy_database(conn, source, database)
+                    created = True
+                    prepare_database(conn, None, database, role, mark=PLAYGROUND_MARK)
                 keep_as_pristine(conn, source, role)
             except psycopg.Error as exc:
                 if created:

@@ -237,11 +237,12 @@ def renew_role_limits(conn: psycopg.Connection[Any], role: str, limits: dict[str
 
 
 def role_databases(conn: psycopg.Connection[Any], role: str) -> list[str]:
-    """The databases a sandbox role works in: granting it CREATE, owned by it, or
-    holding objects of its (a clone still being made has no grants yet).
+    """The databases a sandbox role works in: the ones granting it CREATE, or owned by it.
 
-    More than one when a sandbox was cloned (its pristine copy, ready clones and the
-    working database share the role); the role is dropped with the last of them.
+    Objects it owns elsewhere do not count: a template that planted some must not keep
+    its role alive (:func:`drop_role` removes them). More than one when a sandbox was
+    cloned (its pristine copy, ready clones and the working database share the role);
+    the role is dropped with the last of them.
     """
     rows = conn.execute(
         """
@@ -250,10 +251,6 @@ def role_databases(conn: psycopg.Connection[Any], role: str) -> list[str]:
         WHERE d.datdba = r.oid OR EXISTS (
             SELECT 1 FROM pg_catalog.aclexplode(d.datacl) a
             WHERE a.grantee = r.oid AND a.privilege_type = 'CREATE')
-           OR EXISTS (
-            SELECT 1 FROM pg_catalog.pg_shdepend s
-            WHERE s.dbid = d.oid AND s.refobjid = r.oid
-              AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass)
         ORDER BY 1
         """,
         {"role": role},
