@@ -9,13 +9,20 @@ collection is ever held in memory. The header needs the count first: it is taken
 ``count()`` before reading, and a collection whose count changed meanwhile fails the dump.
 Every value is checked with the scan's own rules (:mod:`.safety`), so a dump never writes
 what a restore would refuse. chromadb is only used through the client the caller gives.
+
+The pages are read by a thread of their own, a few ahead (:mod:`..read_ahead`), so the
+store's reading of the next page overlaps the encoding and compression of this one; the
+vectors go to the file as one float32 block per page, never as Python floats.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import closing
 from typing import IO, Any
 
 from dbplay_desktop.engines.base import DumpError, DumpInfo, PayloadSink, ProgressCallback
@@ -24,6 +31,8 @@ from dbplay_desktop.engines.chroma.payload import (
     DTYPE,
     DUMP_BATCH,
     EMBEDDINGS_FILE,
+    INT_MAX,
+    INT_MIN,
     NPY_DESCR,
     RECORDS_FILE,
     collection_path,
@@ -33,8 +42,11 @@ from dbplay_desktop.engines.chroma.safety import (
     function_problem,
     metadata_problem,
 )
+from dbplay_desktop.engines.read_ahead import read_ahead
 
 _INCLUDE = ["embeddings", "documents", "metadatas", "uris"]
+#: One encoder for every record: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def write_dump(
@@ -86,10 +98,10 @@ class _Collection:
             out.write(description)
         written = 0
         with tempfile.TemporaryFile(prefix="dbplay-chroma-") as rows:
-            with self.sink.open(collection_path(self.index, RECORDS_FILE)) as records:
-                while batch is not None and batch["ids"]:
-                    written = self._batch(batch, written, count, dimension, rows, records)
-                    batch = self._get(written, count) if written < count else None
+            with self.sink.open(collection_path(self.index, RECORDS_FILE)) as records, \
+                    closing(read_ahead(self._pages(batch, count))) as pages:
+                for page in pages:
+                    written = self._batch(page, written, count, dimension, rows, records)
             if written != count or int(collection.count()) != count:
                 self._changed(count)
             rows.flush()
@@ -105,12 +117,12 @@ class _Collection:
         ids = batch["ids"]
         if written + len(ids) > count:
             self._changed(count)
-        vectors = np.asarray(batch["embeddings"], dtype=np.float64)
+        vectors = np.ascontiguousarray(batch["embeddings"], dtype=NPY_DESCR)
         if vectors.shape != (len(ids), dimension):
             raise DumpError(f"collection {self.name!r}: the vectors of records "
                             f"{written + 1}-{written + len(ids)} are not "
                             f"{dimension}-dimensional")
-        rows.write(vectors.astype(NPY_DESCR).tobytes())
+        rows.write(memoryview(vectors).cast("B"))
         self._records(records, batch, written)
         self.stats["records"] += len(ids)
         self.stats["vectors"] += len(ids)
@@ -118,6 +130,15 @@ class _Collection:
                                                        self.total or None):
             raise DumpError("save cancelled")
         return written + len(ids)
+
+    def _pages(self, first: dict[str, Any], count: int) -> Iterator[dict[str, Any]]:
+        """``first``, then the pages after it until ``count`` records or an empty page."""
+        page: dict[str, Any] | None = first
+        offset = 0
+        while page is not None and page["ids"]:
+            yield page
+            offset += len(page["ids"])
+            page = self._get(offset, count) if offset < count else None
 
     def _get(self, offset: int, count: int) -> dict[str, Any]:
         return self.collection.get(limit=min(DUMP_BATCH, max(1, count - offset)),
@@ -150,12 +171,14 @@ class _Collection:
         return _dumps(value, f"collection {self.name!r}") + b"\n"
 
     def _records(self, out: IO[bytes], batch: dict[str, Any], written: int) -> None:
-        documents = batch.get("documents") or [None] * len(batch["ids"])
-        metadatas = batch.get("metadatas") or [None] * len(batch["ids"])
-        uris = batch.get("uris") or [None] * len(batch["ids"])
+        ids = batch["ids"]
+        documents = batch.get("documents") or [None] * len(ids)
+        metadatas = batch.get("metadatas") or [None] * len(ids)
+        uris = batch.get("uris") or [None] * len(ids)
         lines = []
+        encode = _ENCODER.encode
         for number, (record_id, document, metadata, uri) in enumerate(
-                zip(batch["ids"], documents, metadatas, uris, strict=True), written + 1):
+                zip(ids, documents, metadatas, uris, strict=True), written + 1):
             record: dict[str, Any] = {"id": record_id}
             if document is not None:
                 record["document"] = document
@@ -163,13 +186,26 @@ class _Collection:
             if uri is not None:
                 record["uri"] = uri
             if metadata:
-                problem = metadata_problem(metadata)
-                if problem:
-                    raise DumpError(f"collection {self.name!r}, record {record_id!r}: "
-                                    f"metadata: {problem}")
-                record["metadata"] = dict(metadata)
-            lines.append(_dumps(record, f"collection {self.name!r}, record {number}"))
-        out.write(b"\n".join(lines) + b"\n")
+                if not _plain_metadata(metadata):
+                    problem = metadata_problem(metadata)
+                    if problem:
+                        raise DumpError(f"collection {self.name!r}, record {record_id!r}: "
+                                        f"metadata: {problem}")
+                    metadata = dict(metadata)
+                record["metadata"] = metadata
+            try:
+                lines.append(encode(record))
+            except (ValueError, TypeError) as exc:
+                raise DumpError(f"collection {self.name!r}, record {number}: cannot be "
+                                f"written as JSON: {_one_line(exc)}") from None
+        lines.append("")
+        try:
+            data = "\n".join(lines).encode("utf-8")
+        except UnicodeEncodeError:
+            for number, line in enumerate(lines, written + 1):
+                _dumps(line, f"collection {self.name!r}, record {number}")
+            raise
+        out.write(data)
 
     def _embeddings(self, rows: IO[bytes], count: int, dimension: int | None) -> None:
         import numpy.lib.format as npy
@@ -179,6 +215,26 @@ class _Collection:
         with self.sink.open(collection_path(self.index, EMBEDDINGS_FILE)) as out:
             npy.write_array_header_1_0(out, header)
             shutil.copyfileobj(rows, out, 1024 * 1024)
+
+
+def _plain_metadata(metadata: Any) -> bool:
+    """Whether a record's metadata is certainly one :func:`metadata_problem` accepts: a
+    plain dict whose keys are non-empty, unreserved strings and whose values are strings,
+    booleans, finite floats or 64-bit integers. Anything else is left to that check."""
+    if type(metadata) is not dict:
+        return False
+    for key, value in metadata.items():
+        if type(key) is not str or not key or key == "chroma:document":
+            return False
+        kind = type(value)
+        if kind is str or kind is bool:
+            continue
+        if kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is not int or not INT_MIN <= value <= INT_MAX:
+            return False
+    return True
 
 
 def _dimension(batch: dict[str, Any], collection: Any) -> int | None:
@@ -191,8 +247,8 @@ def _dimension(batch: dict[str, Any], collection: Any) -> int | None:
 
 def _dumps(value: Any, what: str) -> bytes:
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode("utf-8")
+        text = value if isinstance(value, str) else _ENCODER.encode(value)
+        return text.encode("utf-8")
     except (ValueError, TypeError) as exc:
         raise DumpError(f"{what}: cannot be written as JSON: {_one_line(exc)}") from None
 

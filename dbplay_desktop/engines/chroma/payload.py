@@ -44,7 +44,7 @@ MAX_COUNT = 10**9
 #: than the client's ``get_max_batch_size()``).
 BATCH_BYTES = 32 * 1024 * 1024
 #: The dump reads this many records per ``get``.
-DUMP_BATCH = 1000
+DUMP_BATCH = 5000
 
 #: Chroma's rule for collection names (chromadb 1.5): 3-512 characters of
 #: ``[a-zA-Z0-9._-]``, starting and ending with a letter or a digit.

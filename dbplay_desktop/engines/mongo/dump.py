@@ -7,10 +7,16 @@ type kept byte for byte, never a whole collection in memory). Then each view's
 ``<name>.metadata.json`` alone, a view after the views it reads. ``system.*`` collections
 are not written (a time series' buckets are dumped as its measurements instead). See
 :mod:`.payload` for the names and the escaping.
+
+The documents are never decoded: a reader thread takes the server's raw batches off the
+socket while the caller's thread compresses the previous ones into the sink, a few
+batches ahead at most. Progress counts documents without a total: counting first would
+make a server without collection statistics read every collection twice.
 """
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any
 
 from bson import SON
@@ -27,6 +33,7 @@ from dbplay_desktop.engines.mongo.payload import (
     metadata_path,
     view_order,
 )
+from dbplay_desktop.engines.read_ahead import read_ahead
 
 _RAW = CODEC.with_options(document_class=RawBSONDocument)
 
@@ -81,12 +88,6 @@ def write_dump(
         collections = sorted((i for i in infos if i.get("type", "collection") != "view"),
                              key=lambda i: i["name"])
         views = {i["name"]: i for i in infos if i.get("type") == "view"}
-        total = 0
-        for info in collections:
-            try:
-                total += db[info["name"]].estimated_document_count()
-            except PyMongoError:
-                pass
         stats = {"collections": len(collections), "documents": 0, "indexes": 0,
                  "views": len(views)}
         for info in collections:
@@ -96,11 +97,12 @@ def write_dump(
                 out.write(dumps_metadata(metadata))
             with sink.open(bson_path(info["name"])) as out:
                 raw = db.with_options(codec_options=_RAW)[info["name"]]
-                for batch in raw.find_raw_batches({}):
-                    out.write(batch)
-                    stats["documents"] += count_documents(batch)
-                    if progress is not None and progress(stats["documents"], total or None):
-                        raise DumpError("save cancelled")
+                with closing(read_ahead(raw.find_raw_batches({}))) as batches:
+                    for batch in batches:
+                        out.write(batch)
+                        stats["documents"] += count_documents(batch)
+                        if progress is not None and progress(stats["documents"], None):
+                            raise DumpError("save cancelled")
         sources = {name: str((info.get("options") or {}).get("viewOn", ""))
                    for name, info in views.items()}
         for name in view_order(sources):

@@ -36,6 +36,8 @@ MAX_DEPTH = 100
 #: Restores insert at most this many documents, or about this many bytes, per call.
 BATCH_DOCUMENTS = 1000
 BATCH_BYTES = 8 * 1024 * 1024
+#: BSON files are read this many bytes at a time.
+READ_CHUNK = 1024 * 1024
 
 #: BSON decoded without losing a type: UUIDs stay Binary, dates out of range stay dates.
 CODEC = CodecOptions(
@@ -129,36 +131,54 @@ def value_depth(value: Any) -> int:
     return deepest
 
 
-def read_documents(stream: IO[bytes]) -> Iterator[bytes]:
+def read_documents(stream: IO[bytes], chunk: int = READ_CHUNK) -> Iterator[bytes]:
     """The documents of a BSON file, one ``bytes`` each, checking only their framing.
 
     Raises :class:`FramingError` for a length outside 5 bytes .. 16 MiB, a truncated
-    document, one not ended by a NUL byte, or bytes left over at the end.
+    document, one not ended by a NUL byte, or bytes left over at the end. The file is
+    read ``chunk`` bytes at a time (more for a larger document), not document by document.
     """
+    data = b""
+    position = 0
     index = 0
     offset = 0
     while True:
-        head = _read_exactly(stream, 4)
-        if not head:
-            return
+        if len(data) - position < 4:
+            data, position = _refill(stream, data, position, 4, chunk)
+            if position == len(data):
+                return
         index += 1
-        if len(head) < 4:
-            raise FramingError(f"{len(head)} stray bytes at the end (not a whole document)",
+        left = len(data) - position
+        if left < 4:
+            raise FramingError(f"{left} stray bytes at the end (not a whole document)",
                                index, offset)
-        (length,) = _LENGTH.unpack(head)
+        (length,) = _LENGTH.unpack_from(data, position)
         if length < 5 or length > MAX_DOCUMENT_SIZE:
             raise FramingError(
                 f"document {index} declares {length} bytes; a BSON document has 5 to "
                 f"{MAX_DOCUMENT_SIZE} (16 MiB)", index, offset)
-        body = _read_exactly(stream, length - 4)
-        if len(body) < length - 4:
-            raise FramingError(f"document {index} is cut short ({len(body) + 4} of "
-                               f"{length} bytes)", index, offset)
-        if body[-1] != 0:
+        if left < length:
+            data, position = _refill(stream, data, position, length, chunk)
+            left = len(data) - position
+            if left < length:
+                raise FramingError(f"document {index} is cut short ({left} of "
+                                   f"{length} bytes)", index, offset)
+        end = position + length
+        if data[end - 1] != 0:
             raise FramingError(f"document {index} does not end with a NUL byte",
                                index, offset)
-        yield head + body
+        yield data[position:end]
+        position = end
         offset += length
+
+
+def _refill(stream: IO[bytes], data: bytes, position: int, need: int,
+            chunk: int) -> tuple[bytes, int]:
+    """``data`` from ``position`` on, followed by enough of ``stream`` to hold ``need``
+    bytes (fewer only at its end), and the new position (0)."""
+    rest = data[position:]
+    more = _read_exactly(stream, max(chunk, need - len(rest)))
+    return (rest + more if rest else more), 0
 
 
 def count_documents(batch: bytes) -> int:

@@ -3,8 +3,9 @@
 In the payload's order: each collection is created with its options (validator with its
 level and action, capped size and max, collation, time series, clustered index), its
 documents are inserted as raw BSON (``RawBSONDocument``, so bytes and field order are
-kept) in ordered batches of at most 1000 documents or 8 MiB, validation bypassed (the
-documents were valid where they came from), then its indexes are built one by one with
+kept, nothing decoded) in ordered batches of at most 1000 documents or 8 MiB, validation
+bypassed (the documents were valid where they came from), each batch sent while the next
+is read from the payload, then its indexes are built one by one with
 every option they carry. Views are created last, each after the views it reads. Every
 metadata file is checked again as it is read (:mod:`.safety`), and every BSON file's
 framing. Any failure raises a one-line :class:`RestoreError`; the caller (the engine)
@@ -13,6 +14,7 @@ drops the database, so nothing is left half-made.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from bson.codec_options import CodecOptions
@@ -135,19 +137,33 @@ class _Restore:
         batch: list[RawBSONDocument] = []
         size = 0
         first = 1
-        with self.source.open(path) as stream:
+        # One batch is inserted on the worker while the next is read and framed here;
+        # the batches still reach the server one after the other, in order.
+        with ThreadPoolExecutor(1, thread_name_prefix="dbplay-mongo-restore") as worker:
+            inserting: Future[None] | None = None
             try:
-                for number, document in enumerate(read_documents(stream), 1):
-                    batch.append(RawBSONDocument(document, _RAW))
-                    size += len(document)
-                    if len(batch) >= BATCH_DOCUMENTS or size >= BATCH_BYTES:
-                        self._insert(path, collection, batch, first)
-                        first = number + 1
-                        batch, size = [], 0
-                        self._tick(self.done + _tell(stream))
-            except FramingError as exc:
-                raise UnsafeContent(f"{path}: refused: not a BSON document sequence: {exc}",
-                                    line=exc.index) from None
+                with self.source.open(path) as stream:
+                    try:
+                        for number, document in enumerate(read_documents(stream), 1):
+                            batch.append(RawBSONDocument(document, _RAW))
+                            size += len(document)
+                            if len(batch) >= BATCH_DOCUMENTS or size >= BATCH_BYTES:
+                                if inserting is not None:
+                                    inserting.result()
+                                    self._tick(self.done + _tell(stream))
+                                inserting = worker.submit(self._insert, path, collection,
+                                                          batch, first)
+                                first = number + 1
+                                batch, size = [], 0
+                    except FramingError as exc:
+                        raise UnsafeContent(f"{path}: refused: not a BSON document sequence: "
+                                            f"{exc}", line=exc.index) from None
+                if inserting is not None:
+                    inserting.result()
+                    inserting = None
+            finally:
+                if inserting is not None:  # an error here: let the insert under way end
+                    wait([inserting])
         if batch:
             self._insert(path, collection, batch, first)
 
