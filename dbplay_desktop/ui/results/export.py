@@ -23,11 +23,11 @@ Format rules, chosen so that a copy can be pasted back without losing informatio
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from dbplay_desktop.atomic_file import PendingFile
 from dbplay_desktop.values import MISSING, json_text, plain_text
 
 Row = Sequence[Any]
@@ -175,19 +175,19 @@ def export_file(
 ) -> int:
     """Write ``rows`` to ``path`` as CSV (with a header) or JSON; return the row count.
 
-    The file is written next to the target under a temporary name and renamed into place
-    only when complete, so a failed or cancelled export never leaves a half-written file.
+    The file is put in place only when complete (:class:`~dbplay_desktop.atomic_file.
+    PendingFile`), so a failed, cancelled or killed export never leaves a half-written
+    file and a file already there keeps its content until then.
     ``progress(done, total)`` is called every ``every`` rows and at the end; returning
     True stops the export with :class:`ExportCancelled`.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected csv or json")
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    pending = PendingFile(target)
     done = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        with pending.open("w", encoding="utf-8", newline="") as out:
             if fmt == "csv":
                 out.write(next(iter_delimited(names, (), ",", header=True)) + "\n")
                 for row in rows:
@@ -208,8 +208,7 @@ def export_file(
                         raise ExportCancelled(f"export to {target} cancelled")
         if progress is not None and progress(done, total):
             raise ExportCancelled(f"export to {target} cancelled")
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+        pending.publish()
+    finally:
+        pending.discard()
     return done
