@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -83,9 +82,8 @@ def test_a_discarded_file_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     for unnamed in (True, False):
         if not unnamed:  # a file system without unnamed files: a hidden name is used
             monkeypatch.setattr(PendingFile, "_open_unnamed", lambda self, mode: None)
-        with PendingFile(tmp_path / "out.csv") as pending:
-            with pending.open("wb") as out:
-                out.write(b"half")
+        with PendingFile(tmp_path / "out.csv") as pending, pending.open("wb") as out:
+            out.write(b"half")
         assert listing(tmp_path) == before
 
 
@@ -126,7 +124,7 @@ def test_a_writer_killed_midway_leaves_nothing(tmp_path: Path, unnamed: bool) ->
     assert child.returncode == -signal.SIGKILL
     if not unnamed:  # the hidden file stays until the next dbplay removes it
         assert len(listing(tmp_path)) == 2
-        assert [p.name for p in remove_abandoned()][0].startswith(".out.dbtpl.")
+        assert next(p.name for p in remove_abandoned()).startswith(".out.dbtpl.")
     assert listing(tmp_path) == {"out.dbtpl": OLD_CONTENT}
     assert remove_abandoned() == []
 
