@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from dbplay_desktop.engines.base import Engine, UnsupportedUri
 from dbplay_desktop.engines.descriptor import EngineDescriptor
+from dbplay_desktop.errors import UnsupportedUri
+
+if TYPE_CHECKING:
+    from dbplay_desktop.engines.base import Engine
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -39,6 +41,8 @@ ENTRY_POINT_GROUP = "dbplay.engines"
 
 @cache
 def _descriptors() -> dict[str, EngineDescriptor]:
+    from importlib.metadata import entry_points  # a costly import: on first lookup only
+
     found: dict[str, EngineDescriptor] = {}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:

@@ -6,13 +6,19 @@ connection bar) whenever the playground in front changes. It also remembers the
 window's geometry and recent files. It is a mixin rather than a widget of its own so the
 actions stay plain attributes of the window (``window.run_action``), where menus,
 shortcuts and tests find them.
+
+The window's first frame is built in two steps (see ``MainWindow(deferred=True)``):
+:meth:`WindowChromeMixin._make_frame` makes the actions, menus, bars, the welcome page
+and the docks with empty contents, importing nothing heavy; ``_finish_actions`` and
+``_fill_docks`` add what needs the engines' registry, the template library and the
+panels. An action used before the window is ready runs once it is.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -26,16 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.playground.catalog_tree import CatalogTree
-from dbplay_desktop.ui.playground.playground import FAILED, PREPARING, READY
-from dbplay_desktop.ui.results.history_panel import HistoryPanel
-from dbplay_desktop.ui.settings import open_settings
-from dbplay_desktop.ui.templates.browser import TemplateBrowser
 from dbplay_desktop.ui.window.welcome import WelcomePage
 
 APP_TITLE = "Database Playground"
+#: Organization and application names of the settings store (ui/settings.py's).
+_SETTINGS_NAMES = ("dbplay", "Database Playground")
 #: The template browser's first width: a row's name, date and counts fit.
 TEMPLATES_DOCK_WIDTH = 360
 
@@ -55,6 +57,23 @@ class WindowChromeMixin:
     """
 
     # ================================================================== construction
+    def _make_frame(self) -> None:
+        """What the first frame shows: menus, tool bars, the welcome page, the docks."""
+        self._make_actions()
+        self._make_central()
+        self._make_dock_frames()
+        self._make_menus()
+        self._make_top_bar()
+        # Nothing is open yet: what needs a playground starts disabled, as
+        # _update_chrome leaves it on no tab.
+        for action in (self.run_action, self.run_all_action, self.stop_action,
+                       self.save_action, self.reset_action, self.close_tab_action,
+                       self.format_action, self.find_action, self.refresh_catalog_action,
+                       self.copy_uri_action, self.copy_uri_password_action):
+            action.setEnabled(False)
+        self.retry_server_action.setVisible(False)
+        self.status_label.setText("Starting…")
+
     def _action(
         self, icon: str | None, text: str, slot, shortcut: QKeySequence | str | None = None
     ) -> QAction:
@@ -65,7 +84,7 @@ class WindowChromeMixin:
             action.setShortcut(QKeySequence(shortcut))
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         action.setToolTip(text.rstrip("…") + (f" ({keys})" if keys else ""))
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _checked=False, call=slot: self.when_ready(call))
         return action
 
     def _make_actions(self) -> None:
@@ -78,14 +97,6 @@ class WindowChromeMixin:
             "import", "Import file as template…", lambda: self.import_dialog(folder=False))
         self.import_folder_action = self._action(
             None, "Import folder as template…", lambda: self.import_dialog(folder=True))
-        from dbplay_desktop.ui.window.importing import importing_engines
-
-        importers = importing_engines()
-        for action in (self.import_file_action, self.import_folder_action):
-            action.setEnabled(bool(importers))
-            action.setToolTip(
-                f"Another tool's dump as a new template ({', '.join(importers)})" if importers
-                else "No installed engine imports other tools' dumps")
         self.save_action = self._action("save-template", "Save state as template…",
                                         self.save_current, std.Save)
         self.reset_action = self._action("reset", "Reset playground", self.reset_current,
@@ -122,13 +133,35 @@ class WindowChromeMixin:
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
 
     def _make_new_menu(self) -> None:
-        """*New playground* ▸ one entry per registered engine; an engine that cannot be
-        used here is listed, disabled, with the reason (and the fix) as its tooltip."""
-        from dbplay_desktop.engines import registry
-
+        """*New playground* ▸ one entry per registered engine, added by
+        :meth:`_fill_new_menu` (the tool bar shows its arrow from the first frame)."""
         menu = QMenu("New playground", self)
         menu.setToolTipsVisible(True)
         self.new_engine_actions: dict[str, QAction] = {}
+        self.new_menu = menu
+        self.new_action.setMenu(menu)
+        # Ctrl+N works wherever the action is shown (a submenu's own action is not).
+        self.addAction(self.new_action)
+
+    def _finish_actions(self) -> None:
+        """The actions that depend on the installed engines."""
+        from dbplay_desktop.ui.window.importing import importing_engines
+
+        self._fill_new_menu()
+        importers = importing_engines()
+        for action in (self.import_file_action, self.import_folder_action):
+            action.setEnabled(bool(importers))
+            action.setToolTip(
+                f"Another tool's dump as a new template ({', '.join(importers)})" if importers
+                else "No installed engine imports other tools' dumps")
+
+    def _fill_new_menu(self) -> None:
+        """One entry per registered engine; an engine that cannot be used here is
+        listed, disabled, with the reason (and the fix) as its tooltip."""
+        from dbplay_desktop.display_text import qt_text, safe_text
+        from dbplay_desktop.engines import registry
+
+        menu = self.new_menu
         for descriptor in registry.descriptors():
             action = menu.addAction(icons.engine_icon(descriptor),
                                     safe_text(descriptor.display_name))
@@ -146,10 +179,6 @@ class WindowChromeMixin:
             action.triggered.connect(
                 lambda _checked=False, n=descriptor.name: self.new_playground(n))
             self.new_engine_actions[descriptor.name] = action
-        self.new_menu = menu
-        self.new_action.setMenu(menu)
-        # Ctrl+N works wherever the action is shown (a submenu's own action is not).
-        self.addAction(self.new_action)
 
     def _retry_server(self) -> None:
         playground = self.current_playground()
@@ -164,26 +193,18 @@ class WindowChromeMixin:
         self.tabs.tabCloseRequested.connect(lambda i: self.close_playground(self.tabs.widget(i)))
         self.tabs.currentChanged.connect(self._on_current_changed)
         self.welcome = WelcomePage(self)
-        self.welcome.new_requested.connect(lambda: self.new_playground())
-        self.welcome.open_requested.connect(self.open_dialog)
+        self.welcome.new_requested.connect(lambda: self.when_ready(self.new_playground))
+        self.welcome.open_requested.connect(lambda: self.when_ready(self.open_dialog))
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.tabs)
         self.setCentralWidget(self.stack)
 
-    def _make_docks(self) -> None:
-        self.template_browser = TemplateBrowser(self.library, self)
-        self.template_browser.open_requested.connect(self.open_template)
-        self.templates_dock = self._dock("templatesDock", "Templates", self.template_browser)
-        self.catalog_tree = CatalogTree(self)
-        self.catalog_tree.refresh_requested.connect(self.refresh_catalog)
-        self.catalog_tree.insert_requested.connect(self._insert_into_editor)
-        self.catalog_dock = self._dock("catalogDock", "Catalog", self.catalog_tree)
-        self.history_panel = HistoryPanel(self.history, self)
-        self.history_panel.set_connection(self.server_label_text)
-        self.history_panel.rerun_requested.connect(self._rerun_from_history)
-        self.history_panel.open_requested.connect(self._open_from_history)
-        self.history_dock = self._dock("historyDock", "History", self.history_panel)
+    def _make_dock_frames(self) -> None:
+        """The docks, in their places, with blank contents until :meth:`_fill_docks`."""
+        self.templates_dock = self._dock("templatesDock", "Templates", _blank(self))
+        self.catalog_dock = self._dock("catalogDock", "Catalog", _blank(self))
+        self.history_dock = self._dock("historyDock", "History", _blank(self))
         # The left docks keep the window's full height: History opens under the
         # playgrounds (beside their Messages and Results), never under the browser.
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -195,6 +216,24 @@ class WindowChromeMixin:
         self.splitDockWidget(self.templates_dock, self.catalog_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.templates_dock], [TEMPLATES_DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.resizeDocks([self.templates_dock, self.catalog_dock], [1, 1], Qt.Orientation.Vertical)
+
+    def _fill_docks(self) -> None:
+        from dbplay_desktop.ui.playground.catalog_tree import CatalogTree
+        from dbplay_desktop.ui.results.history_panel import HistoryPanel
+        from dbplay_desktop.ui.templates.browser import TemplateBrowser
+
+        self.template_browser = TemplateBrowser(self.library, self)
+        self.template_browser.open_requested.connect(self.open_template)
+        _replace_contents(self.templates_dock, self.template_browser)
+        self.catalog_tree = CatalogTree(self)
+        self.catalog_tree.refresh_requested.connect(self.refresh_catalog)
+        self.catalog_tree.insert_requested.connect(self._insert_into_editor)
+        _replace_contents(self.catalog_dock, self.catalog_tree)
+        self.history_panel = HistoryPanel(self.history, self)
+        self.history_panel.set_connection(self.server_label_text)
+        self.history_panel.rerun_requested.connect(self._rerun_from_history)
+        self.history_panel.open_requested.connect(self._open_from_history)
+        _replace_contents(self.history_dock, self.history_panel)
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -265,6 +304,7 @@ class WindowChromeMixin:
         info.setMovable(False)
         info.setIconSize(QSize(16, 16))
         self.engine_icon_label = QLabel(info)
+        self.engine_icon_label.setMinimumSize(16, 16)  # the row keeps its height for the icon
         self.engine_label = QLabel(info)
         self.server_label = QLabel(info)
         self.database_label = QLabel(info)
@@ -294,6 +334,11 @@ class WindowChromeMixin:
 
     # ================================================================== keeping in step
     def _update_chrome(self) -> None:
+        if not self._built:
+            return  # the frame's own state until the window is built
+        from dbplay_desktop.display_text import qt_text, safe_text
+        from dbplay_desktop.ui.playground.playground import FAILED, PREPARING, READY
+
         playground = self.current_playground()
         if playground is None:
             self.setWindowTitle(APP_TITLE)
@@ -362,6 +407,8 @@ class WindowChromeMixin:
         self.app_settings.add_recent_file(Path(path).resolve())
 
     def _fill_recent_menu(self) -> None:
+        from dbplay_desktop.display_text import qt_text, safe_text
+
         self.recent_menu.clear()
         files = [f for f in self.recent_files() if Path(f).is_file()]
         if not files:
@@ -378,21 +425,23 @@ class WindowChromeMixin:
         self.app_settings.sync()
 
     def _restore_geometry(self) -> None:
-        geometry = self.app_settings.window_geometry
-        if not geometry.isEmpty():
+        geometry, state = saved_window_layout()
+        if geometry:
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        state = self.app_settings.window_state
-        if not state.isEmpty():
+        if state:
             self.restoreState(state)
 
     def open_preferences(self) -> None:
+        from dbplay_desktop.ui.settings import open_settings
+
         open_settings(self.app_settings, self)
 
     def _use_default_engine(self, name: str) -> None:
         """*New playground* (Ctrl+N) makes ``name``'s playgrounds from now on ("" or an
         engine that cannot be used: the window's own choice)."""
+        from dbplay_desktop.display_text import qt_text
         from dbplay_desktop.ui.window.engines import find_descriptor, preferred_default_engine
 
         found = find_descriptor(name) if name else None
@@ -412,3 +461,49 @@ class WindowChromeMixin:
         if name == "editor_font_size":
             for playground in self.playgrounds():
                 playground.set_font_size(self.app_settings.editor_font_size)
+
+
+def saved_window_layout() -> tuple[bytes, bytes]:
+    """The last session's ``saveGeometry()`` and ``saveState()`` (empty the first time).
+
+    Read straight from the settings store that :class:`~dbplay_desktop.ui.settings.AppSettings`
+    writes (same file, same keys) without importing the preferences, so the window's
+    first frame already has its size and its docks in place.
+    """
+    import os
+    from pathlib import Path
+
+    override = os.environ.get("DBPLAY_DATA_DIR")
+    if override:
+        path = Path(override).expanduser() / "settings.ini"
+        if not path.is_file():
+            return b"", b""
+        store = QSettings(str(path), QSettings.Format.IniFormat)
+    else:
+        store = QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                          *_SETTINGS_NAMES)
+    return _stored_bytes(store.value("window/geometry")), _stored_bytes(store.value("window/state"))
+
+
+def _stored_bytes(raw: object) -> bytes:
+    if isinstance(raw, bytes | bytearray):
+        return bytes(raw)
+    data = getattr(raw, "data", None)  # a QByteArray
+    return bytes(data()) if callable(data) else b""
+
+
+def _blank(parent: QWidget) -> QWidget:
+    """A dock's contents until the real ones exist: the view background, nothing else."""
+    from PySide6.QtGui import QPalette
+
+    blank = QWidget(parent)
+    blank.setBackgroundRole(QPalette.ColorRole.Base)
+    blank.setAutoFillBackground(True)
+    return blank
+
+
+def _replace_contents(dock: QDockWidget, widget: QWidget) -> None:
+    old = dock.widget()
+    dock.setWidget(widget)
+    if old is not None and old is not widget:
+        old.deleteLater()

@@ -11,23 +11,16 @@ scratch files of a window that crashed are offered back at the next start.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMessageBox, QProgressDialog
+from PySide6.QtCore import Qt, QTimer
 
-from dbplay_desktop.display_text import safe_text
-from dbplay_desktop.ui.playground.playground import READY, Playground
-from dbplay_desktop.ui.playground.sandbox_jobs import ProgressRelay, one_line
-from dbplay_desktop.ui.templates.autosave import (
-    ScriptAutosave,
-    UnsavedScript,
-    discard_unsaved,
-    find_unsaved,
-)
-from dbplay_desktop.ui.templates.save_dialog import SaveChoice, SaveTemplateDialog
-from dbplay_desktop.ui.window.support import save_template_job
-from dbplay_desktop.ui.workers import Worker, start_worker
+if TYPE_CHECKING:  # imported where used: the window's first frame needs none of them
+    from PySide6.QtGui import QCloseEvent
+
+    from dbplay_desktop.ui.playground.playground import Playground
+    from dbplay_desktop.ui.templates.autosave import ScriptAutosave, UnsavedScript
+    from dbplay_desktop.ui.templates.save_dialog import SaveChoice
 
 #: How long closing the window waits for the playgrounds' databases to be dropped.
 SHUTDOWN_TIMEOUT_MS = 15_000
@@ -46,6 +39,8 @@ class SaveAndCloseMixin:
     def autosave(self) -> ScriptAutosave:
         """The scratch files of this window's scripts (made on first use)."""
         if self._autosave is None:
+            from dbplay_desktop.ui.templates.autosave import ScriptAutosave
+
             self._autosave = ScriptAutosave(parent=self)  # type: ignore[arg-type]
         return self._autosave
 
@@ -62,6 +57,15 @@ class SaveAndCloseMixin:
         Asks with :class:`SaveTemplateDialog` unless ``choice`` is given. The dump runs on
         a worker behind a window-modal progress dialog with Cancel; events keep flowing.
         """
+        from PySide6.QtCore import QEventLoop
+        from PySide6.QtWidgets import QProgressDialog
+
+        from dbplay_desktop.ui.playground.playground import READY
+        from dbplay_desktop.ui.playground.sandbox_jobs import ProgressRelay, one_line
+        from dbplay_desktop.ui.templates.save_dialog import SaveTemplateDialog
+        from dbplay_desktop.ui.window.support import save_template_job
+        from dbplay_desktop.ui.workers import Worker, start_worker
+
         engine = playground.engine
         if playground.state != READY or playground.database is None or engine is None:
             self.show_error("Cannot save", f"{playground.title} is not ready: {playground.status}")
@@ -129,6 +133,11 @@ class SaveAndCloseMixin:
         The question says what changed (database, script or both); a playground without a
         database (still preparing, or failed) can only discard its script or stay open.
         """
+        from PySide6.QtWidgets import QMessageBox
+
+        from dbplay_desktop.display_text import safe_text
+        from dbplay_desktop.ui.playground.playground import READY
+
         title = safe_text(playground.title)
         database = playground.modified and playground.state == READY
         can_save = playground.state == READY
@@ -170,6 +179,8 @@ class SaveAndCloseMixin:
 
     def _confirm_close(self, playground: Playground) -> bool:
         """Offer to save a changed playground; False when the user cancelled."""
+        from dbplay_desktop.ui.playground.playground import READY
+
         database_changed = playground.modified and playground.state == READY
         if not database_changed and not playground.script_changed:
             return True
@@ -187,6 +198,8 @@ class SaveAndCloseMixin:
 
     def close_playground(self, playground: Playground, *, ask: bool = True) -> bool:
         """Close a tab: offer to save, then cancel its work and drop its database."""
+        from dbplay_desktop.ui.playground.playground import Playground
+
         if not isinstance(playground, Playground):
             return False
         if ask and not self._confirm_close(playground):
@@ -220,6 +233,10 @@ class SaveAndCloseMixin:
         return len(self._closing)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._ready:  # still starting: close once there is a window to close
+            event.ignore()
+            self.when_ready(self.close)
+            return
         if self._shutdown_done:
             self._save_geometry()
             event.accept()
@@ -243,6 +260,9 @@ class SaveAndCloseMixin:
     def close_without_questions(self) -> None:
         """Quit at once (a signal, a logout): no question is asked, every database is
         dropped, and changed scripts stay in their scratch files for the next start."""
+        if not self._ready:
+            self.when_ready(self.close_without_questions)
+            return
         self.autosave.keep()
         self.ask_save = lambda _playground: "discard"  # type: ignore[method-assign]
         self.close()  # type: ignore[attr-defined]
@@ -261,6 +281,8 @@ class SaveAndCloseMixin:
     def offer_unsaved_scripts(self) -> int:
         """After a crash: offer the scripts the last session did not save; returns how
         many playgrounds were reopened. Called once at start-up, after the window shows."""
+        from dbplay_desktop.ui.templates.autosave import discard_unsaved, find_unsaved
+
         found = find_unsaved(self.autosave.root)
         if not found:
             return 0
@@ -288,6 +310,10 @@ class SaveAndCloseMixin:
     def ask_restore_scripts(self, found: list[UnsavedScript]) -> str:
         """Ask what to do with a crashed session's scripts: "restore", "discard" or
         "later" (ask again at the next start)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        from dbplay_desktop.display_text import safe_text
+
         names = ", ".join(f"“{safe_text(script.title)}”" for script in found[:5])
         more = f" and {len(found) - 5} more" if len(found) > 5 else ""
         count = "1 playground" if len(found) == 1 else f"{len(found)} playgrounds"

@@ -16,34 +16,38 @@ launch; a template opens on the engine its manifest names.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QGuiApplication
-
-from dbplay_desktop.connections import uri_for_database
 from dbplay_desktop.display_text import qt_text, safe_text
-from dbplay_desktop.engines import registry
-from dbplay_desktop.engines.base import Engine, EngineError, UnsupportedUri
-from dbplay_desktop.engines.descriptor import EngineDescriptor
-from dbplay_desktop.servers.manager import ServerManager
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.playground.playground import PREPARING, Playground
-from dbplay_desktop.ui.playground.sandbox_jobs import one_line
-from dbplay_desktop.ui.window.support import connect_engine, short_version
-from dbplay_desktop.ui.workers import Worker, start_worker
+
+if TYPE_CHECKING:  # imported where used: the window's first frame needs none of them
+    from dbplay_desktop.engines.base import Engine
+    from dbplay_desktop.engines.descriptor import EngineDescriptor
+    from dbplay_desktop.servers.manager import ServerManager
+    from dbplay_desktop.ui.playground.playground import Playground
+    from dbplay_desktop.ui.workers import Worker
 
 __all__ = ["EngineHostMixin", "find_descriptor", "preferred_default_engine", "server_text"]
 
 
+def _registry():
+    """The engines' registry, imported on first need (not for the window's first frame)."""
+    from dbplay_desktop.engines import registry
+
+    return registry
+
+
 def find_descriptor(name: str) -> EngineDescriptor | None:
     """The registered engine ``name``, or ``None``."""
-    return next((d for d in registry.descriptors() if d.name == name), None)
+    return next((d for d in _registry().descriptors() if d.name == name), None)
 
 
 def preferred_default_engine() -> str:
     """The engine *New playground* uses when nothing says otherwise: an available engine
     with a local server of its own (a real server to play with), else any available one,
     else any registered one."""
-    found = registry.descriptors()
+    found = _registry().descriptors()
     for wanted in (lambda d: d.available and bool(d.local_server),
                    lambda d: d.available, lambda d: True):
         for descriptor in found:
@@ -81,6 +85,8 @@ class EngineHostMixin:
         manager: ServerManager | None,
         default_engine: str | None,
     ) -> None:
+        from dbplay_desktop.servers.manager import ServerManager
+
         self.manager = manager if manager is not None else ServerManager()
         #: Servers the user connected to, by engine kind (the rest use local defaults).
         self.server_uris: dict[str, str] = {}
@@ -106,8 +112,10 @@ class EngineHostMixin:
 
     @staticmethod
     def _kind_of_uri(uri: str) -> str:
+        from dbplay_desktop.engines.base import EngineError
+
         try:
-            return registry.descriptor_for_uri(uri).name
+            return _registry().descriptor_for_uri(uri).name
         except EngineError:
             from urllib.parse import urlsplit
 
@@ -140,7 +148,7 @@ class EngineHostMixin:
             return self.server_labels[name]
         descriptor = find_descriptor(name)
         if descriptor is None:
-            return registry.display_name(name)
+            return _registry().display_name(name)
         return descriptor.local_label or descriptor.display_name
 
     def uses_local_server(self, name: str) -> bool:
@@ -156,6 +164,10 @@ class EngineHostMixin:
     def start_server(self, name: str | None = None) -> None:
         """Start (or reach) engine ``name``'s server on a worker (default: the default
         engine's); the window stays usable."""
+        from dbplay_desktop.engines.base import UnsupportedUri
+        from dbplay_desktop.ui.window.support import connect_engine
+        from dbplay_desktop.ui.workers import Worker, start_worker
+
         name = name or self.default_engine
         if name == self.default_engine:
             self._launched = True
@@ -168,7 +180,7 @@ class EngineHostMixin:
         descriptor = find_descriptor(name)
         if descriptor is None:
             try:
-                registry.descriptor(name)
+                _registry().descriptor(name)
             except UnsupportedUri as exc:
                 self._on_engine_failed(name, generation, exc)
             return
@@ -197,12 +209,15 @@ class EngineHostMixin:
         self.start_server(name)
 
     def _on_engine_ready(self, name: str, generation: int, result: tuple[Engine, str]) -> None:
+        from dbplay_desktop.ui.playground.playground import PREPARING
+        from dbplay_desktop.ui.window.support import short_version
+
         if self._server_generation.get(name) != generation:
             return  # a connection replaced meanwhile
         engine, version = result
         self.engines[name] = engine
         self.engine_versions[name] = version
-        display = registry.display_name(name)
+        display = _registry().display_name(name)
         words = short_version(display, version)
         self.statusBar().showMessage(safe_text(f"{display} {words} ready".replace("  ", " ")),
                                      5000)
@@ -214,6 +229,9 @@ class EngineHostMixin:
         self.engine_ready.emit(name)
 
     def _on_engine_failed(self, name: str, generation: int, exc: object) -> None:
+        from dbplay_desktop.ui.playground.playground import PREPARING
+        from dbplay_desktop.ui.playground.sandbox_jobs import one_line
+
         if self._server_generation.get(name) != generation:
             return
         message = safe_text(one_line(exc) if isinstance(exc, BaseException) else str(exc))
@@ -234,7 +252,7 @@ class EngineHostMixin:
     def _unavailable_words(self, name: str) -> str:
         if self._needs_server(name):
             return "Database server unavailable"
-        return f"{registry.display_name(name)} unavailable"
+        return f"{_registry().display_name(name)} unavailable"
 
     def _show_no_server(self, playground: Playground, message: str) -> None:
         if self._needs_server(playground.engine_name):
@@ -242,7 +260,7 @@ class EngineHostMixin:
             text = f"No database server: {message}"
         else:
             playground.status = "Engine failed"
-            text = f"{registry.display_name(playground.engine_name)} failed: {message}"
+            text = f"{_registry().display_name(playground.engine_name)} failed: {message}"
         playground.show_banner(text, busy=False, error=True, retry="Retry",
                                close="Close playground")
 
@@ -299,6 +317,9 @@ class EngineHostMixin:
         cannot log in from outside); the password only when asked for. Engines whose
         databases are files give the file's absolute path.
         """
+        from dbplay_desktop.connections import uri_for_database
+        from dbplay_desktop.engines.base import EngineError
+
         if playground is None or playground.engine is None or not playground.database:
             return None
         if self._on_local_server(playground):
@@ -321,6 +342,8 @@ class EngineHostMixin:
         if uri is None or playground is None:
             self.statusBar().showMessage("Open a playground to copy its address.", 6000)
             return
+        from PySide6.QtGui import QGuiApplication
+
         QGuiApplication.clipboard().setText(uri)
         if with_password:
             note = "Copied the connection URI, with its password."
@@ -356,6 +379,8 @@ class EngineHostMixin:
 
     def _update_engine_label(self, playground: Playground | None) -> None:
         """Icon, name and version of the engine in front (the default one on no tab)."""
+        from dbplay_desktop.ui.window.support import short_version
+
         kind = playground.engine_name if playground is not None else self.default_engine
         descriptor = playground.descriptor if playground is not None else None
         descriptor = descriptor or find_descriptor(kind)

@@ -10,11 +10,12 @@ template as a playground.
 from __future__ import annotations
 
 from pathlib import Path
-
-from PySide6.QtWidgets import QFileDialog
+from typing import TYPE_CHECKING
 
 from dbplay_desktop.display_text import safe_text
-from dbplay_desktop.ui.workers import Worker, start_worker
+
+if TYPE_CHECKING:
+    from dbplay_desktop.ui.workers import Worker
 
 
 def importing_engines() -> list[str]:
@@ -41,6 +42,8 @@ class ImportMixin:
     """The window's import actions (a file, or a folder such as a dump directory)."""
 
     def import_dialog(self, *, folder: bool = False) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         start = str(Path.home())
         if folder:
             chosen = QFileDialog.getExistingDirectory(self, "Import folder as template", start)
@@ -51,6 +54,8 @@ class ImportMixin:
 
     def import_source(self, source: Path) -> Worker:
         """Import ``source`` on a worker; the new template opens when it is written."""
+        from dbplay_desktop.ui.workers import Worker, start_worker
+
         self.statusBar().showMessage(safe_text(f"Importing {source.name}…"))
         worker = Worker(import_job, source, self.library)
         worker.signals.returned.connect(self._on_imported)

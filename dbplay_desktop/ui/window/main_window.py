@@ -12,30 +12,26 @@ playground in front. Saving and closing live in :mod:`.closing`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QMainWindow, QWidget
 
-from dbplay_desktop.connections import ConnectionStore
-from dbplay_desktop.display_text import qt_text, safe_text
-from dbplay_desktop.engines import registry
-from dbplay_desktop.engines.base import EngineError
-from dbplay_desktop.history import QueryHistory
-from dbplay_desktop.servers.manager import ServerManager
-from dbplay_desktop.templates.library import TEMPLATE_SUFFIX, TemplateLibrary
 from dbplay_desktop.ui import icons
-from dbplay_desktop.ui.playground.playground import FAILED, READY, UNTITLED, Playground
-from dbplay_desktop.ui.results.run_results import RunSummary
-from dbplay_desktop.ui.settings import AppSettings
 from dbplay_desktop.ui.window.chrome import APP_TITLE, WindowChromeMixin
 from dbplay_desktop.ui.window.closing import SaveAndCloseMixin
 from dbplay_desktop.ui.window.engines import EngineHostMixin, find_descriptor
 from dbplay_desktop.ui.window.importing import ImportMixin
-from dbplay_desktop.ui.window.support import template_paths_from_mime
-from dbplay_desktop.ui.workers import Worker, start_worker
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    from dbplay_desktop.servers.manager import ServerManager
+    from dbplay_desktop.templates.library import TemplateLibrary
+    from dbplay_desktop.ui.playground.playground import Playground
+    from dbplay_desktop.ui.results.run_results import RunSummary
 
 __all__ = ["APP_TITLE", "MainWindow"]
 
@@ -51,6 +47,12 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
     from :class:`WindowChromeMixin`, saving and closing from :class:`SaveAndCloseMixin`,
     the engines from :class:`EngineHostMixin`; this class holds the playground tabs and
     the routing of their signals.
+
+    ``deferred=True`` makes only the window's frame (title, geometry, menus, tool bars,
+    the welcome page and empty docks: nothing that imports the editor, the results or
+    an engine) so it can be on the screen at once; :meth:`build` then makes the rest
+    and :meth:`set_ready` runs what was asked of the window meanwhile (see
+    :meth:`when_ready`). Without it the window is complete when constructed.
     """
 
     #: An engine's server is reachable and its playgrounds can be made: the engine name.
@@ -69,12 +71,50 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         library: TemplateLibrary | None = None,
         default_engine: str | None = None,
         parent: QWidget | None = None,
+        deferred: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
         self.setWindowIcon(icons.app_icon())
         self.setAcceptDrops(True)
+        self._closing: list[Playground] = []
+        self._shutting_down = False
+        self._shutdown_done = False
+        self._built = False
+        self._ready = False
+        self._waiting: list[Callable[[], object]] = []
+        self._parts = (server_uris, server_uri, manager, library, default_engine)
+
+        self._make_frame()
+        self.statusBar().showMessage("Starting…")
+        self._restore_geometry()
+        if not deferred:
+            self.build()
+            self.set_ready()
+
+    # ================================================================== two-step start
+    @property
+    def is_built(self) -> bool:
+        """Whether every part of the window exists (see ``deferred``)."""
+        return self._built
+
+    @property
+    def is_closing(self) -> bool:
+        """Whether the window is on its way out (a close was accepted)."""
+        return self._shutting_down
+
+    def build(self) -> None:
+        """Make what the frame left out: the settings, the engines, the template
+        browser, catalog and history docks, the *New playground* menu."""
+        if self._built:
+            return
+        from dbplay_desktop.connections import ConnectionStore
+        from dbplay_desktop.history import QueryHistory
+        from dbplay_desktop.templates.library import TemplateLibrary
+        from dbplay_desktop.ui.settings import AppSettings
+
+        server_uris, server_uri, manager, library, default_engine = self._parts
         self.library = library if library is not None else TemplateLibrary()
         self.app_settings = AppSettings(parent=self)
         self.app_settings.apply_engine_settings()  # the engines read them from the environment
@@ -85,18 +125,26 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         self._init_engines(server_uris, server_uri, manager, default_engine)
         self.history = QueryHistory()
         self.connection_store = ConnectionStore()
-        self._closing: list[Playground] = []
-        self._shutting_down = False
-        self._shutdown_done = False
-
-        self._make_actions()
-        self._make_central()
-        self._make_docks()
-        self._make_menus()
-        self._make_top_bar()
-        self.statusBar().showMessage("Starting…")
-        self._restore_geometry()
+        self._finish_actions()
+        self._fill_docks()
+        self._built = True
         self._update_chrome()
+
+    def set_ready(self) -> None:
+        """The window is built and launched: run what waited for it, in order."""
+        self.build()
+        self._ready = True
+        waiting, self._waiting = self._waiting, []
+        for call in waiting:
+            call()
+
+    def when_ready(self, call: Callable[[], object]) -> None:
+        """Run ``call`` now if the window is ready, else once it is (a file handed over,
+        a menu item chosen or a close asked for while the window was still starting)."""
+        if self._ready:
+            call()
+        else:
+            self._waiting.append(call)
 
     # ================================================================== playgrounds
     def playgrounds(self) -> list[Playground]:
@@ -104,6 +152,10 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
 
     def current_playground(self) -> Playground | None:
         widget = self.tabs.currentWidget()
+        if widget is None:
+            return None
+        from dbplay_desktop.ui.playground.playground import Playground
+
         return widget if isinstance(widget, Playground) else None
 
     def new_playground(self, engine: str | None = None) -> Playground:
@@ -122,6 +174,9 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
 
     def open_files(self, files: list[str]) -> None:
         """Open files from the command line or a second instance, and come to the front."""
+        if not self._ready:
+            self.when_ready(lambda: self.open_files(files))
+            return
         for name in files:
             self.open_template(name)
         self.bring_to_front()
@@ -148,6 +203,11 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         return self.default_engine
 
     def _add_playground(self, template: Path | None, engine: str | None = None) -> Playground:
+        from dbplay_desktop.display_text import safe_text
+        from dbplay_desktop.engines import registry
+        from dbplay_desktop.engines.base import EngineError
+        from dbplay_desktop.ui.playground.playground import Playground
+
         settings = self.app_settings
         name = self._engine_of(template, engine)
         descriptor = find_descriptor(name)
@@ -191,6 +251,9 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         return playground
 
     def _on_playground_changed(self) -> None:
+        from dbplay_desktop.display_text import qt_text, safe_text
+        from dbplay_desktop.ui.playground.playground import READY, UNTITLED, Playground
+
         playground = self.sender()
         if isinstance(playground, Playground):
             index = self.tabs.indexOf(playground)
@@ -204,12 +267,16 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
 
     def _on_playground_message(self, text: str) -> None:
         # A closed tab still reports on its database (a drop that has to wait).
+        from dbplay_desktop.display_text import safe_text
+
         sender = self.sender()
         if sender is self.current_playground() or sender in self._closing:
             self.statusBar().showMessage(safe_text(text), 8000)
 
     def _on_playground_ticked(self, status: str) -> None:
         # The run's clock: one label, not the whole chrome, several times a second.
+        from dbplay_desktop.display_text import safe_text
+
         if self.sender() is self.current_playground():
             self.status_label.setText(safe_text(status))
 
@@ -218,6 +285,8 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
             self.catalog_tree.set_items(items, self.sender().catalog_kinds)
 
     def _on_current_changed(self, _index: int) -> None:
+        from dbplay_desktop.ui.playground.playground import READY
+
         playground = self.current_playground()
         if playground is None:
             self.catalog_tree.set_message("No playground open.")
@@ -265,6 +334,10 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
 
     # ================================================================== opening
     def open_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from dbplay_desktop.templates.library import TEMPLATE_SUFFIX
+
         start = str(self.library.root if self.library.root.is_dir() else Path.home())
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Open template", start, f"dbplay templates (*{TEMPLATE_SUFFIX})"
@@ -274,22 +347,27 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
 
     # ================================================================== drag and drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        from dbplay_desktop.ui.window.support import template_paths_from_mime
+
         if template_paths_from_mime(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        from dbplay_desktop.ui.window.support import template_paths_from_mime
+
         paths = template_paths_from_mime(event.mimeData())
         if not paths:
             event.ignore()
             return
         event.acceptProposedAction()
-        for path in paths:
-            self.open_template(path)
+        self.when_ready(lambda: [self.open_template(path) for path in paths])
 
     # ================================================================== history
     def _record_run(self, summary: RunSummary) -> None:
+        from dbplay_desktop.ui.workers import Worker, start_worker
+
         playground = self.sender()
         engine = getattr(playground, "engine_name", "")
         connection = getattr(playground, "server_name", self.server_label_text)
@@ -340,6 +418,11 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         The message often quotes a template or the server, so it is escaped and shown as
         plain text, never as markup.
         """
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QMessageBox
+
+        from dbplay_desktop.display_text import safe_text
+
         message = safe_text(message)
         self.statusBar().showMessage(message, 10000)
         box = QMessageBox(QMessageBox.Icon.Warning, safe_text(title), message,
@@ -351,6 +434,8 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
 
 def _catalog_placeholder(playground: Playground) -> str:
     """What the catalog dock says while a playground has no catalog to show."""
+    from dbplay_desktop.ui.playground.playground import FAILED
+
     if playground.state == FAILED:
         return "No database: this playground could not be prepared."
     return playground.status

@@ -14,21 +14,29 @@ sending the file to a window the user cannot see.
 Protocol: the client sends one line of JSON, ``{"files": ["/abs/path", ...]}``, and
 waits for the line ``ok``. It exits 0 only after that acknowledgement, so the files are
 never lost between two processes.
+
+The client side runs before any window exists, on every start: on POSIX systems it
+talks to the server's Unix socket with Python's own :mod:`socket` (the file
+:class:`QLocalServer` makes in ``QDir.tempPath()``), so a start that finds no window
+running does not load QtNetwork before its first frame; elsewhere it uses
+:class:`QLocalSocket`.
 """
 
 from __future__ import annotations
 
 import getpass
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from dbplay_desktop.app_dirs import data_dir
+
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalSocket
 
 __all__ = ["SingleInstanceServer", "display_identity", "hand_over", "server_name"]
 
@@ -64,12 +72,58 @@ def hand_over(files: list[str], timeout_ms: int = 3000, name: str | None = None)
 
     Blocking, with short timeouts: called once at start-up, before any window exists.
     """
+    name = name or server_name()
+    if os.name == "posix":
+        path = socket_path(name)
+        if not os.path.exists(path):
+            return False  # no window listens here (a closed one removes its socket)
+        return _hand_over_unix(_message(files), timeout_ms, path)
+    return _hand_over_qt(_message(files), timeout_ms, name)
+
+
+def _message(files: list[str]) -> bytes:
+    import json
+
+    paths = [str(Path(f).expanduser().resolve()) for f in files]
+    return json.dumps({"files": paths}).encode("utf-8") + b"\n"
+
+
+def socket_path(name: str) -> str:
+    """Where :class:`QLocalServer` puts the socket of server ``name`` on POSIX systems."""
+    from PySide6.QtCore import QDir
+
+    return name if name.startswith("/") else f"{QDir.tempPath()}/{name}"
+
+
+def _hand_over_unix(message: bytes, timeout_ms: int, path: str) -> bool:
+    import socket
+
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(timeout_ms / 1000)
+    reply = b""
+    try:
+        client.connect(path)  # refused: a crashed window's stale socket
+        client.sendall(message)
+        while _ACK not in reply:
+            chunk = client.recv(256)
+            if not chunk:
+                break
+            reply += chunk
+    except OSError:  # refused, timed out, or the window went away meanwhile
+        pass
+    finally:
+        client.close()
+    return _ACK in reply
+
+
+def _hand_over_qt(message: bytes, timeout_ms: int, name: str) -> bool:
+    from PySide6.QtNetwork import QLocalSocket
+
     socket = QLocalSocket()
-    socket.connectToServer(name or server_name())
+    socket.connectToServer(name)
     if not socket.waitForConnected(timeout_ms):
         return False
-    paths = [str(Path(f).expanduser().resolve()) for f in files]
-    socket.write(json.dumps({"files": paths}).encode("utf-8") + b"\n")
+    socket.write(message)
     socket.flush()
     while socket.bytesToWrite() > 0:
         if not socket.waitForBytesWritten(timeout_ms):
@@ -92,6 +146,8 @@ class SingleInstanceServer(QObject):
     files_received = Signal(list)
 
     def __init__(self, name: str | None = None, parent: QObject | None = None) -> None:
+        from PySide6.QtNetwork import QLocalServer
+
         super().__init__(parent)
         self.name = name or server_name()
         self._server = QLocalServer(self)
@@ -101,6 +157,8 @@ class SingleInstanceServer(QObject):
 
     def listen(self) -> bool:
         """Start listening; a stale socket left by a crashed dbplay is removed first."""
+        from PySide6.QtNetwork import QLocalServer
+
         if self._server.listen(self.name):
             return True
         QLocalServer.removeServer(self.name)
@@ -129,6 +187,8 @@ class SingleInstanceServer(QObject):
         if b"\n" not in data:
             self._buffers[socket] = data
             return
+        import json
+
         line = data.split(b"\n", 1)[0]
         self._buffers[socket] = b""
         try:
