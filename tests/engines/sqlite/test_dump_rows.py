@@ -73,3 +73,18 @@ def test_tables_without_a_reachable_rowid_and_a_column_named_trigger(engine, tmp
     assert _cells(back, "w", ["k", "v"], "k") == _cells(source, "w", ["k", "v"], "k")
     assert (_cells(back, '"trigger"', ['"end"', "temp"], '"end"')
             == _cells(source, '"trigger"', ['"end"', "temp"], '"end"'))
+
+
+def test_long_rows_extreme_rowids_and_gaps_come_back(engine, tmp_path):
+    """Batches longer than SQLite may build are written row by row; rowids at both ends."""
+    source = tmp_path / "long.db"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE g (a TEXT, b BLOB)")
+    rows = [(-(2 ** 63), "first", b"\x00"), (-5, "x" * 700_000, None), (0, "", b"")]
+    rows += [(n * 1000, f"row {n}; 'q'", bytes([n % 256]) * (n % 7)) for n in range(1, 700)]
+    rows += [(10 ** 9, "y" * 3_000_000, b"\x01" * 1_500_000), (2 ** 63 - 1, "last", None)]
+    conn.executemany("INSERT INTO g(rowid, a, b) VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    back, _text = _save_and_restore(engine, source, tmp_path)
+    assert _cells(back, "g", ["rowid", "a", "b"]) == _cells(source, "g", ["rowid", "a", "b"])
