@@ -186,6 +186,7 @@ def inserts(conn: sqlite3.Connection, table: TableInfo) -> Iterator[tuple[str, i
         found = conn.execute(f"SELECT NULL, NULL, {batches.select} FROM {batches.source}{order}")
         yield from batches.statements(found, None)
         return
+
     def rows_sql(most: int | None) -> str:
         cells = " || ', ' || ".join(_cell_sql(n, most) if n != rowid else rowid for n in names)
         return (f"SELECT '(' || {cells} || ')' AS lit, {key} AS k FROM {batches.source}"
@@ -203,10 +204,10 @@ def inserts(conn: sqlite3.Connection, table: TableInfo) -> Iterator[tuple[str, i
         try:
             text, got, written, last = conn.execute(batch_sql, (first, count)).fetchone()
         except sqlite3.DataError:  # longer than a batch may be: these rows one by one
-            text, written = None, -1
+            text, got, written, last = None, -1, -1, first
         finally:
             conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
-        if written == 0 and text is None and got == 0:
+        if got == 0:
             return  # no rows left
         if text is not None and got == written and not isinstance(text, RawText):
             yield batches.head + text + ";\n", got
