@@ -3,8 +3,9 @@
 ``make test`` runs the ``dbplay-ci`` profile: a fixed seed (``derandomize``), so every
 run tries the same examples and a failure is reproducible, and few enough examples that
 the whole set stays quick on a loaded machine. ``make fuzz`` runs the ``fuzz`` profile
-(``DBPLAY_FUZZ=1``, or ``--hypothesis-profile=fuzz``): random seeds and many more examples
-per test. Neither keeps an example database: a failure prints its reproduction blob.
+(``DBPLAY_FUZZ=1``, or ``--hypothesis-profile=fuzz``): random seeds and ten times the
+examples of each test (``DBPLAY_FUZZ=50``: fifty times; :func:`tests.fuzz.support.budget`).
+Neither keeps an example database: a failure prints its reproduction blob.
 
 The deadline is a hang detector, not a timing test: one example (a few kilobytes of
 text) taking longer than it means the code is stuck, on any machine.

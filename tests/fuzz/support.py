@@ -22,7 +22,7 @@ from dbplay_desktop.errors import EngineError
 #: The longest error message a user should get: a sentence and a location, never the input.
 MAX_MESSAGE = 300
 #: How many times more examples the fuzz profile tries (``DBPLAY_FUZZ=<n>`` sets it).
-_DEFAULT_FUZZ_FACTOR = 50
+_DEFAULT_FUZZ_FACTOR = 10
 
 
 def _fuzz_factor() -> int:
