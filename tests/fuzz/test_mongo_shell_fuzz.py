@@ -294,3 +294,10 @@ def test_a_directive_after_an_open_bracket_is_its_own_statement() -> None:
         ("js", "("), ("show", "show 0"), ("js", "0")]
     _check_split(text)
     _refusal(text)
+
+
+def test_a_code_point_escape_beyond_any_integer_is_refused() -> None:
+    # chr() of a number past a C int raises OverflowError, not ValueError.
+    for escape in ("\\u{FFFFFFFFFF}", "\\u{110000}"):
+        error = _refusal('db.a.find({v: "' + escape + '"})')
+        assert "escape" in str(error)

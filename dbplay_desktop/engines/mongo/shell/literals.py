@@ -222,7 +222,7 @@ def _escape(raw: str, node: Node, where: Where) -> str:
         if head == "u":
             digits = body[2:-1] if body.startswith("u{") else body[1:]
             return chr(int(digits, 16))
-    except ValueError:
+    except (ValueError, OverflowError):  # chr() of a huge code point overflows a C int
         raise where.error(f"bad escape sequence {shown(raw)}", node) from None
     if head.isdigit():
         raise where.error(f"octal escape sequences are not allowed: {shown(raw)}", node)
