@@ -219,9 +219,9 @@ class _Collection:
 
 def _plain_metadata(metadata: Any) -> bool:
     """Whether a record's metadata is certainly one :func:`metadata_problem` accepts: a
-    plain dict whose keys are non-empty, unreserved strings and whose values are strings,
+    plain, non-empty dict whose keys are non-empty, unreserved strings and whose values are strings,
     booleans, finite floats or 64-bit integers. Anything else is left to that check."""
-    if type(metadata) is not dict:
+    if type(metadata) is not dict or not metadata:
         return False
     for key, value in metadata.items():
         if type(key) is not str or not key or key == "chroma:document":
