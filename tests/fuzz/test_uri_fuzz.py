@@ -194,8 +194,6 @@ def test_printable_ascii_in_every_field_reads_back() -> None:
     assert again == profile and password == fields
 
 
-@pytest.mark.xfail(strict=True, reason="the SQLite engine quotes a refused address whole, "
-                   "password included")
 def test_sqlite_address_with_a_password_is_refused_without_it() -> None:
     text = f"sqlite://ann:{SECRET}@host/tmp/x.db"
     with pytest.raises(EngineError) as caught:
@@ -203,8 +201,6 @@ def test_sqlite_address_with_a_password_is_refused_without_it() -> None:
     assert SECRET not in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="libpq reads POSTGRESQL:// as key=value text and the "
-                   "PostgreSQL engine quotes its error, password included")
 def test_upper_case_postgres_address_is_refused_without_its_password() -> None:
     text = f"POSTGRESQL://ann:{SECRET}@localhost/db"
     try:
@@ -213,8 +209,6 @@ def test_upper_case_postgres_address_is_refused_without_its_password() -> None:
         assert SECRET not in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason="psycopg's conninfo reader raises UnicodeEncodeError "
-                   "and the PostgreSQL engine does not catch it")
 def test_postgres_address_with_undecodable_bytes_is_refused() -> None:
     # Python turns a command line's undecodable bytes into lone surrogates.
     text = "postgresql://localhost/db\udcff"

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
@@ -114,8 +115,17 @@ class PostgresEngine(RestoreMixin, Engine):
         super().__init__(uri)
         try:
             self._conninfo: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(uri)
+        except UnicodeError as exc:  # a command line's undecodable bytes
+            raise UnsupportedUri("not a PostgreSQL address: it holds characters that are "
+                                 "not text") from exc
         except psycopg.Error as exc:
-            raise UnsupportedUri(f"not a PostgreSQL address: {error_message(exc)}") from exc
+            message = error_message(exc)
+            with suppress(ValueError):
+                # libpq quotes the text it could not read, a password included.
+                password = urlsplit(uri).password
+                if password:
+                    message = message.replace(password, "***")
+            raise UnsupportedUri(f"not a PostgreSQL address: {message}") from exc
         if statement_timeout is None and os.environ.get("DBPLAY_STATEMENT_TIMEOUT"):
             statement_timeout = _seconds(
                 os.environ["DBPLAY_STATEMENT_TIMEOUT"], "DBPLAY_STATEMENT_TIMEOUT"

@@ -36,6 +36,7 @@ from dbplay_desktop.engines.base import (
     Statement,
     UnsupportedUri,
 )
+from dbplay_desktop.engines.descriptor import redact_uri
 from dbplay_desktop.engines.sqlite.script import split_sql
 
 SUFFIX = ".db"
@@ -62,10 +63,13 @@ class SqliteEngine(Engine):
         except ValueError as exc:
             raise UnsupportedUri(f"not an SQLite address: {exc}") from exc
         if parts.scheme.lower() != "sqlite":
-            raise UnsupportedUri(f"not an SQLite address: {uri!r} (expected sqlite:///path.db)")
+            raise UnsupportedUri(
+                f"not an SQLite address: {redact_uri(uri)!r} (expected sqlite:///path.db)"
+            )
         if parts.netloc not in ("", "localhost"):
             raise UnsupportedUri(
-                f"SQLite addresses name a local file: sqlite:///absolute/path.db, not {uri!r}"
+                f"SQLite addresses name a local file: sqlite:///absolute/path.db, "
+                f"not {redact_uri(uri)!r}"
             )
         path = unquote(parts.path)
         if path.startswith("//"):  # sqlite:////abs/file.db, as SQLAlchemy writes it
