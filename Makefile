@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint screenshots samples system-deps clean bundle bench bench-quick
+.PHONY: run test lint screenshots samples system-deps clean bundle bench bench-quick fuzz
 
 run: $(VENV)/.installed-all
 	$(BIN)/dbplay $(ARGS)
@@ -13,6 +13,11 @@ test: system-deps $(VENV)/.installed-test
 	$(BIN)/ruff check dbplay_desktop tests scripts benchmarks
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The property-based tests with many more examples than make test runs (about 20 min;
+# random seeds; ten times the examples, or DBPLAY_FUZZ=N (N > 1) for N times).
+fuzz: $(VENV)/.installed-test
+	DBPLAY_FUZZ=$${DBPLAY_FUZZ:-1} QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check dbplay_desktop tests scripts benchmarks
