@@ -207,12 +207,14 @@ def _note_pending(temp: Path) -> Path | None:
 def remove_abandoned() -> list[Path]:
     """Remove the temporary files that dbplay processes which are gone were writing;
     returns them. Cheap: one small folder is read."""
-    from dbplay_desktop.servers.pg_process import process_alive
-
     try:
         notes = list(_pending_folder().iterdir())
     except OSError:
         return []
+    if not notes:
+        return []
+    from dbplay_desktop.servers.pg_process import process_alive
+
     removed: list[Path] = []
     for note in notes:
         pid_text = note.name.partition("-")[0]

@@ -233,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_handler.setFormatter(_SafeFormatter("%(name)s: %(message)s"))
         logging.basicConfig(level=logging.DEBUG, handlers=[log_handler])
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if handler is not _cmd_window:
+        from dbplay_desktop.atomic_file import remove_abandoned
+
+        remove_abandoned()  # what a killed dbplay left half-written (the window does it too)
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -269,6 +273,8 @@ def _one_line(exc: BaseException) -> str:
         return f"the input is not UTF-8 text (byte {exc.start})"
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, OSError) and exc.strerror:  # a full disk while writing, ...
+        return f"cannot go on: {exc.strerror}"
     text = " ".join(str(exc).split())
     return f"unexpected {type(exc).__name__}: {text} (run with --debug for details)"
 

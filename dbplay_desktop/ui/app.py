@@ -217,6 +217,10 @@ class Launch:
     def _start(self) -> None:
         window = self.window
         window.start_server()
+        from dbplay_desktop.atomic_file import remove_abandoned
+        from dbplay_desktop.ui.workers import start_worker
+
+        start_worker(remove_abandoned)  # what a killed dbplay left half-written
         for name in self.files:
             window.open_template(name)
         if not self.files and not window.recent_files():
