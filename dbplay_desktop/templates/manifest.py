@@ -27,11 +27,16 @@ from typing import Any
 from dbplay_desktop.engines.base import EngineError
 
 FORMAT = "dbtpl"
-#: The newest version this dbplay reads. Version 2 adds ``scripts``; a template without
-#: scripts is still written as version 1, so older readers keep opening it.
-FORMAT_VERSION = 2
+#: The newest version this dbplay reads. Version 2 adds ``scripts``, version 3 payload
+#: files compressed with zstd (a file item's ``compression``). A template is written with
+#: the lowest version that holds it, so older readers keep opening what they can read.
+FORMAT_VERSION = 3
 #: The first version that has a ``scripts`` list.
 SCRIPTS_VERSION = 2
+#: The first version whose file items may say ``"compression": "zstd"``.
+ZSTD_VERSION = 3
+#: The compressions a file item may name (version 3 on); ZIP's own methods need none.
+COMPRESSIONS = ("zstd",)
 #: Folder of the archive that holds the scripts (and nothing else, from version 2 on).
 SCRIPTS_FOLDER = "scripts/"
 #: Longest engine name a manifest may carry (engine names are short identifiers).
@@ -69,6 +74,7 @@ _KNOWN_KEYS = (
     "scripts",
 )
 _FILE_KEYS = ("path", "sha256", "size")
+_COMPRESSION_KEY = "compression"
 
 # Limits inside the manifest; dbplay's own writer stays far below them.
 MAX_DEPTH = 32  # nested lists and objects; a dbplay manifest needs 3
@@ -125,16 +131,23 @@ def check_member_path(path: object, what: str = "path") -> str:
 class FileEntry:
     """One payload file: its path in the archive, SHA-256 (lowercase hex) and size in bytes.
 
-    ``extra`` keeps per-file keys this version does not know, so they round-trip.
+    ``sha256`` and ``size`` are those of the uncompressed file. ``compression`` (version 3)
+    is ``"zstd"`` when the archive entry is stored and holds zstd frames, None when ZIP's
+    own method (stored or deflated) applies. ``extra`` keeps per-file keys this version
+    does not know, so they round-trip.
     """
 
     path: str
     sha256: str
     size: int
     extra: dict[str, Any] = field(default_factory=dict)
+    compression: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "size": self.size, **self.extra}
+        known: dict[str, Any] = {"path": self.path, "sha256": self.sha256, "size": self.size}
+        if self.compression is not None:
+            known[_COMPRESSION_KEY] = self.compression
+        return {**known, **self.extra}
 
 
 @dataclass
@@ -269,8 +282,8 @@ class Manifest:
         # Before version 2 'scripts' meant nothing: it stays an unknown key, and the files
         # it names are unlisted entries, refused exactly as an older reader refuses them.
         has_scripts = version >= SCRIPTS_VERSION
-        files = _files(_require(data, "files"))
-        scripts = _files(data.get("scripts", []), "scripts") if has_scripts else []
+        files = _files(_require(data, "files"), version=version)
+        scripts = _files(data.get("scripts", []), "scripts", version) if has_scripts else []
         if has_scripts:
             _check_scripts(files, scripts)
         known = _KNOWN_KEYS if has_scripts else _KNOWN_KEYS[:-1]
@@ -402,8 +415,12 @@ def _parse_timestamp(text: str) -> datetime | None:
         return None
 
 
-def _files(value: object, key: str = "files") -> list[FileEntry]:
-    """The entries of ``files`` (payload) or ``scripts``: same item rules for both."""
+def _files(value: object, key: str = "files", version: int = 1) -> list[FileEntry]:
+    """The entries of ``files`` (payload) or ``scripts``: same item rules for both.
+
+    Before version 3 ``compression`` meant nothing: it stays an unknown key, as an older
+    reader sees it (the entry is then read as ZIP alone says).
+    """
     what, limit = ("payload file", MAX_FILES) if key == "files" else ("script", MAX_SCRIPTS)
     if not isinstance(value, list):
         raise TemplateError(f"{MANIFEST_NAME} key {key!r} must be a list, not {_kind(value)}")
@@ -417,9 +434,9 @@ def _files(value: object, key: str = "files") -> list[FileEntry]:
         where = f"{key}[{index}]"
         if not isinstance(item, dict):
             raise TemplateError(f"{MANIFEST_NAME} key {where!r} must be an object")
-        for key in _FILE_KEYS:
-            if key not in item:
-                raise TemplateError(f"{MANIFEST_NAME} key {where!r} has no {key!r}")
+        for name in _FILE_KEYS:
+            if name not in item:
+                raise TemplateError(f"{MANIFEST_NAME} key {where!r} has no {name!r}")
         if isinstance(item["path"], str):
             check_text_length(f"{where}.path", item["path"], MAX_PATH_LENGTH)
         path = check_member_path(item["path"], f"{MANIFEST_NAME} key '{where}.path'")
@@ -447,8 +464,18 @@ def _files(value: object, key: str = "files") -> list[FileEntry]:
                 f"{MANIFEST_NAME} key '{where}.size' must be a non-negative integer, "
                 f"not {_show(size)}"
             )
-        extra = {key: val for key, val in item.items() if key not in _FILE_KEYS}
-        entries.append(FileEntry(path, digest.lower(), size, extra))
+        known = _FILE_KEYS
+        compression: str | None = None
+        if version >= ZSTD_VERSION and _COMPRESSION_KEY in item:
+            known = (*_FILE_KEYS, _COMPRESSION_KEY)
+            compression = item[_COMPRESSION_KEY]
+            if compression not in COMPRESSIONS:
+                raise TemplateError(
+                    f"{MANIFEST_NAME} key '{where}.compression' is {_show(compression)}; "
+                    f"this dbplay knows only {', '.join(map(repr, COMPRESSIONS))}"
+                )
+        extra = {key: val for key, val in item.items() if key not in known}
+        entries.append(FileEntry(path, digest.lower(), size, extra, compression))
     return entries
 
 

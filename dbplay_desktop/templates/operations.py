@@ -282,16 +282,17 @@ def verify_template(
     except TemplateError as exc:
         return [str(exc)]
     with reader:
-        problems = list(reader.verify())
-        if problems:
-            # A damaged payload cannot be scanned reliably: the reader refuses to hand
-            # out bytes whose hash does not match, so report the damage alone.
-            return problems
+        # One pass: the scan reads every payload file through the reader, which checks
+        # size and hash as it goes; verify then reads only what the scan did not finish.
+        # A damaged payload is reported alone, whatever the scan made of it.
         try:
-            findings = scan_payload(reader.manifest.engine, reader, progress)
-        except (UnsafeContent, TemplateError) as exc:
+            findings = [str(f) for f in scan_payload(reader.manifest.engine, reader, progress)]
+        except UnsafeContent as exc:
+            findings = [str(exc)]
+        except TemplateError as exc:
             return [str(exc)]
-        return [str(finding) for finding in findings]
+        problems = list(reader.verify(skip_read=True))
+        return problems or findings
 
 
 # --------------------------------------------------------------------------- restore

@@ -12,17 +12,22 @@ Payload files are then read as
 streams that count the bytes really decompressed (the ZIP headers are only used to refuse
 early), never return more than the manifest declares, and check the SHA-256 when they
 reach the end, so a damaged or altered file fails before its last byte is accepted.
+
+A file whose manifest item says ``"compression": "zstd"`` (format version 3) must be a
+stored entry; its bytes are zstd frames, decompressed with a bounded window, and counted,
+limited and hashed exactly like a deflated file's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import stat
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from dbplay_desktop.engines.base import PayloadSource
 from dbplay_desktop.templates.limits import (
@@ -40,6 +45,11 @@ from dbplay_desktop.templates.manifest import (
 )
 
 _CHUNK = 1 << 16
+#: Reads of a whole file (verify) ask for this much at a time.
+_BIG_CHUNK = 1 << 20
+#: The largest zstd window a frame may ask for (zstd's own default limit): bounds the
+#: memory a hostile frame can make the decoder take.
+_ZSTD_MAX_WINDOW = 1 << 27
 # How far past its declared size a file is read to tell the user how large it really is.
 _OVERRUN_PROBE = 1 << 16
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
@@ -63,6 +73,7 @@ class TemplateReader(PayloadSource):
         self.path = Path(path)
         self.label = self.path.name
         self.max_size = resolve_max_size(max_size)
+        self._verified: set[str] = set()
         self._zip = self._open_zip()
         try:
             self._check_framing()
@@ -96,10 +107,17 @@ class TemplateReader(PayloadSource):
         if self._zip.fp is None:
             raise ValueError(f"{self.label} was closed")
         try:
-            raw = self._zip.open(entry.path)
+            raw: IO[bytes] = self._zip.open(entry.path)
+            if entry.compression == "zstd":
+                raw = _ZstdMember(raw)
+        except ImportError:
+            raise TemplateError(
+                f"{self.label}: {what} {entry.path} is compressed with zstd; install the "
+                "zstandard package to read it"
+            ) from None
         except _DAMAGE as err:
             raise self._damaged(f"{what} {entry.path}", err) from err
-        checked = _CheckedStream(raw, entry, self.label, what)
+        checked = _CheckedStream(raw, entry, self.label, what, self._verified.add)
         return io.BufferedReader(checked, buffer_size=_CHUNK)
 
     # -- scripts -----------------------------------------------------------------------
@@ -128,13 +146,20 @@ class TemplateReader(PayloadSource):
             ) from None
 
     # -- checks ------------------------------------------------------------------------
-    def verify(self) -> list[str]:
-        """Read every payload file and script to the end; one line per problem (empty: good)."""
+    def verify(self, *, skip_read: bool = False) -> list[str]:
+        """Read every payload file and script to the end; one line per problem (empty: good).
+
+        ``skip_read`` leaves out payload files this reader already read to the end with
+        their size and hash found right (by a scan, say), so nothing is read twice.
+        """
         problems: list[str] = []
         for entry in self.manifest.files:
+            if skip_read and entry.path in self._verified:
+                continue
             try:
                 with self.open(entry.path) as stream:
-                    while stream.read(_CHUNK):
+                    buffer = memoryview(bytearray(_BIG_CHUNK))
+                    while stream.readinto(buffer):
                         pass
             except TemplateError as err:
                 problems.append(err.message)
@@ -226,7 +251,9 @@ class TemplateReader(PayloadSource):
                     f"{self.label}: {what} {entry.path} is listed in {MANIFEST_NAME} "
                     "but missing from the archive"
                 )
-            if info.file_size != entry.size:
+            if entry.compression is not None:
+                self._check_zstd_entry(what, entry, info)
+            elif info.file_size != entry.size:
                 raise TemplateError(
                     f"{self.label}: {what} {entry.path} is {info.file_size} bytes, "
                     f"manifest says {entry.size}"
@@ -243,6 +270,20 @@ class TemplateReader(PayloadSource):
                 "(set DBPLAY_MAX_TEMPLATE_SIZE to allow more)"
             )
         return manifest
+
+    def _check_zstd_entry(self, what: str, entry: FileEntry, info: zipfile.ZipInfo) -> None:
+        """A zstd file is a stored entry no larger than zstd can make ``entry.size`` bytes."""
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise TemplateError(
+                f"{self.label}: {what} {entry.path} is declared zstd in {MANIFEST_NAME} but "
+                f"its archive entry is not stored (method {info.compress_type})"
+            )
+        bound = zstd_bound(entry.size)
+        if info.file_size > bound:
+            raise TemplateError(
+                f"{self.label}: {what} {entry.path} holds {info.file_size} bytes of zstd "
+                f"data, more than {entry.size} bytes can compress to ({bound})"
+            )
 
     def _check_entries(self) -> dict[str, zipfile.ZipInfo]:
         """Entry names by name, after refusing unsafe, duplicate, encrypted or odd entries."""
@@ -291,6 +332,60 @@ class TemplateReader(PayloadSource):
         return TemplateError(f"{self.label}: {what} is damaged ({err})")
 
 
+def zstd_bound(size: int) -> int:
+    """The most bytes zstd frames of ``size`` bytes of content take, with room to spare.
+
+    zstd's own bound (``ZSTD_COMPRESSBOUND``) is ``size + size/256`` plus a little; the
+    allowance here also covers a frame per block and skippable frames of a few KiB.
+    """
+    return size + size // 128 + (1 << 17)
+
+
+class _ZstdMember(io.RawIOBase):
+    """The content of a stored entry of zstd frames, decompressed as it is read.
+
+    Frames follow one another (as the ``zstd`` tool allows); anything that is not a
+    frame, a window over :data:`_ZSTD_MAX_WINDOW` or a wrong frame checksum raises
+    :class:`ValueError`, which the checked stream reports as damage. A frame cut short
+    ends the data early, which the checked stream refuses as a short file.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        import zstandard
+
+        self._raw = raw
+        self._error = zstandard.ZstdError
+        decompressor = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
+        self._reader = decompressor.stream_reader(
+            raw, read_size=_BIG_CHUNK, read_across_frames=True, closefd=False
+        )
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return int(self._reader.readinto(buffer))
+        except self._error as err:
+            raise ValueError(str(err).removeprefix("zstd decompress error: ")) from None
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        buffer = bytearray(size)
+        got = self.readinto(buffer)
+        del buffer[got:]
+        return bytes(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._reader.close()
+            self._raw.close()
+        super().close()
+
+
 def _is_link(info: zipfile.ZipInfo) -> bool:
     """Whether an entry carries Unix symbolic-link mode bits."""
     return stat.S_ISLNK(info.external_attr >> 16)
@@ -316,9 +411,15 @@ class _CheckedStream(io.RawIOBase):
     """
 
     def __init__(
-        self, raw: IO[bytes], entry: FileEntry, label: str, what: str = "payload file"
+        self,
+        raw: IO[bytes],
+        entry: FileEntry,
+        label: str,
+        what: str = "payload file",
+        on_verified: Any = None,
     ) -> None:
         super().__init__()
+        self._on_verified = on_verified
         self._raw = raw
         self._entry = entry
         self._label = label
@@ -339,25 +440,25 @@ class _CheckedStream(io.RawIOBase):
             return 0
         # One byte more than is left, so a file longer than declared is noticed right away.
         want = min(len(buffer), self._entry.size - self.bytes_read + 1)
-        data = self._read_raw(want)
-        if not data:
+        target = memoryview(buffer).cast("B")[:want]
+        got = self._read_raw_into(target)
+        if not got:
             self._finish()
             return 0
-        self.bytes_read += len(data)
+        self.bytes_read += got
         if self.bytes_read > self._entry.size:
             raise self._too_long()
-        self._hash.update(data)
-        buffer[: len(data)] = data
-        return len(data)
+        self._hash.update(target[:got])
+        return got
 
     def close(self) -> None:
         if not self.closed:
             self._raw.close()
         super().close()
 
-    def _read_raw(self, size: int) -> bytes:
+    def _read_raw_into(self, target: memoryview) -> int:
         try:
-            return self._raw.read(size)
+            return self._raw.readinto(target) or 0
         except _DAMAGE as err:
             message = f"{self._label}: {self._what} {self._entry.path} is damaged ({err})"
             raise self._fail(TemplateError(message)) from err
@@ -379,6 +480,8 @@ class _CheckedStream(io.RawIOBase):
                 )
             )
         self._finished = True
+        if self._on_verified is not None:
+            self._on_verified(path)
 
     def _too_long(self) -> TemplateError:
         """Read a little further to say how long the file really is, then give up."""

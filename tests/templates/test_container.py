@@ -306,9 +306,9 @@ def test_accepts_any_engine_name(tmp_path: Path) -> None:
 
 
 def test_refuses_future_format_version(tmp_path: Path) -> None:
-    path = build_template(tmp_path / "shop.dbtpl", {}, format_version=3, engine="duckdb")
+    path = build_template(tmp_path / "shop.dbtpl", {}, format_version=4, engine="duckdb")
     assert refusal(path) == (
-        "shop.dbtpl: template format version 3 is newer than this dbplay understands (2); "
+        "shop.dbtpl: template format version 4 is newer than this dbplay understands (3); "
         "update dbplay"
     )
 

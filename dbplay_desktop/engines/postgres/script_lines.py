@@ -2,8 +2,10 @@
 
 Reading line by line through ``readline`` costs a Python call per line, which on a file
 of 200 MB of blank lines is minutes. :class:`Lines` reads blocks and skips runs of blank
-lines, or of lines that cannot end a statement, with bytes methods written in C. Lines
-the reader read ahead and must look at again are put back in front of the stream.
+lines, or of lines that cannot end a statement, with bytes methods written in C; COPY
+data is handed on in blocks of many lines, cut only where a line could be its ``\\.``
+end marker. Lines the reader read ahead and must look at again are put back in front of
+the stream.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import deque
 from typing import IO
 
 #: Bytes asked of the stream at a time.
-BLOCK_SIZE = 256 * 1024
+BLOCK_SIZE = 1024 * 1024
 #: PostgreSQL's whitespace (its lexer's ``space``); Python's ``strip()`` knows more.
 SQL_SPACE = " \t\n\r\f\v"
 _SPACE_BYTES = SQL_SPACE.encode()
@@ -69,6 +71,61 @@ class Lines:
     def read_fragment(self, size: int) -> bytes:
         """At most ``size`` bytes, up to and including the next newline; ``b""`` at the end."""
         return self.read_line(size)
+
+    @property
+    def has_put_back(self) -> bool:
+        """Whether lines put back wait to be read (they are served one at a time)."""
+        return bool(self._back)
+
+    def read_copy(self, limit: int, fragment: int, at_line_start: bool) -> tuple[bytes, str]:
+        """COPY data up to its end marker, many lines at a time: ``(data, state)``.
+
+        ``state`` is ``"data"`` (``data`` is about ``limit`` bytes or less, never empty),
+        ``"end"`` (the end-marker line was read and dropped) or ``"eof"`` (the stream ended
+        first). The end marker is exactly what line-by-line reading in pieces of at most
+        ``fragment`` bytes finds: a piece at the start of a line that is ``\\.`` once
+        trailing CR and LF are stripped; ``at_line_start`` says whether the data so far
+        ended with a newline. Call only when :attr:`has_put_back` is false.
+        """
+        while True:
+            buf, pos = self._buf, self._pos
+            if len(buf) - pos < 2 and not self._eof:
+                self._fill()
+                continue
+            if pos >= len(buf):
+                return b"", "eof"
+            if at_line_start and buf.startswith(b"\\.", pos) and self._take_marker(fragment):
+                return b"", "end"
+            buf, pos = self._buf, self._pos
+            stop = min(len(buf), pos + limit)
+            # The next line that starts with the two bytes of a marker ends this block.
+            found = buf.find(b"\n\\.", pos, stop)
+            end = found + 1 if found >= 0 else buf.rfind(b"\n", pos, stop) + 1
+            if end <= pos:  # no whole line in view
+                if stop - pos >= limit or self._eof:
+                    end = stop  # part of a long line (or the last bytes): never a marker
+                else:
+                    self._fill()
+                    continue
+            data = buf[pos:end]
+            self._pos = end
+            self.line += data.count(b"\n")
+            return data, "data"
+
+    def _take_marker(self, fragment: int) -> bool:
+        """At a line start holding ``\\.``: consume the piece and say True if it is the
+        end marker, else consume nothing and say False."""
+        while True:
+            pos = self._pos
+            newline = self._buf.find(b"\n", pos, pos + fragment)
+            if newline >= 0 or len(self._buf) - pos >= fragment or not self._fill():
+                break
+        pos = self._pos
+        end = newline + 1 if newline >= 0 else min(len(self._buf), pos + fragment)
+        if self._buf[pos:end].rstrip(b"\r\n") != b"\\.":
+            return False
+        self._take(end)
+        return True
 
     def read_plain(self, limit: int) -> bytes:
         """Whole lines, at most ``limit`` bytes, up to the first that holds ``;`` or ``\\``.

@@ -24,7 +24,10 @@ from dbplay_desktop.engines.base import RestoreError
 from dbplay_desktop.engines.postgres.script import TextCut, cut_text, statement_marks
 from dbplay_desktop.engines.postgres.script_lines import SQL_SPACE, Lines
 
-#: COPY data is handed on in chunks of about this many bytes.
+#: COPY data is handed on in blocks of about this many bytes (whole lines where they fit).
+COPY_BLOCK_SIZE = 1024 * 1024
+#: The end marker of COPY data is looked for in pieces of at most this many bytes of a
+#: line (a longer line is data, whatever it ends with).
 COPY_CHUNK_SIZE = 256 * 1024
 #: The longest statement (in characters) a script may hold; longer ones are refused,
 #: which bounds the memory of reading and of the safety scan's parse tree.
@@ -54,7 +57,7 @@ class ScriptItem:
     """One step of a plain-SQL script, in file order.
 
     ``kind`` is ``statement`` (``text`` without its ``;``), ``copy`` (a ``COPY ... FROM
-    stdin`` statement; ``data`` yields its raw text-format data lines in byte chunks,
+    stdin`` statement; ``data`` yields its raw text-format data lines in byte blocks,
     without the closing ``\\.`` line) or ``meta`` (a psql backslash command line).
     ``line`` is the 1-based line where the item starts.
     """
@@ -81,26 +84,27 @@ class _CopyData:
     def __next__(self) -> bytes:
         if self.done:
             raise StopIteration
-        chunk: list[bytes] = []
-        size = 0
-        while size < COPY_CHUNK_SIZE:
-            part = self._lines.read_fragment(COPY_CHUNK_SIZE)
-            if not part:
-                self.done = True
-                raise TemplateScriptError(
-                    self._path,
-                    self._statement_line,
-                    "COPY data is not ended by a \\. line before the end of the file",
-                )
+        lines = self._lines
+        if lines.has_put_back:  # lines read ahead: looked at one by one, as ever
+            part = lines.read_fragment(COPY_CHUNK_SIZE)
             if self._at_line_start and part.rstrip(b"\r\n") == b"\\.":
                 self.done = True
-                break
+                raise StopIteration
             self._at_line_start = part.endswith(b"\n")
-            chunk.append(part)
-            size += len(part)
-        if not chunk:
+            return part
+        data, state = lines.read_copy(COPY_BLOCK_SIZE, COPY_CHUNK_SIZE, self._at_line_start)
+        if state == "end":
+            self.done = True
             raise StopIteration
-        return b"".join(chunk)
+        if state == "eof":
+            self.done = True
+            raise TemplateScriptError(
+                self._path,
+                self._statement_line,
+                "COPY data is not ended by a \\. line before the end of the file",
+            )
+        self._at_line_start = data.endswith(b"\n")
+        return data
 
     def drain(self) -> None:
         for _chunk in self:
