@@ -87,12 +87,13 @@ class _CopyData:
         lines = self._lines
         if lines.has_put_back:  # lines read ahead: looked at one by one, as ever
             part = lines.read_fragment(COPY_CHUNK_SIZE)
+            state = "eof" if not part else "data"
             if self._at_line_start and part.rstrip(b"\r\n") == b"\\.":
-                self.done = True
-                raise StopIteration
-            self._at_line_start = part.endswith(b"\n")
-            return part
-        data, state = lines.read_copy(COPY_BLOCK_SIZE, COPY_CHUNK_SIZE, self._at_line_start)
+                state = "end"
+            data = part
+        else:
+            data, state = lines.read_copy(COPY_BLOCK_SIZE, COPY_CHUNK_SIZE,
+                                          self._at_line_start)
         if state == "end":
             self.done = True
             raise StopIteration
