@@ -19,13 +19,13 @@ import contextlib
 import hashlib
 import io
 import os
-import secrets
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
 import dbplay_desktop
+from dbplay_desktop.atomic_file import PendingFile
 from dbplay_desktop.engines.base import PayloadSink
 from dbplay_desktop.templates.limits import format_size, resolve_max_size
 from dbplay_desktop.templates.manifest import (
@@ -107,7 +107,7 @@ class TemplateWriter(PayloadSink):
         self.manifest: Manifest | None = None
         self._written = 0
         self._current: _PayloadStream | None = None
-        self._temp_path, self._file = self._create_temp()
+        self._pending_file, self._file = self._create_temp()
         try:
             self._zip = zipfile.ZipFile(
                 self._file, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True
@@ -196,19 +196,13 @@ class TemplateWriter(PayloadSink):
         try:
             self._zip.writestr(self._entry_info(MANIFEST_NAME), text.encode("utf-8"))
             self._zip.close()
-            self._file.flush()
-            os.fsync(self._file.fileno())
             self._file.close()
-            self._copy_mode()
-            os.replace(self._temp_path, self.path)
+            self._pending_file.publish()  # fsync, the old file's permissions, one rename
         except BaseException as err:
             self._discard()
             if isinstance(err, OSError):
-                raise TemplateError(
-                    f"{self.label}: cannot save ({err.strerror or err})"
-                ) from err
+                raise self.cannot_save(err) from err
             raise
-        self._sync_directory()
         self.manifest = manifest
         return manifest
 
@@ -239,21 +233,20 @@ class TemplateWriter(PayloadSink):
     def _open_entry(self, path: str, method: int) -> IO[bytes]:
         return self._zip.open(self._entry_info(path, method), "w", force_zip64=True)
 
-    def _create_temp(self) -> tuple[Path, IO[bytes]]:
-        """A new hidden file beside the target, created with the user's usual permissions."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        for _ in range(100):
-            temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
-            try:
-                fd = os.open(temp, flags, 0o666)
-            except FileExistsError:
-                continue
-            except OSError as err:
-                raise TemplateError(
-                    f"{self.label}: cannot save in {self.path.parent} ({err.strerror or err})"
-                ) from err
-            return temp, os.fdopen(fd, "wb")
-        raise TemplateError(f"{self.label}: cannot create a temporary file in {self.path.parent}")
+    def _create_temp(self) -> tuple[PendingFile, IO[bytes]]:
+        """The archive's file beside the target, with no name until it is complete where
+        the system allows (see :mod:`dbplay_desktop.atomic_file`)."""
+        try:
+            pending = PendingFile(self.path)
+        except OSError as err:
+            raise TemplateError(
+                f"{self.label}: cannot save in {self.path.parent} ({err.strerror or err})"
+            ) from err
+        return pending, pending.open("wb")
+
+    def cannot_save(self, err: OSError) -> TemplateError:
+        """The one-line error of a failed write (a full disk, a removed drive)."""
+        return TemplateError(f"{self.label}: cannot save ({err.strerror or err})")
 
     def _check_open(self) -> None:
         if self.manifest is not None:
@@ -261,30 +254,17 @@ class TemplateWriter(PayloadSink):
         if self._file.closed:
             raise TemplateError(f"{self.label}: the save was abandoned")
 
-    def _copy_mode(self) -> None:
-        """Keep the permissions of a template being replaced."""
-        with contextlib.suppress(OSError):
-            os.chmod(self._temp_path, self.path.stat().st_mode & 0o7777)
-
-    def _sync_directory(self) -> None:
-        """Make the rename durable (POSIX); harmless where directories cannot be opened."""
-        with contextlib.suppress(OSError, AttributeError):
-            fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
     def _discard(self) -> None:
         current, self._current = self._current, None
         if current is not None:
             current.abandon()
-        with contextlib.suppress(Exception):
+        try:
             self._zip.close()
-        with contextlib.suppress(OSError):
+        except Exception:  # stopped half-way (a full disk): there is nothing left to write
+            self._zip.fp = None
+        with contextlib.suppress(OSError, ValueError):
             self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._temp_path)
+        self._pending_file.discard()
 
     def _count(self, size: int) -> None:
         self._written += size
@@ -330,12 +310,15 @@ class _PayloadStream(io.BufferedIOBase):
         self._writer._count(size)
         self.hash.update(view)
         self.size += size
-        if self._target is not None:
-            self._target.write(view)
-        else:
-            self._pending += view
-            if len(self._pending) > ZSTD_FROM:
-                self._start_large()
+        try:
+            if self._target is not None:
+                self._target.write(view)
+            else:
+                self._pending += view
+                if len(self._pending) > ZSTD_FROM:
+                    self._start_large()
+        except OSError as err:
+            raise self._writer.cannot_save(err) from err
         return size
 
     def _start_large(self) -> None:
@@ -363,6 +346,8 @@ class _PayloadStream(io.BufferedIOBase):
                 assert self._target is not None
                 self._target.close()  # ends the zstd frame; the entry stays open
             self._entry.close()
+        except OSError as err:
+            raise self._writer.cannot_save(err) from err
         finally:
             super().close()
         self._writer._finished(self)

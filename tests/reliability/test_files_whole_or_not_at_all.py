@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -158,3 +159,27 @@ def test_an_export_on_a_full_disk_fails_in_one_line_and_leaves_nothing(tmp_path:
     out, _ = child.communicate(timeout=120)
     assert out.strip() == os.strerror(27)  # EFBIG: "File too large", as ENOSPC would be
     assert listing(tmp_path) == {"rows.csv": OLD_CONTENT}
+@needs_posix
+def test_a_template_save_on_a_full_disk_fails_in_one_line_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "source" / "big.db"
+    database.parent.mkdir()
+    with sqlite3.connect(database) as connection:
+        connection.execute("create table t (id integer primary key, s text)")
+        connection.executemany("insert into t (s) values (?)",
+                               ((os.urandom(100).hex(),) for _ in range(20_000)))
+    out_dir = tmp_path / "templates"
+    out_dir.mkdir()
+    target = out_dir / "big.dbtpl"
+    target.write_bytes(OLD_CONTENT)
+    child = python(
+        "from dbplay_desktop.cli import main; raise SystemExit(main())",
+        "template", "save", "--source", f"sqlite://{database}", "--out", str(target),
+        file_limit=256 * 1024, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    out, err = child.communicate(timeout=300)
+    assert child.returncode != 0, out
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err
+    assert listing(out_dir) == {"big.dbtpl": OLD_CONTENT}
