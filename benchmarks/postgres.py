@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -265,13 +264,25 @@ def job_verify(ctx: Context, pg: PgSetup, result: Result) -> Result:
         if problems:
             raise RuntimeError(problems[0])
 
+    # The baseline hashes the payload as plain files on disk (what sha256sum of a plain
+    # dump does): hashing the archive's members as stored would hash compressed bytes.
+    from dbplay_desktop.templates.container import TemplateReader
+
+    plain = ctx.scratch("pg-verify")
+    paths: list[Path] = []
+    with TemplateReader(pg.template) as reader:
+        for index, name in enumerate(reader.paths()):
+            target = plain / f"payload-{index}"
+            with reader.open(name) as source, target.open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            paths.append(target)
+
     def baseline() -> None:
-        with zipfile.ZipFile(pg.template) as archive:
-            for info in archive.infolist():
-                digest = hashlib.sha256()
-                with archive.open(info) as member:
-                    while chunk := member.read(1 << 20):
-                        digest.update(chunk)
+        for path in paths:
+            digest = hashlib.sha256()
+            with path.open("rb") as member:
+                while chunk := member.read(1 << 20):
+                    digest.update(chunk)
 
     return fill(result, *alternate(dbplay, baseline, ctx.repeat))
 
