@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbplay_desktop.engines.chroma.calls.commands import CLIENT, COLLECTION, ChromaCall
-from dbplay_desktop.engines.chroma.calls.quote import shown
+from dbplay_desktop.engines.quoting import shown
 
 #: What ``include=`` may name (Chroma's ``IncludeEnum``).
 INCLUDE = ("documents", "embeddings", "metadatas", "distances", "uris", "data")

@@ -18,8 +18,8 @@ from typing import Any, NoReturn
 from dbplay_desktop.engines.base import LineIndex, Statement
 from dbplay_desktop.engines.chroma.calls import allow
 from dbplay_desktop.engines.chroma.calls.commands import CLIENT, COLLECTION, ChromaCall
-from dbplay_desktop.engines.chroma.calls.quote import MESSAGE_LIMIT, clip, shown
 from dbplay_desktop.engines.chroma.calls.split import PySource, quiet_parse, split_calls
+from dbplay_desktop.engines.quoting import MESSAGE_LIMIT, clip, shown
 from dbplay_desktop.errors import QueryError
 
 #: The longest statement read, in characters.

@@ -15,7 +15,7 @@ from typing import Any
 from bson import Int64
 
 from dbplay_desktop.engines.mongo.shell.commands import COLLECTION, DATABASE, SHOW, ShellCommand
-from dbplay_desktop.engines.mongo.shell.tree import clip
+from dbplay_desktop.engines.quoting import clip
 
 #: Cursor modifiers: name -> (fewest, most arguments, kinds, ends the chain).
 CURSOR: dict[str, tuple[int, int, tuple[str, ...], bool]] = {

@@ -18,7 +18,7 @@ from bson import Binary, Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
 from bson.errors import InvalidId
 
 from dbplay_desktop.engines.mongo.shell import literals
-from dbplay_desktop.engines.mongo.shell.tree import clip, shown
+from dbplay_desktop.engines.quoting import clip, shown
 
 if TYPE_CHECKING:
     from tree_sitter import Node

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bson import Int64, MaxKey, MinKey, Regex
 
-from dbplay_desktop.engines.mongo.shell.tree import clip, shown
+from dbplay_desktop.engines.quoting import clip, shown
 
 if TYPE_CHECKING:
     from tree_sitter import Node

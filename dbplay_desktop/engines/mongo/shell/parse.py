@@ -25,11 +25,10 @@ from dbplay_desktop.engines.mongo.shell.split import Piece, split_pieces
 from dbplay_desktop.engines.mongo.shell.tree import (
     SourceText,
     Where,
-    clip,
     first_problem,
     parse_bytes,
-    shown,
 )
+from dbplay_desktop.engines.quoting import clip, shown
 from dbplay_desktop.errors import QueryError
 
 if TYPE_CHECKING:

@@ -16,16 +16,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from dbplay_desktop.engines.base import LineIndex
+from dbplay_desktop.engines.quoting import MESSAGE_LIMIT, clip
 from dbplay_desktop.errors import QueryError
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Tree
 
 _CHUNK = 1 << 16
-#: How many characters of the user's own text (a name, a number) a message quotes.
-QUOTE_LIMIT = 40
-#: The longest message before its location: hostile text never makes an error huge.
-MESSAGE_LIMIT = 240
 
 
 _LOCAL = threading.local()
@@ -72,20 +69,6 @@ def parse_bytes(data: bytes, budget: float | None = None) -> Tree | None:
         return None
 
 
-def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
-    """``text`` on one line and at most ``limit`` characters long, for a message: an error
-    quotes what the user wrote, it never repeats a 10,000-character name."""
-    words = " ".join(str(text).split())
-    return words if len(words) <= limit else words[:limit - 1] + "…"
-
-
-def shown(value: object, limit: int = QUOTE_LIMIT) -> str:
-    """``repr(value)`` clipped like :func:`clip` (and never raising, even for a huge int)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int of more digits than Python will print
-        text = f"<{type(value).__name__}>"
-    return clip(text, limit)
 
 
 def encode(text: str) -> bytes:
