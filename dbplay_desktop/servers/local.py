@@ -35,6 +35,12 @@ class LocalServer(Protocol):
         """Stop the server; safe to call twice."""
         ...
 
+    def is_alive(self) -> bool:
+        """Whether the server's process still runs: a process lookup, no connection, so
+        the window can ask every second and notice a server that was killed. After a
+        death, :meth:`start` starts it again."""
+        ...
+
     def describe(self) -> str:
         """A few lines for a tooltip: address, data directory, process."""
         ...

@@ -87,12 +87,34 @@ class ServerManager:
             known = self._admin_uris.get(name)
             if known is not None:
                 return known
-            server = factory(self.data_dir(name))
+            # After a death (:meth:`forget`) the same server object starts again: it
+            # knows its data directory, port and exit hooks.
+            server = self._servers.get(name) or factory(self.data_dir(name))
             uri = server.start()
             with self._lock:
                 self._servers[name] = server
                 self._admin_uris[name] = uri
             return uri
+
+    def alive(self, name: str) -> bool | None:
+        """Whether engine ``name``'s local server still runs (None: not started here).
+
+        A process lookup, cheap enough for the window to ask every second: a server
+        killed under open playgrounds is noticed within seconds.
+        """
+        server = self.server(name)
+        if server is None:
+            return None
+        try:
+            return bool(server.is_alive())
+        except OSError:
+            return True  # cannot tell: the playgrounds' own errors will say
+
+    def forget(self, name: str) -> None:
+        """Engine ``name``'s local server died: the next :meth:`start` starts it again
+        (the same server object, so its data directory and port are kept)."""
+        with self._lock:
+            self._admin_uris.pop(name, None)
 
     def take_cleanup_turn(self, name: str) -> bool:
         """True once per engine: the first start may clear playgrounds a crash left behind.

@@ -329,6 +329,17 @@ class EmbeddedMongoServer:
             time.sleep(0.05)
         return "timeout"
 
+    def is_alive(self) -> bool:
+        """Whether the server process started (or adopted) here still runs; a child that
+        died is reaped here, so a killed server never lingers as a zombie."""
+        with self._lock:
+            process, pid = self._process, self.pid
+        if pid is None:
+            return False
+        if process is not None:
+            return process.poll() is None
+        return process_alive(pid)
+
     # -- stop --------------------------------------------------------------------------
 
     def stop(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from dbplay_desktop.servers.pg_process import PidFile
+from dbplay_desktop.servers.pg_process import PidFile, is_live_postgres
 from dbplay_desktop.servers.postgres import EmbeddedPostgres, ServerError, default_data_dir
 
 __all__ = ["EMBEDDED_LABEL", "EmbeddedPostgresServer"]
@@ -55,6 +55,11 @@ class EmbeddedPostgresServer:
             self.embedded.release()
         except ServerError as exc:  # stopping at exit must never raise into Qt
             log.warning("could not stop the embedded PostgreSQL: %s", exc)
+
+    def is_alive(self) -> bool:
+        """Whether the postmaster that holds the data directory's lock file still runs."""
+        pid_file = PidFile.read(self.embedded.data_dir)
+        return pid_file is not None and is_live_postgres(pid_file.pid)
 
     def uri(self, database: str, *, with_password: bool = False) -> str:
         """Its superuser's URI (sandbox roles cannot log in from outside)."""

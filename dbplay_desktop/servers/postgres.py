@@ -286,6 +286,7 @@ class EmbeddedPostgres:
             self._check_connection(deadline)
             self.users.join()
         if stop_at_exit:
+            atexit.unregister(self._stop_at_exit)  # once, also after a restart
             atexit.register(self._stop_at_exit)
 
     def release(self, timeout: float = 30.0) -> bool:

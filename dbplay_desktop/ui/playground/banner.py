@@ -190,6 +190,8 @@ class PlaygroundBannerMixin:
         from dbplay_desktop.ui.playground.playground import FAILED, PREPARING, READY
         from dbplay_desktop.ui.playground.sandbox_jobs import can_retry, one_line
 
+        if self._stale_prepare():
+            return  # a preparation the server's death abandoned
         self._prepare_worker = None
         if self.state != PREPARING:
             self._maybe_closed()

@@ -45,6 +45,7 @@ from dbplay_desktop.ui.playground.sandbox_jobs import (
     prepare_sandbox,
     reset_from_clone,
 )
+from dbplay_desktop.ui.playground.server_loss import LOST, ServerLossMixin
 from dbplay_desktop.ui.results.messages_pane import MessagesPane
 from dbplay_desktop.ui.results.model import (
     DEFAULT_BATCH_SIZE,
@@ -61,6 +62,7 @@ UNTITLED = "Untitled playground"
 HEADER_WIDTH = 100
 
 PREPARING, READY, FAILED, CLOSING, CLOSED = "preparing", "ready", "failed", "closing", "closed"
+__all__ = ["CLOSED", "CLOSING", "FAILED", "LOST", "PREPARING", "READY", "Playground"]
 
 
 def template_header(name: str, description: str, prefix: str = "--") -> str:
@@ -94,7 +96,7 @@ def apply_language(editor, language: LanguageSpec) -> None:
         editor.set_splitter(language.split)
 
 
-class Playground(PlaygroundBannerMixin, QWidget):
+class Playground(ServerLossMixin, PlaygroundBannerMixin, QWidget):
     """Editor on top; result tabs and messages below; one sandbox database behind it."""
 
     #: Title, database, status or modified flag changed (the window refreshes its chrome).
@@ -154,6 +156,8 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self._relay: ProgressRelay | None = None
         self._prepare_worker: Worker | None = None
         self._pending_drops = 0
+        #: Databases on a server that died, dropped once it runs again (:mod:`.server_loss`).
+        self._lost_databases: list[str] = []
         #: The pristine copy of the template and the clone the next reset adopts.
         self.clones = ReadyClones(lambda database: self._drop_later(database, None), self)
         self.clones.idle.connect(self._maybe_closed)
@@ -407,6 +411,9 @@ class Playground(PlaygroundBannerMixin, QWidget):
             self._drop_later(prepared.pristine, None)
 
     def _on_prepared(self, prepared: Prepared) -> None:
+        if self._stale_prepare():
+            self._discard(prepared)
+            return
         self._prepare_worker = None
         if self.state != PREPARING:  # closed while the sandbox was being made
             self._discard(prepared)
@@ -416,6 +423,9 @@ class Playground(PlaygroundBannerMixin, QWidget):
         self.status_message.emit(f"{self.title}: ready in database {self.database}")
 
     def _on_reset_ready(self, prepared: Prepared) -> None:
+        if self._stale_prepare():
+            self._discard(prepared)
+            return
         self._prepare_worker = None
         if self.state != PREPARING:
             self._discard(prepared)
@@ -590,6 +600,9 @@ class Playground(PlaygroundBannerMixin, QWidget):
             self._maybe_closed()
 
     def _drop_later(self, database: str, session: Session | None) -> None:
+        if self.state == LOST:
+            self._note_lost(database, session)
+            return
         if self.engine is None:
             return
         self._pending_drops += 1

@@ -337,7 +337,7 @@ class WindowChromeMixin:
         if not self._built:
             return  # the frame's own state until the window is built
         from dbplay_desktop.display_text import qt_text, safe_text
-        from dbplay_desktop.ui.playground.playground import FAILED, PREPARING, READY
+        from dbplay_desktop.ui.playground.playground import FAILED, LOST, PREPARING, READY
 
         playground = self.current_playground()
         if playground is None:
@@ -385,7 +385,7 @@ class WindowChromeMixin:
         )
         error = self.engine_errors.get(kind)
         if playground is not None and (playground.engine is not None or kind in self.engines
-                                       or playground.state == FAILED):
+                                       or playground.state in (FAILED, LOST)):
             status = playground.status_line
         elif playground is None and kind in self.engines:
             status = "Ready"

@@ -11,6 +11,11 @@ engines' descriptors (:mod:`dbplay_desktop.engines.registry`).
 
 The *default engine* is the one *New playground* (Ctrl+N) uses and the one started at
 launch; a template opens on the engine its manifest names.
+
+A local server the window started is watched once a second (a process lookup, no
+connection): when it dies under open playgrounds the window says so at once, every
+playground on it becomes *lost* and offers to restart it, and after the restart each one
+is made again from its template with its editor text kept (:mod:`..playground.server_loss`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from dbplay_desktop.display_text import qt_text, safe_text
 from dbplay_desktop.ui import icons
 
 if TYPE_CHECKING:  # imported where used: the window's first frame needs none of them
+    from PySide6.QtCore import QTimer
+
     from dbplay_desktop.engines.base import Engine
     from dbplay_desktop.engines.descriptor import EngineDescriptor
     from dbplay_desktop.servers.manager import ServerManager
@@ -29,6 +36,9 @@ if TYPE_CHECKING:  # imported where used: the window's first frame needs none of
     from dbplay_desktop.ui.workers import Worker
 
 __all__ = ["EngineHostMixin", "find_descriptor", "preferred_default_engine", "server_text"]
+
+#: How often the window checks that the local servers it started still run.
+SERVER_WATCH_MS = 1000
 
 
 def _registry():
@@ -109,6 +119,7 @@ class EngineHostMixin:
         self._server_workers: dict[str, Worker] = {}
         self._server_generation: dict[str, int] = {}
         self._launched = False
+        self._server_watch: QTimer | None = None
 
     @staticmethod
     def _kind_of_uri(uri: str) -> str:
@@ -209,7 +220,7 @@ class EngineHostMixin:
         self.start_server(name)
 
     def _on_engine_ready(self, name: str, generation: int, result: tuple[Engine, str]) -> None:
-        from dbplay_desktop.ui.playground.playground import PREPARING
+        from dbplay_desktop.ui.playground.playground import LOST, PREPARING
         from dbplay_desktop.ui.window.support import short_version
 
         if self._server_generation.get(name) != generation:
@@ -222,14 +233,19 @@ class EngineHostMixin:
         self.statusBar().showMessage(safe_text(f"{display} {words} ready".replace("  ", " ")),
                                      5000)
         for playground in self.playgrounds():
-            if (playground.engine is None and playground.state == PREPARING
-                    and playground.engine_name == name):
+            if playground.engine_name != name or playground.engine is not None:
+                continue
+            if playground.state == PREPARING:
                 playground.attach_engine(engine)
+            elif playground.state == LOST:
+                playground.reopen(engine)
+        if self.uses_local_server(name):
+            self._watch_servers_start()
         self._update_chrome()
         self.engine_ready.emit(name)
 
     def _on_engine_failed(self, name: str, generation: int, exc: object) -> None:
-        from dbplay_desktop.ui.playground.playground import PREPARING
+        from dbplay_desktop.ui.playground.playground import LOST, PREPARING
         from dbplay_desktop.ui.playground.sandbox_jobs import one_line
 
         if self._server_generation.get(name) != generation:
@@ -238,11 +254,59 @@ class EngineHostMixin:
         self.engine_errors[name] = message
         self.statusBar().showMessage(f"{self._unavailable_words(name)}: {message}")
         for playground in self.playgrounds():
-            if (playground.state == PREPARING and playground.engine is None
-                    and playground.engine_name == name):
+            if playground.engine_name != name or playground.engine is not None:
+                continue
+            if playground.state == PREPARING:
                 self._show_no_server(playground, message)
+            elif playground.state == LOST:
+                playground.restart_failed(message)
         self._update_chrome()
         self.engine_failed.emit(message, name)
+
+    # ================================================================== watching
+    def _watch_servers_start(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if self._server_watch is None:
+            self._server_watch = QTimer(self)
+            self._server_watch.setInterval(SERVER_WATCH_MS)
+            self._server_watch.timeout.connect(self.check_servers)
+        if not self._server_watch.isActive():
+            self._server_watch.start()
+
+    def check_servers(self) -> None:
+        """Notice local servers that died since the last look (the watch timer's tick)."""
+        for name in list(self.engines):
+            if self.uses_local_server(name) and self.manager.alive(name) is False:
+                self._on_server_lost(name)
+
+    def _on_server_lost(self, name: str) -> None:
+        """Engine ``name``'s local server died: forget it, close its engine handle on a
+        worker, and turn every playground on it into a lost one that offers a restart."""
+        from dbplay_desktop.ui.workers import Worker, start_worker
+
+        engine = self.engines.pop(name, None)
+        if engine is None:
+            return
+        message = f"{self.manager_label(name)} stopped unexpectedly"
+        self.manager.forget(name)
+        self._server_generation[name] = self._server_generation.get(name, 0) + 1
+        self.engine_errors[name] = message
+        start_worker(Worker(engine.close))  # its connections are dead: fails fast
+        for playground in self.playgrounds():
+            if playground.engine is engine:
+                playground.server_lost(message)
+        self.statusBar().showMessage(
+            safe_text(f"{message}: restart it with Server ▸ Start the built-in server "
+                      "again, or from a playground's banner"))
+        self._update_chrome()
+        self.server_lost.emit(name)
+
+    def manager_label(self, name: str) -> str:
+        """The local server's name for people ("Embedded …"), else the engine's."""
+        server = self.manager.server(name)
+        label = getattr(server, "label", "") if server is not None else ""
+        return label or self.server_label_for(name)
 
     @staticmethod
     def _needs_server(name: str) -> bool:

@@ -59,6 +59,8 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
     engine_ready = Signal(str)
     #: An engine's server could not be started or reached: a one-line reason, the engine.
     engine_failed = Signal(str, str)
+    #: A local server the window started died under it: the engine name.
+    server_lost = Signal(str)
     #: Every playground's database is dropped after a close request; the window is gone.
     shutdown_finished = Signal()
 
