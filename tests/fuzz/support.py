@@ -5,12 +5,16 @@ slice of the text, no overlap, without whitespace around it, at the line and col
 :class:`~dbplay_desktop.engines.base.LineIndex` gives, and nothing left between them but
 what the language ignores. :func:`check_error` is the error contract: an
 :class:`EngineError` whose message is one bounded line and whose position is in the text.
+:func:`check_parsed` and :func:`refusal` are the parser contract built on both (what it
+read covers the statements the splitter cut; what it refused, it refused properly), and
+:func:`peak_memory` measures what a call allocates, for properties about memory.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import tracemalloc
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from hypothesis import settings
@@ -42,15 +46,20 @@ def budget(examples: int) -> settings:
 
 
 def check_statements(text: str, statements: Sequence[Statement],
-                     gap_is_ignorable: Callable[[str], bool]) -> None:
-    """The splitter contract for ``statements`` cut from ``text``."""
+                     gap_is_ignorable: Callable[[str], bool],
+                     is_space: Callable[[str], bool] = str.isspace) -> None:
+    """The splitter contract for ``statements`` cut from ``text``.
+
+    ``is_space`` says what the language calls white space (PostgreSQL's is ASCII only:
+    to its lexer U+2028 is a letter, and part of a statement).
+    """
     index = LineIndex(text)
     previous_end = 0
     for statement in statements:
         assert isinstance(statement, Statement)
         assert previous_end <= statement.start < statement.end <= len(text), statement
         assert statement.text == text[statement.start:statement.end]
-        assert not statement.text[0].isspace() and not statement.text[-1].isspace()
+        assert not is_space(statement.text[0]) and not is_space(statement.text[-1])
         assert (statement.line, statement.column) == index.locate(statement.start)
         assert Statement.at(text, statement.start, statement.end) == statement
         gap = text[previous_end:statement.start]
@@ -73,6 +82,17 @@ def check_error(error: BaseException, text: str) -> None:
             assert (error.line, error.column) == LineIndex(text).locate(error.position)
 
 
+def check_one_line(error: BaseException, limit: int = MAX_MESSAGE) -> str:
+    """The error contract where there is no text to point into (a file, a stream):
+    the engine's family, one line of at most ``limit`` characters. Returns the message."""
+    assert isinstance(error, EngineError), f"{type(error).__name__}: {error}"
+    message = str(error)
+    assert message, "an empty message"
+    assert "\n" not in message and "\r" not in message, message
+    assert len(message) <= limit, f"a message of {len(message)} characters: {message[:200]}"
+    return message
+
+
 def outcome(function: Callable[[str], Any], text: str) -> Any:
     """``function(text)``, or ``None`` when it refused the text with a proper error.
 
@@ -83,6 +103,59 @@ def outcome(function: Callable[[str], Any], text: str) -> Any:
     except EngineError as error:
         check_error(error, text)
         return None
+
+
+def check_parsed(
+    parse: Callable[[str], Iterable[Any]],
+    text: str,
+    *,
+    statements: Callable[[str], Sequence[Statement]] | None = None,
+    each: Callable[[Any], object] | None = None,
+) -> list[Any] | None:
+    """The parser contract: ``parse(text)`` reads or refuses in one line (:func:`outcome`).
+
+    What it reads is a list of items, each with the :class:`Statement` it came from,
+    exactly that statement's slice of the text; with ``statements`` (the splitter) the
+    items' statements are the splitter's, in order. ``each`` checks one item further
+    (it must not raise). Returns the items, or None when the text was refused.
+    """
+    parsed = outcome(parse, text)
+    if parsed is None:
+        return None
+    items = list(parsed)
+    for item in items:
+        statement = item.statement
+        assert statement.text == text[statement.start:statement.end], statement
+        if each is not None:
+            each(item)
+    if statements is not None:
+        assert [item.statement for item in items] == list(statements(text))
+    return items
+
+
+def refusal(function: Callable[[str], Any], text: str,
+            family: type[EngineError] = EngineError) -> EngineError:
+    """The error ``function(text)`` must raise: of ``family``, one bounded line in the text."""
+    try:
+        function(text)
+    except family as error:
+        check_error(error, text)
+        return error
+    raise AssertionError(f"{text[:60]!r} was accepted")
+
+
+def peak_memory(function: Callable[..., Any], *args: Any) -> int:
+    """The peak of Python's allocations (``tracemalloc``) while ``function(*args)`` runs.
+
+    Exceptions propagate (wrap ``function`` in :func:`outcome` to accept a proper
+    refusal). Allocations of C libraries that bypass Python's allocator are not seen.
+    """
+    tracemalloc.start()
+    try:
+        function(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 # --------------------------------------------------------------------------- strategies

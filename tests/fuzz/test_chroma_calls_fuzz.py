@@ -15,16 +15,16 @@ from dbplay_desktop.engines.chroma.calls import allow
 from dbplay_desktop.engines.chroma.calls.commands import ChromaCall
 from dbplay_desktop.engines.chroma.calls.parse import parse_calls
 from dbplay_desktop.engines.chroma.calls.split import split_calls
-from dbplay_desktop.errors import QueryError
+from dbplay_desktop.errors import EngineError, QueryError
 from tests.fuzz.support import (
     any_text,
     awkward_text,
     budget,
-    check_error,
+    check_parsed,
     check_statements,
     mutated,
     nested,
-    outcome,
+    refusal,
     soup,
 )
 
@@ -165,14 +165,13 @@ def test_split_survives_deep_nesting(text: str) -> None:
 # --------------------------------------------------------------------------- parser
 
 
+def _check_call(call: object) -> None:
+    assert isinstance(call, ChromaCall)
+    allow.changes_state(call)  # never raises on a parsed call
+
+
 def _check_parse(text: str) -> None:
-    calls = outcome(parse_calls, text)
-    if calls is None:
-        return
-    for call in calls:
-        assert isinstance(call, ChromaCall)
-        assert call.statement.text == text[call.statement.start:call.statement.end]
-        allow.changes_state(call)
+    check_parsed(parse_calls, text, each=_check_call)
 
 
 @budget(150)
@@ -196,13 +195,8 @@ def test_parse_survives_deep_nesting(text: str) -> None:
 # --------------------------------------------------------------------------- regressions
 
 
-def _refusal(text: str) -> QueryError:
-    try:
-        parse_calls(text)
-    except QueryError as error:
-        check_error(error, text)
-        return error
-    raise AssertionError(f"{text[:60]!r} was accepted")
+def _refusal(text: str) -> EngineError:
+    return refusal(parse_calls, text, QueryError)
 
 
 def test_a_huge_number_in_include_is_refused_in_a_short_message() -> None:

@@ -7,15 +7,12 @@ build something quadratic. (Sizes, not times: this asserts no clock.)
 
 from __future__ import annotations
 
-import tracemalloc
-from collections.abc import Callable
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dbplay_desktop.engines.chroma.calls.parse import parse_calls
 from dbplay_desktop.engines.mongo.shell.parse import parse_shell
-from tests.fuzz.support import budget, outcome
+from tests.fuzz.support import budget, outcome, peak_memory
 
 #: Bytes of Python allocations allowed per character of input, plus a fixed allowance
 #: (measured: about 250 per character for a 200,000-character nested document).
@@ -39,23 +36,14 @@ def _hostile(draw: st.DrawFn, shapes: list[tuple[str, str, str, str, str]]) -> s
     return head + repeated * count + middle + closer * closed + tail
 
 
-def _peak(parse: Callable[[str], object], text: str) -> int:
-    tracemalloc.start()
-    try:
-        outcome(parse, text)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @budget(8)
 @given(_hostile(_SHELL))
 def test_shell_parser_memory_grows_with_the_text(text: str) -> None:
     parse_shell("db.a.find()")  # the grammar loads outside the measurement
-    assert _peak(parse_shell, text) <= _FIXED + _PER_CHARACTER * len(text)
+    assert peak_memory(outcome, parse_shell, text) <= _FIXED + _PER_CHARACTER * len(text)
 
 
 @budget(8)
 @given(_hostile(_CALLS))
 def test_calls_parser_memory_grows_with_the_text(text: str) -> None:
-    assert _peak(parse_calls, text) <= _FIXED + _PER_CHARACTER * len(text)
+    assert peak_memory(outcome, parse_calls, text) <= _FIXED + _PER_CHARACTER * len(text)

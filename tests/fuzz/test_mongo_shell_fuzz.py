@@ -18,16 +18,16 @@ from dbplay_desktop.engines.mongo.shell.commands import ShellCommand
 from dbplay_desktop.engines.mongo.shell.constructors import CONSTRUCTORS
 from dbplay_desktop.engines.mongo.shell.parse import parse_shell
 from dbplay_desktop.engines.mongo.shell.split import split_pieces, split_shell
-from dbplay_desktop.errors import QueryError
+from dbplay_desktop.errors import EngineError, QueryError
 from tests.fuzz.support import (
     any_text,
     awkward_text,
     budget,
-    check_error,
+    check_parsed,
     check_statements,
     mutated,
     nested,
-    outcome,
+    refusal,
     soup,
 )
 
@@ -212,15 +212,13 @@ def test_split_survives_deep_nesting(text: str) -> None:
 # --------------------------------------------------------------------------- parser
 
 
+def _check_command(command: object) -> None:
+    assert isinstance(command, ShellCommand)
+    allow.changes_state(command)  # never raises on a parsed command
+
+
 def _check_parse(text: str) -> None:
-    commands = outcome(parse_shell, text)
-    if commands is None:
-        return
-    statements = split_shell(text)
-    assert [command.statement for command in commands] == statements
-    for command in commands:
-        assert isinstance(command, ShellCommand)
-        allow.changes_state(command)  # never raises on a parsed command
+    check_parsed(parse_shell, text, statements=split_shell, each=_check_command)
 
 
 @budget(150)
@@ -244,13 +242,8 @@ def test_parse_survives_deep_nesting(text: str) -> None:
 # --------------------------------------------------------------------------- regressions
 
 
-def _refusal(text: str) -> QueryError:
-    try:
-        parse_shell(text)
-    except QueryError as error:
-        check_error(error, text)
-        return error
-    raise AssertionError(f"{text[:60]!r} was accepted")
+def _refusal(text: str) -> EngineError:
+    return refusal(parse_shell, text, QueryError)
 
 
 def _value(text: str) -> object:
