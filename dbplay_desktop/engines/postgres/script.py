@@ -24,7 +24,12 @@ from dbplay_desktop.engines.base import LineIndex, Statement
 COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _ROUTINE_WORDS = frozenset({"FUNCTION", "PROCEDURE"})
 _SPACE = frozenset(" \t\n\r\f\v")
+#: What may lie between two pieces of libpg_query's split: blanks and ``;``.
+_SEPARATORS = " \t\n\r\f\v;"
 _NON_ASCII = re.compile(r"[^\x01-\x7f]")
+#: A lone surrogate (the editor can hold one) cannot be encoded for the lexer; U+FFFD,
+#: one character as well, is a letter to it like any other non-ASCII character.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 # --------------------------------------------------------------------------- lexing
@@ -51,8 +56,13 @@ def sql_tokens(text: str) -> list[Any]:
             tag_end = plain.index("$", tok.start + 1) + 1
             width = tag_end - tok.start
             if text[tok.start : tag_end] != text[tok.end + 1 - width : tok.end + 1]:
-                return scan(text)
+                return scan(_encodable(text))
     return tokens
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates replaced, character for character (see _SURROGATE)."""
+    return _SURROGATE.sub("\ufffd", text) if not text.isascii() else text
 
 
 def _scanner_error(exc: Exception) -> int:
@@ -82,7 +92,7 @@ def _raw_pieces(text: str) -> tuple[list[tuple[int, int]], int | None]:
     from pglast import split
     from pglast.parser import ParseError
 
-    scope = text.replace("\x00", " ") if "\x00" in text else text
+    scope = _encodable(text.replace("\x00", " ") if "\x00" in text else text)
     error: int | None = None
     try:
         parts = split(scope, with_parser=False)
@@ -253,6 +263,10 @@ def cut_text(text: str) -> TextCut:
     spans: list[tuple[int, int]] = []
     rest = 0
     for start, end in pieces:
+        if text[rest:start].strip(_SEPARATORS):
+            # libpg_query's split leaves out a statement that does not start with a
+            # keyword (a typo such as "SELEC 1"); the server must still see it.
+            break
         if "atomic" in text[start:end].lower() or not _terminated(text, end):
             break
         if ")" in text[start:end] and not _parens_balanced(text[start:end]):
@@ -334,8 +348,9 @@ def split_sql(text: str) -> list[Statement]:
     """
     cut = cut_text(text)
     spans = list(cut.spans)
-    if cut.open_at is not None and cut.open_at < len(text.rstrip()):
-        spans.append((cut.open_at, len(text.rstrip())))
+    end = len(text.rstrip(_SEPARATORS[:-1]))  # PostgreSQL's blanks, not Python's
+    if cut.open_at is not None and cut.open_at < end:
+        spans.append((cut.open_at, end))
     index = LineIndex(text)
     return [Statement.at(text, start, end, index) for start, end in spans]
 
