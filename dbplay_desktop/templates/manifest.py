@@ -322,6 +322,15 @@ def _show(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def shown_name(name: str, limit: int = 80) -> str:
+    """An archive name for a message: as it is, or cut in the middle when it is long (a
+    ZIP name may be 65,535 bytes; the message must stay one readable line)."""
+    if len(name) <= limit:
+        return name
+    half = (limit - 3) // 2
+    return f"{name[:half]}...{name[-half:]}"
+
+
 def check_text_length(key: str, value: str, limit: int) -> None:
     """Refuse a manifest string longer than ``limit`` characters (the writer checks too)."""
     if len(value) > limit:

@@ -20,14 +20,11 @@ limited and hashed exactly like a deflated file's.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import stat
 import zipfile
-import zlib
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from dbplay_desktop.engines.base import PayloadSource
 from dbplay_desktop.templates.limits import (
@@ -42,19 +39,23 @@ from dbplay_desktop.templates.manifest import (
     Manifest,
     TemplateError,
     check_member_path,
+    shown_name,
+)
+from dbplay_desktop.templates.streams import (
+    BIG_CHUNK,
+    CHUNK,
+    DAMAGE,
+    CheckedStream,
+    FileWatch,
+    ZstdMember,
+    disk_error,
+    read_failure,
 )
 
-_CHUNK = 1 << 16
-#: Reads of a whole file (verify) ask for this much at a time.
-_BIG_CHUNK = 1 << 20
-#: The largest zstd window a frame may ask for (zstd's own default limit): bounds the
-#: memory a hostile frame can make the decoder take.
-_ZSTD_MAX_WINDOW = 1 << 27
-# How far past its declared size a file is read to tell the user how large it really is.
-_OVERRUN_PROBE = 1 << 16
+# The stream classes under the names they had here (tests build them directly).
+_CheckedStream = CheckedStream
+_ZstdMember = ZstdMember
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
-# What zipfile and zlib raise for corrupt compressed data.
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
 _END_RECORD = b"PK\x05\x06"
 _END_RECORD_SIZE = 22
 # End records of ZIP and ZIP64, and the ZIP64 locator: none may hide in the ZIP comment.
@@ -74,6 +75,7 @@ class TemplateReader(PayloadSource):
         self.label = self.path.name
         self.max_size = resolve_max_size(max_size)
         self._verified: set[str] = set()
+        self._watch = FileWatch(None, 0)
         self._zip = self._open_zip()
         try:
             self._check_framing()
@@ -100,7 +102,7 @@ class TemplateReader(PayloadSource):
         """
         entry = self.manifest.file(path)
         if entry is None:
-            raise TemplateError(f"{self.label}: no payload file named {path!r}")
+            raise TemplateError(f"{self.label}: no payload file named {shown_name(path)!r}")
         return self._checked(entry, "payload file")
 
     def _checked(self, entry: FileEntry, what: str) -> IO[bytes]:
@@ -109,16 +111,17 @@ class TemplateReader(PayloadSource):
         try:
             raw: IO[bytes] = self._zip.open(entry.path)
             if entry.compression == "zstd":
-                raw = _ZstdMember(raw)
+                raw = ZstdMember(raw)
         except ImportError:
             raise TemplateError(
-                f"{self.label}: {what} {entry.path} is compressed with zstd; install the "
-                "zstandard package to read it"
+                f"{self.label}: {what} {shown_name(entry.path)} is compressed with zstd; "
+                "install the zstandard package to read it"
             ) from None
-        except _DAMAGE as err:
-            raise self._damaged(f"{what} {entry.path}", err) from err
-        checked = _CheckedStream(raw, entry, self.label, what, self._verified.add)
-        return io.BufferedReader(checked, buffer_size=_CHUNK)
+        except DAMAGE as err:
+            raise self._damaged(f"{what} {shown_name(entry.path)}", err) from err
+        checked = CheckedStream(raw, entry, self.label, what, self._verified.add,
+                                self._damaged)
+        return io.BufferedReader(checked, buffer_size=CHUNK)
 
     # -- scripts -----------------------------------------------------------------------
     def script_paths(self) -> list[str]:
@@ -133,7 +136,7 @@ class TemplateReader(PayloadSource):
         """
         entry = self.manifest.script(path)
         if entry is None:
-            raise TemplateError(f"{self.label}: no script named {path!r}")
+            raise TemplateError(f"{self.label}: no script named {shown_name(path)!r}")
         with self._checked(entry, "script") as stream:
             data = stream.read(entry.size + 1)
             stream.read(1)  # reaches the end, where size and hash are checked
@@ -141,7 +144,7 @@ class TemplateReader(PayloadSource):
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as err:
             raise TemplateError(
-                f"{self.label}: script {entry.path} is not UTF-8 text "
+                f"{self.label}: script {shown_name(entry.path)} is not UTF-8 text "
                 f"(bad byte at offset {err.start})"
             ) from None
 
@@ -158,7 +161,7 @@ class TemplateReader(PayloadSource):
                 continue
             try:
                 with self.open(entry.path) as stream:
-                    buffer = memoryview(bytearray(_BIG_CHUNK))
+                    buffer = memoryview(bytearray(BIG_CHUNK))
                     while stream.readinto(buffer):
                         pass
             except TemplateError as err:
@@ -189,7 +192,10 @@ class TemplateReader(PayloadSource):
             raise TemplateError(f"{self.path}: is a folder, not a .dbtpl file") from None
         except OSError as err:
             raise TemplateError(f"{self.path}: cannot be read ({err.strerror or err})") from None
-        except (zipfile.BadZipFile, ValueError, EOFError):
+        except (zipfile.BadZipFile, ValueError, EOFError) as err:
+            reason = disk_error(err)
+            if reason is not None:
+                raise TemplateError(f"{self.path}: cannot be read ({reason})") from None
             raise TemplateError(
                 f"not a .dbtpl file: {self.label} is not a ZIP archive (or it is truncated)"
             ) from None
@@ -223,6 +229,7 @@ class TemplateReader(PayloadSource):
         assert fp is not None
         try:
             size = fp.seek(0, io.SEEK_END)
+            self._watch = FileWatch(fp, size)
             window = min(size, _END_RECORD_SIZE + 0xFFFF + (1 << 16))
             fp.seek(size - window)
             tail = fp.read(window)
@@ -248,20 +255,21 @@ class TemplateReader(PayloadSource):
             info = entries.pop(entry.path, None)
             if info is None:
                 raise TemplateError(
-                    f"{self.label}: {what} {entry.path} is listed in {MANIFEST_NAME} "
+                    f"{self.label}: {what} {shown_name(entry.path)} is listed in {MANIFEST_NAME} "
                     "but missing from the archive"
                 )
             if entry.compression is not None:
                 self._check_zstd_entry(what, entry, info)
             elif info.file_size != entry.size:
                 raise TemplateError(
-                    f"{self.label}: {what} {entry.path} is {info.file_size} bytes, "
+                    f"{self.label}: {what} {shown_name(entry.path)} is {info.file_size} bytes, "
                     f"manifest says {entry.size}"
                 )
         for name, info in entries.items():
             if not (info.is_dir() and info.file_size == 0):
                 raise TemplateError(
-                    f"{self.label}: archive entry {name} is not listed in {MANIFEST_NAME}"
+                    f"{self.label}: archive entry {shown_name(name)} is not listed in "
+                    f"{MANIFEST_NAME}"
                 )
         if manifest.total_size > self.max_size:
             raise TemplateError(
@@ -275,8 +283,9 @@ class TemplateReader(PayloadSource):
         """A zstd file is a stored entry no larger than zstd can make ``entry.size`` bytes."""
         if info.compress_type != zipfile.ZIP_STORED:
             raise TemplateError(
-                f"{self.label}: {what} {entry.path} is declared zstd in {MANIFEST_NAME} but "
-                f"its archive entry is not stored (method {info.compress_type})"
+                f"{self.label}: {what} {shown_name(entry.path)} is declared zstd in "
+                f"{MANIFEST_NAME} but its archive entry is not stored "
+                f"(method {info.compress_type})"
             )
         bound = zstd_bound(entry.size)
         if info.file_size > bound:
@@ -295,16 +304,18 @@ class TemplateReader(PayloadSource):
             except TemplateError as err:
                 raise TemplateError(f"{self.label}: {err.message}") from None
             if name in entries:
-                raise TemplateError(f"{self.label}: archive entry {name} appears twice")
+                raise TemplateError(f"{self.label}: archive entry {shown_name(name)} appears twice")
             if info.flag_bits & 0x1:
-                raise TemplateError(f"{self.label}: archive entry {name} is encrypted")
+                raise TemplateError(f"{self.label}: archive entry {shown_name(name)} is encrypted")
             if _is_link(info):
                 # Never followed (nothing is extracted), but no writer makes one and an
                 # unzip tool would create it: refused rather than read as SQL.
-                raise TemplateError(f"{self.label}: archive entry {name} is a symbolic link")
+                raise TemplateError(
+                    f"{self.label}: archive entry {shown_name(name)} is a symbolic link"
+                )
             if info.compress_type not in _METHODS:
                 raise TemplateError(
-                    f"{self.label}: archive entry {name} uses compression method "
+                    f"{self.label}: archive entry {shown_name(name)} uses compression method "
                     f"{info.compress_type}; only stored (0) and deflated (8) are allowed"
                 )
             entries[name] = info
@@ -319,7 +330,7 @@ class TemplateReader(PayloadSource):
         try:
             with self._zip.open(info) as stream:
                 data = stream.read(MAX_MANIFEST_SIZE + 1)
-        except _DAMAGE as err:
+        except DAMAGE as err:
             raise self._damaged(MANIFEST_NAME, err) from err
         if len(data) > MAX_MANIFEST_SIZE:
             raise too_big
@@ -329,7 +340,8 @@ class TemplateReader(PayloadSource):
             raise TemplateError(f"{self.label}: {err.message}") from None
 
     def _damaged(self, what: str, err: BaseException) -> TemplateError:
-        return TemplateError(f"{self.label}: {what} is damaged ({err})")
+        """A failed read of ``what``: damage, a file that shrank meanwhile, or the disk."""
+        return read_failure(self.label, what, err, self._watch)
 
 
 def zstd_bound(size: int) -> int:
@@ -339,51 +351,6 @@ def zstd_bound(size: int) -> int:
     allowance here also covers a frame per block and skippable frames of a few KiB.
     """
     return size + size // 128 + (1 << 17)
-
-
-class _ZstdMember(io.RawIOBase):
-    """The content of a stored entry of zstd frames, decompressed as it is read.
-
-    Frames follow one another (as the ``zstd`` tool allows); anything that is not a
-    frame, a window over :data:`_ZSTD_MAX_WINDOW` or a wrong frame checksum raises
-    :class:`ValueError`, which the checked stream reports as damage. A frame cut short
-    ends the data early, which the checked stream refuses as a short file.
-    """
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        super().__init__()
-        import zstandard
-
-        self._raw = raw
-        self._error = zstandard.ZstdError
-        decompressor = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
-        self._reader = decompressor.stream_reader(
-            raw, read_size=_BIG_CHUNK, read_across_frames=True, closefd=False
-        )
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            return int(self._reader.readinto(buffer))
-        except self._error as err:
-            raise ValueError(str(err).removeprefix("zstd decompress error: ")) from None
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            return self.readall()
-        buffer = bytearray(size)
-        got = self.readinto(buffer)
-        del buffer[got:]
-        return bytes(buffer)
-
-    def close(self) -> None:
-        if not self.closed:
-            with contextlib.suppress(Exception):
-                self._reader.close()
-            self._raw.close()
-        super().close()
 
 
 def _is_link(info: zipfile.ZipInfo) -> bool:
@@ -399,113 +366,3 @@ def read_manifest(path: str | Path, max_size: int | None = None) -> Manifest:
     """
     with TemplateReader(path, max_size=max_size) as reader:
         return reader.manifest
-
-
-class _CheckedStream(io.RawIOBase):
-    """One payload file, counted and hashed as it is decompressed.
-
-    Never hands out more bytes than the manifest declares; raises at the first byte
-    beyond it, and at end of file when the file is short or its hash differs. Once it has
-    raised, every further read raises the same error, so a caller that catches and keeps
-    reading cannot mistake the failure for a clean end of file.
-    """
-
-    def __init__(
-        self,
-        raw: IO[bytes],
-        entry: FileEntry,
-        label: str,
-        what: str = "payload file",
-        on_verified: Any = None,
-    ) -> None:
-        super().__init__()
-        self._on_verified = on_verified
-        self._raw = raw
-        self._entry = entry
-        self._label = label
-        self._what = what
-        self._hash = hashlib.sha256()
-        self._failure: TemplateError | None = None
-        self._finished = False
-        #: Bytes decompressed so far (including any probed past the declared size).
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        if self._failure is not None:
-            raise self._failure
-        if self._finished:
-            return 0
-        # One byte more than is left, so a file longer than declared is noticed right away.
-        want = min(len(buffer), self._entry.size - self.bytes_read + 1)
-        target = memoryview(buffer).cast("B")[:want]
-        got = self._read_raw_into(target)
-        if not got:
-            self._finish()
-            return 0
-        self.bytes_read += got
-        if self.bytes_read > self._entry.size:
-            raise self._too_long()
-        self._hash.update(target[:got])
-        return got
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
-
-    def _read_raw_into(self, target: memoryview) -> int:
-        try:
-            return self._raw.readinto(target) or 0
-        except _DAMAGE as err:
-            message = f"{self._label}: {self._what} {self._entry.path} is damaged ({err})"
-            raise self._fail(TemplateError(message)) from err
-
-    def _finish(self) -> None:
-        path, declared = self._entry.path, self._entry.size
-        if self.bytes_read < declared:
-            raise self._fail(
-                TemplateError(
-                    f"{self._label}: {self._what} {path} is {self.bytes_read} bytes, "
-                    f"manifest says {declared}"
-                )
-            )
-        if self._hash.hexdigest() != self._entry.sha256:
-            raise self._fail(
-                TemplateError(
-                    f"{self._label}: {self._what} {path} does not match its SHA-256 in "
-                    f"{MANIFEST_NAME} (damaged or altered)"
-                )
-            )
-        self._finished = True
-        if self._on_verified is not None:
-            self._on_verified(path)
-
-    def _too_long(self) -> TemplateError:
-        """Read a little further to say how long the file really is, then give up."""
-        probed = 0
-        at_end = False
-        while probed < _OVERRUN_PROBE:
-            try:
-                chunk = self._raw.read(min(_CHUNK, _OVERRUN_PROBE - probed))
-            except _DAMAGE:
-                break
-            if not chunk:
-                at_end = True
-                break
-            probed += len(chunk)
-        self.bytes_read += probed
-        size = f"{self.bytes_read} bytes" if at_end else f"at least {self.bytes_read} bytes"
-        return self._fail(
-            TemplateError(
-                f"{self._label}: {self._what} {self._entry.path} is {size}, "
-                f"manifest says {self._entry.size}"
-            )
-        )
-
-    def _fail(self, error: TemplateError) -> TemplateError:
-        """Remember ``error`` so every later read raises it too; the caller raises it."""
-        self._failure = error
-        return error
