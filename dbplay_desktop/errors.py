@@ -67,6 +67,22 @@ class ConnectionFailed(EngineError):
     title = "Connection failed"
 
 
+class ConnectionLost(ConnectionFailed):
+    """The connection to the server broke mid-way: reset, closed or timed out.
+
+    Unlike a plain :class:`ConnectionFailed` (the server could not be reached at all),
+    the session had a working connection and lost it -- the server went away, the
+    network reset the link, or a cancel found the server not answering and dbplay cut
+    the link. The message says what happened and to which server (``host:port``, never
+    a password): ``lost the connection to 127.0.0.1:5433 (server closed the connection
+    unexpectedly)``. The session that raised it can run nothing more
+    (:attr:`~dbplay_desktop.engines.base.Session.connection_lost` is True): close it and
+    open a new one with ``Engine.connect(database)`` once the server answers again.
+    """
+
+    title = "Connection lost"
+
+
 class QueryError(EngineError):
     """A statement failed on the server (syntax, constraint, permission, ...)."""
 

@@ -33,6 +33,15 @@ statements.
 
 In each case ``result.error`` ends up set, and ``execute`` stops after that result.
 
+**A lost connection** (the server went away, the link was reset, or a cancel found the
+server not answering and cut the link) follows the same rule with a
+:class:`ConnectionLost` error (a :class:`ConnectionFailed`, not a :class:`QueryError`):
+set on the result before its rows, or raised by ``batches()`` after the rows that came.
+From then on :attr:`Session.connection_lost` is True: every later statement is yielded
+at once with a :class:`ConnectionLost` error, ``close()`` returns promptly and never
+raises, and the way back is a new session from ``Engine.connect(database)`` once the
+server answers (the engine's own connections notice a broken link and reconnect).
+
 Nothing here imports Qt: engines run on worker threads and talk back through the
 values they return. ``cancel()`` is the only method meant to be called from another
 thread while ``execute`` is running.
@@ -50,6 +59,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar
 # The engine contract's errors live on the ground floor; re-exported here.
 from dbplay_desktop.errors import (  # noqa: F401
     ConnectionFailed,
+    ConnectionLost,
     DumpError,
     EngineError,
     QueryCancelled,
@@ -409,6 +419,17 @@ class Session(ABC):
     #: Rows per batch yielded by :meth:`StatementResult.batches`.
     batch_size: int = DEFAULT_BATCH_SIZE
 
+    @property
+    def connection_lost(self) -> bool:
+        """Whether this session's connection is gone for good (default False).
+
+        True once a statement failed with :class:`ConnectionLost`: the session can run
+        nothing more, so the window offers to reconnect -- close this session and open a
+        new one on the same database with ``Engine.connect(database)``. Engines whose
+        sessions cannot lose a connection (files) keep the default.
+        """
+        return False
+
     def set_timeout(self, seconds: float | None) -> None:
         """Limit how long one statement may run (``None``: no limit).
 
@@ -436,7 +457,10 @@ class Session(ABC):
 
         The stopped statement's result carries a :class:`QueryCancelled` error: set
         before it is yielded, or raised by ``batches()`` when its rows were streaming
-        (the module's rule for failures). Nothing after it runs.
+        (the module's rule for failures). Nothing after it runs. A server session whose
+        statement is still running one connection timeout after the cancel (a server that
+        stopped answering) cuts its link instead: the error is then a
+        :class:`ConnectionLost` and :attr:`connection_lost` is True.
         """
 
     @abstractmethod
