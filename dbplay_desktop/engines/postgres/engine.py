@@ -13,6 +13,12 @@ refuses any database without it, so the app can never drop a user's own database
 sandbox that cannot be dropped yet (a statement on it ignores cancel requests) goes into
 a journal (:mod:`sandbox_journal`) and is dropped at the next start or connection.
 
+**A server that goes away.** Every admin connection is opened for one piece of work and
+closed after it, so nothing the engine keeps can break: once the server answers again,
+:meth:`connect`, :meth:`drop_sandbox` and the rest simply work. Opening a connection waits
+at most the connection timeout (``connect_timeout``; ``DBPLAY_CONNECT_TIMEOUT``, see
+:mod:`dbplay_desktop.engines.link`), unless the URI sets its own.
+
 The engine decides what runs where; running ``pg_dump`` lives in :mod:`pg_dump`, playing a
 payload script into a sandbox in :mod:`pg_restore`, the safety scan in :mod:`pg_safety`.
 """
@@ -20,6 +26,7 @@ payload script into a sandbox in :mod:`pg_restore`, the safety scan in :mod:`pg_
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import threading
@@ -42,6 +49,7 @@ from dbplay_desktop.engines.base import (
     Statement,
     UnsupportedUri,
 )
+from dbplay_desktop.engines.link import connect_timeout as connect_timeout_setting
 from dbplay_desktop.engines.postgres.dump import find_pg_dump, hardened_options, write_dump
 from dbplay_desktop.engines.postgres.engine_restore import DEFAULT_LOCK_TIMEOUT, RestoreMixin
 from dbplay_desktop.engines.postgres.errors import connection_error, error_message
@@ -111,7 +119,9 @@ class PostgresEngine(RestoreMixin, Engine):
         statement_timeout: float | None = None,
         bin_dir: str | Path | None = None,
         journal: SandboxJournal | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
+        """``connect_timeout`` (seconds) overrides ``DBPLAY_CONNECT_TIMEOUT``."""
         super().__init__(uri)
         try:
             self._conninfo: dict[str, Any] = psycopg.conninfo.conninfo_to_dict(uri)
@@ -131,6 +141,7 @@ class PostgresEngine(RestoreMixin, Engine):
                 os.environ["DBPLAY_STATEMENT_TIMEOUT"], "DBPLAY_STATEMENT_TIMEOUT"
             )
         self.statement_timeout = statement_timeout
+        self.connect_timeout = connect_timeout_setting(connect_timeout)
         self.bin_dir = Path(bin_dir) if bin_dir else None
         self.journal = journal or SandboxJournal()
         self._last_retry = float("-inf")
@@ -153,7 +164,7 @@ class PostgresEngine(RestoreMixin, Engine):
     def _info(self, database: str | None = None, **changes: Any) -> dict[str, Any]:
         info = dict(self._conninfo)
         info["dbname"] = database or self.default_database
-        info.setdefault("connect_timeout", 10)
+        info.setdefault("connect_timeout", max(1, math.ceil(self.connect_timeout)))
         info.update(changes)
         return info
 
@@ -214,6 +225,7 @@ class PostgresEngine(RestoreMixin, Engine):
             self._info(database, user=opener.user, password=None),
             statement_timeout=self.statement_timeout,
             opener=opener,
+            connect_timeout=self.connect_timeout,
         )
 
     def _opener(self, database: str, *, renew_defaults: bool = False) -> _Opener:
@@ -262,6 +274,12 @@ class PostgresEngine(RestoreMixin, Engine):
                     disable_login(admin, role)
 
     # -- sandboxes -------------------------------------------------------------------
+    def _keep_restored(self, database: str) -> None:
+        """A named sandbox's restore committed: mark it as kept (no longer a playground)."""
+        with self._admin() as conn:
+            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(database), sql.Literal(SANDBOX_MARK)))
+
     def _role_limits(self) -> dict[str, str]:
         """What every sandbox session starts with, set on its role by the admin."""
         limits = {
@@ -275,10 +293,14 @@ class PostgresEngine(RestoreMixin, Engine):
             limits["statement_timeout"] = f"{round(self.statement_timeout * 1000)}ms"
         return limits
 
-    def create_sandbox(self, name: str | None = None) -> str:
+    def create_sandbox(self, name: str | None = None, *, while_restoring: bool = False) -> str:
+        """A new sandbox (a playground when unnamed). ``while_restoring`` marks a named
+        one as a playground until the restore filling it commits
+        (:meth:`_keep_restored`): a restore killed half-way then leaves a database the
+        next start's cleanup drops, never a half-made one that looks kept."""
         self.retry_pending_drops()
         database = name or _playground_name()
-        mark = SANDBOX_MARK if name else PLAYGROUND_MARK
+        mark = SANDBOX_MARK if name and not while_restoring else PLAYGROUND_MARK
         with self._admin() as conn:
             if database_exists(conn, database):
                 raise EngineError(f"database {database!r} already exists")

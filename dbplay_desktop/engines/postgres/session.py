@@ -9,6 +9,14 @@ Row-returning queries (``SELECT``/``VALUES``/``TABLE``/``WITH ... SELECT``) run 
 server-side cursor: only the batches the caller asks for cross the network, so a
 million-row query shows its first rows at once and costs nothing when abandoned. Other
 statements (``INSERT ... RETURNING``, ``SHOW``, ``EXPLAIN``, DDL) run as they are.
+
+**A lost connection** (the server went away, the link was reset) is noticed by psycopg
+marking the connection broken: the statement's error is then a
+:class:`~dbplay_desktop.errors.ConnectionLost` naming ``host:port``, and
+:attr:`connection_lost` stays True. A cancel sends PostgreSQL's cancel request (waiting
+at most the connection timeout, :mod:`dbplay_desktop.engines.link`), then waits as long
+again for the statement to stop; a statement still running then (a server that stopped
+answering) has its socket shut, which ends it as a lost connection.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -23,12 +32,15 @@ from psycopg import pq
 
 from dbplay_desktop.engines.base import (
     Column,
+    ConnectionLost,
+    EngineError,
     QueryCancelled,
     QueryError,
     Session,
     Statement,
     StatementResult,
 )
+from dbplay_desktop.engines.link import ServerCalls, connect_timeout, lost, one_reason, shutdown_fd
 from dbplay_desktop.engines.postgres.catalog import load_catalog
 from dbplay_desktop.engines.postgres.errors import connection_error, error_message
 from dbplay_desktop.engines.postgres.script import split_sql
@@ -116,11 +128,18 @@ class PostgresSession(Session):
         *,
         statement_timeout: float | None = None,
         opener: Callable[..., psycopg.Connection[Any]] | None = None,
+        connect_timeout: float | None = None,
     ) -> None:
         """``conninfo`` names the database and user; ``opener`` (when given) makes the
-        connections, as the engine must for a sandbox's role (see ``PostgresEngine``)."""
+        connections, as the engine must for a sandbox's role (see ``PostgresEngine``).
+        ``connect_timeout`` bounds each step of a cancel (default: the setting)."""
         self._conninfo = dict(conninfo)
         self._opener = opener
+        self._link_timeout = _link_timeout(connect_timeout, self._conninfo)
+        self._calls = ServerCalls()
+        self._lost: ConnectionLost | None = None
+        host = self._conninfo.get("host") or "localhost"
+        self.address = f"{host}:{self._conninfo.get('port') or 5432}"
         self._conn = self._connect("dbplay")
         self._conn.prepare_threshold = None  # user text is run once; never auto-prepare it
         self._notices: list[str] = []
@@ -134,11 +153,25 @@ class PostgresSession(Session):
         if statement_timeout is not None:
             self.set_timeout(statement_timeout)
 
+    @property
+    def connection_lost(self) -> bool:
+        return self._lost is not None
+
     # -- settings --------------------------------------------------------------------
     def set_timeout(self, seconds: float | None) -> None:
+        """Set ``statement_timeout``; on a lost connection there is nothing to set."""
+        if self._lost is not None:
+            return
         millis = 0 if not seconds else max(1, round(seconds * 1000))
-        with self._conn.cursor() as cur:
-            cur.execute(f"SET statement_timeout = {int(millis)}")
+        try:
+            with self._calls.call(), self._conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {int(millis)}")
+        except psycopg.Error as exc:
+            if self._broken():
+                self._mark_lost(exc)
+                return
+            raise QueryError(f"cannot set the statement timeout: {error_message(exc)}") \
+                from exc
 
     def _on_notice(self, diag: psycopg.errors.Diagnostic) -> None:
         text = f"{diag.severity or 'NOTICE'}: {diag.message_primary or ''}"
@@ -156,6 +189,12 @@ class PostgresSession(Session):
             self._close_open()
             if self._cancelled:
                 yield self._not_started(index, statement)
+                return
+            if self._lost is not None:
+                error = lost(self.address, f"{self._lost.reason}; reconnect to run more",
+                             line=statement.line, column=statement.column)
+                yield StatementResult(index=index, statement=statement, error=error,
+                                      changes_state=False)
                 return
             result = self._run(index, statement, text)
             yield result
@@ -181,19 +220,20 @@ class PostgresSession(Session):
         own_transaction = False
         declare_prefix = 0
         try:
-            if streams:
-                idle = self._conn.info.transaction_status == pq.TransactionStatus.IDLE
-                if idle:
-                    self._conn.execute("BEGIN")
-                    own_transaction = True
-                name = f"dbplay_{next(_cursor_names)}"
-                # Errors in the query report positions within psycopg's DECLARE wrapper.
-                declare_prefix = len(f'DECLARE "{name}" CURSOR FOR ')
-                cursor = self._conn.cursor(name=name)
-                cursor.execute(statement.text)
-            else:
-                cursor = self._conn.cursor()
-                cursor.execute(statement.text)
+            with self._calls.call():
+                if streams:
+                    idle = self._conn.info.transaction_status == pq.TransactionStatus.IDLE
+                    if idle:
+                        self._conn.execute("BEGIN")
+                        own_transaction = True
+                    name = f"dbplay_{next(_cursor_names)}"
+                    # Errors in the query report positions within psycopg's DECLARE wrapper.
+                    declare_prefix = len(f'DECLARE "{name}" CURSOR FOR ')
+                    cursor = self._conn.cursor(name=name)
+                    cursor.execute(statement.text)
+                else:
+                    cursor = self._conn.cursor()
+                    cursor.execute(statement.text)
         except psycopg.Error as exc:
             if own_transaction:
                 self._rollback_quietly()
@@ -231,16 +271,38 @@ class PostgresSession(Session):
             if info is not None:
                 name = info.name
             else:
-                with self._catalog().cursor() as cur:
-                    cur.execute("SELECT format_type(%s, NULL)", (oid,))
-                    row = cur.fetchone()
+                try:
+                    with self._catalog().cursor() as cur:
+                        cur.execute("SELECT format_type(%s, NULL)", (oid,))
+                        row = cur.fetchone()
+                except (psycopg.Error, EngineError):  # a type name is not worth a failure
+                    return str(oid)
                 name = row[0] if row else str(oid)
             self._type_names[oid] = name
         return name
 
+    def _broken(self) -> bool:
+        """Whether the session's connection is gone (psycopg marks it after a failure)."""
+        conn = self._conn
+        return bool(getattr(conn, "broken", False)) or conn.closed
+
+    def _mark_lost(self, exc: BaseException | None, **where: Any) -> ConnectionLost:
+        """The session's connection is gone: remember it and say so in one line."""
+        reason = self._calls.cut_reason
+        if reason is None:
+            diag = getattr(exc, "diag", None)
+            primary = getattr(diag, "message_primary", None) if diag is not None else None
+            reason = one_reason(primary or str(exc or "")) if exc is not None else ""
+        error = lost(self.address, reason or "the connection closed", **where)
+        if self._lost is None:
+            self._lost = error
+        return error
+
     def _query_error(
         self, exc: psycopg.Error, statement: Statement, text: str, prefix: int = 0
-    ) -> QueryError:
+    ) -> EngineError:
+        if self._broken():
+            return self._mark_lost(exc, line=statement.line, column=statement.column)
         diag = exc.diag
         # The server's detail, hint and SQLSTATE belong to the error (not the notices),
         # as fields of their own so the window can show them on lines of their own.
@@ -276,15 +338,29 @@ class PostgresSession(Session):
 
     # -- from other threads ---------------------------------------------------------
     def cancel(self) -> None:
+        """Send PostgreSQL's cancel request; cut the link when the statement goes on.
+
+        Each step waits at most the connection timeout, so a server that stopped
+        answering leaves the session lost (``connection_lost``), never hanging.
+        """
         self._cancelled = True
         conn = self._conn
-        if conn.closed:
+        if conn.closed or self._lost is not None:
             return
-        if conn.info.transaction_status == pq.TransactionStatus.ACTIVE or self._open is not None:
+        busy = self._calls.busy
+        if busy or conn.info.transaction_status == pq.TransactionStatus.ACTIVE \
+                or self._open is not None:
             try:
-                conn.cancel_safe(timeout=5.0)
+                conn.cancel_safe(timeout=self._link_timeout)
             except (psycopg.Error, OSError):
                 pass
+        if busy:
+            self._calls.escalate(self._link_timeout, self._cut)
+
+    def _cut(self) -> None:
+        """Shut the session's socket: the statement blocked on it ends as a lost link."""
+        if not self._conn.closed:
+            shutdown_fd(self._conn.pgconn.socket)
 
     # -- catalog ---------------------------------------------------------------------
     def _catalog(self) -> psycopg.Connection[Any]:
@@ -304,13 +380,47 @@ class PostgresSession(Session):
             raise connection_error(exc, self._conninfo) from exc
 
     def catalog(self):  # type: ignore[override]
-        return load_catalog(self._catalog())
+        """The catalog, read on a connection of its own (made again once if it broke)."""
+        if self._lost is not None:
+            raise lost(self.address, f"{self._lost.reason}; reconnect to read the catalog")
+        for attempt in (1, 2):
+            conn = self._catalog()
+            try:
+                return load_catalog(conn)
+            except psycopg.Error as exc:
+                if not (getattr(conn, "broken", False) or conn.closed):
+                    raise QueryError(f"cannot read the catalog: {error_message(exc)}") \
+                        from exc
+                with suppress(Exception):
+                    conn.close()
+                self._catalog_conn = None
+                if attempt == 2:
+                    raise lost(self.address, one_reason(str(exc))) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
-        self._close_open()
+        """Close the connections; prompt and silent on a lost or stalled link."""
+        if self._lost is None and self._broken():
+            self._lost = lost(self.address, "the connection closed")
+        with suppress(Exception):
+            self._close_open()
         for conn in (self._conn, self._catalog_conn):
             if conn is not None and not conn.closed:
-                conn.close()
+                with suppress(Exception):
+                    if self._lost is not None:
+                        # Nothing more to say to a server that is gone (or stalled): do
+                        # not wait on the socket to send it a goodbye.
+                        shutdown_fd(conn.pgconn.socket)
+                    conn.close()
+
+
+def _link_timeout(value: float | None, conninfo: dict[str, Any]) -> float:
+    """The connection timeout of a session: given, the URI's ``connect_timeout``, the
+    setting."""
+    if value is None:
+        with suppress(TypeError, ValueError):
+            value = float(conninfo.get("connect_timeout") or 0) or None
+    return connect_timeout(value)
 
 
 class _Stream:
@@ -342,7 +452,8 @@ class _Stream:
         size = self.session.batch_size
         while not self.closed:
             try:
-                rows = self.cursor.fetchmany(size)
+                with self.session._calls.call():
+                    rows = self.cursor.fetchmany(size)
             except psycopg.Error as exc:
                 error = self.session._query_error(exc, self.statement, self.text)
                 self.result.error = error
@@ -365,13 +476,16 @@ class _Stream:
         session = self.session
         conn = session._conn
         try:
-            if not conn.closed and not failed:
-                self.cursor.close()
-                if self.own_transaction:
-                    conn.execute("COMMIT")
-            elif self.own_transaction:
-                session._rollback_quietly()
-        except psycopg.Error:
+            with session._calls.call():
+                if not conn.closed and not failed:
+                    self.cursor.close()
+                    if self.own_transaction:
+                        conn.execute("COMMIT")
+                elif self.own_transaction:
+                    session._rollback_quietly()
+        except psycopg.Error as exc:
+            if session._broken():
+                session._mark_lost(exc)
             session._rollback_quietly()
         if session._open is self.result:
             session._open = None
