@@ -15,6 +15,11 @@ so ``currentOp`` with ``$all`` (idle connections too) tells which databases have
 connections. A registered playground (not a named sandbox) older than this process with
 no such connection is dropped. When ``currentOp`` is refused, only playgrounds created
 before this process started and that no session of this process holds are dropped.
+
+**A server that goes away.** The engine's own client reconnects by itself (pymongo finds
+the server again on the next call), so :meth:`connect` and :meth:`drop_sandbox` work
+again as soon as the server answers. Reaching the server waits at most the connection
+timeout (``DBPLAY_CONNECT_TIMEOUT``, :mod:`dbplay_desktop.engines.link`).
 """
 
 from __future__ import annotations
@@ -169,17 +174,23 @@ class MongoEngine(Engine):
         if not database:
             raise ConnectionFailed("this MongoDB address names no database: "
                                    "mongodb://host:port/database")
+        session = None
         try:
             session = _TrackedSession(self.uri, database,
                                       statement_timeout=self.statement_timeout)
             session._client.admin.command("ping")
         except PyMongoError as exc:
+            if session is not None:
+                session.close()
             raise self._fail(exc, f"cannot connect to {database}") from exc
         return session
 
     # -- sandboxes ---------------------------------------------------------------------
-    def create_sandbox(self, name: str | None = None) -> str:
-        playground = name is None
+    def create_sandbox(self, name: str | None = None, *, while_restoring: bool = False) -> str:
+        """A new registered sandbox (a playground when unnamed). ``while_restoring``
+        registers a named one as a playground until its restore is complete, so a
+        restore killed half-way leaves a database the next start's cleanup drops."""
+        playground = name is None or while_restoring
         if name is None:
             name = f"dbplay_{time.strftime('%Y%m%d')}_{secrets.token_hex(4)}"
         if not _NAME.match(name) or name in SERVER_DATABASES:
@@ -286,6 +297,7 @@ class MongoEngine(Engine):
         if findings:
             raise UnsafeContent(f"the template was refused: {findings[0]}")
         created = None
+        named = database is not None
         try:
             if database is None:
                 database = created = self.create_sandbox()
@@ -294,7 +306,7 @@ class MongoEngine(Engine):
                     if self._client[database].list_collection_names():
                         raise RestoreError(f"cannot restore into {database}: it is not empty")
                 else:
-                    database = created = self.create_sandbox(database)
+                    database = created = self.create_sandbox(database, while_restoring=True)
             elif self._client[database].list_collection_names():
                 raise RestoreError(f"cannot restore into {database}: it is not empty")
         except PyMongoError as exc:
@@ -316,7 +328,16 @@ class MongoEngine(Engine):
             if isinstance(exc, PyMongoError):
                 raise RestoreError(f"restore failed: {error_message(exc)}") from exc
             raise
+        if created is not None and named:
+            self._keep_restored(created)
         return database
+
+    def _keep_restored(self, database: str) -> None:
+        """A named sandbox's restore is complete: registered as kept, not a playground."""
+        try:
+            self._registry.update_one({"_id": database}, {"$set": {"playground": False}})
+        except PyMongoError as exc:
+            raise RestoreError(f"cannot register {database}: {error_message(exc)}") from exc
 
     def close(self) -> None:
         self._client.close()

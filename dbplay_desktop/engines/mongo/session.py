@@ -22,6 +22,14 @@ reported as :class:`QueryCancelled`. Reads and writes are never retried by the d
 so a killed operation is not sent again. SecantusDB's ``killOp`` closes the connection
 (the server finishes the command in the background); a statement timeout
 (``maxTimeMS``, via pymongo's client-side timeout) is the server's own stop there.
+
+**A lost connection.** A network error that no cancel caused (a reset link, a server that
+went away, one that cannot be reached within the connection timeout) ends the statement
+with a :class:`~dbplay_desktop.errors.ConnectionLost` naming ``host:port``, and
+:attr:`connection_lost` stays True. The ``currentOp``/``killOp`` of a cancel waits at
+most the connection timeout (:mod:`dbplay_desktop.engines.link`), and so does the wait
+for the statement to stop after it; a statement still running then has its connections
+interrupted (pymongo's own in-use connection cancel), which ends it as a lost connection.
 """
 
 from __future__ import annotations
@@ -47,12 +55,19 @@ from pymongo import (
     UpdateMany,
     UpdateOne,
 )
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from dbplay_desktop.engines.base import (
     CatalogItem,
     Column,
     ColumnKind,
+    ConnectionLost,
+    EngineError,
     LineIndex,
     QueryCancelled,
     QueryError,
@@ -60,6 +75,7 @@ from dbplay_desktop.engines.base import (
     Session,
     StatementResult,
 )
+from dbplay_desktop.engines.link import ServerCalls, connect_timeout, lost, one_reason
 from dbplay_desktop.engines.mongo.errors import error_message
 from dbplay_desktop.engines.mongo.shell.commands import COLLECTION, DATABASE, Call, ShellCommand
 from dbplay_desktop.engines.mongo.values import tag
@@ -88,10 +104,11 @@ _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def client_options() -> dict[str, Any]:
-    """What every dbplay MongoClient is made with."""
+    """What every dbplay MongoClient is made with (the connection timeout: the setting)."""
+    millis = max(1, round(connect_timeout() * 1000))
     return {
-        "serverSelectionTimeoutMS": 5000,
-        "connectTimeoutMS": 5000,
+        "serverSelectionTimeoutMS": millis,
+        "connectTimeoutMS": millis,
         "uuidRepresentation": "standard",
         "tz_aware": True,
         "retryReads": False,  # a killed read must not be sent again
@@ -154,6 +171,14 @@ class MongoSession(Session):
         self._running: str | None = None  # the comment of the operation on the server
         self._open: StatementResult | None = None
         self._closed = False
+        self._calls = ServerCalls()
+        self._lost: ConnectionLost | None = None
+        self._link_timeout = connect_timeout()
+        self.address = _address(uri)
+
+    @property
+    def connection_lost(self) -> bool:
+        return self._lost is not None
 
     # -- settings ----------------------------------------------------------------------
     def set_timeout(self, seconds: float | None) -> None:
@@ -185,6 +210,12 @@ class MongoSession(Session):
                 yield StatementResult(index=number, statement=statement, error=error,
                                       changes_state=False)
                 return
+            if self._lost is not None:
+                gone = lost(self.address, f"{self._lost.reason}; reconnect to run more",
+                            line=statement.line, column=statement.column)
+                yield StatementResult(index=number, statement=statement, error=gone,
+                                      changes_state=False)
+                return
             try:
                 command = parse_piece(piece, index)
             except QueryError as exc:
@@ -209,11 +240,12 @@ class MongoSession(Session):
         changes = self._changes(command)
         started = time.perf_counter()
         try:
-            outcome = self._dispatch(command)
-            outcome.comment = self._running
-            first = outcome.first
-            if outcome.documents is not None and first is None:
-                first = self._next_batch(outcome.documents)
+            with self._calls.call():
+                outcome = self._dispatch(command)
+                outcome.comment = self._running
+                first = outcome.first
+                if outcome.documents is not None and first is None:
+                    first = self._next_batch(outcome.documents)
         except (PyMongoError, _Refused, QueryError) as exc:
             result = StatementResult(index=number, statement=statement, changes_state=changes,
                                      kind=ResultKind.DOCUMENTS)
@@ -257,7 +289,7 @@ class MongoSession(Session):
         self._running = comment
         return comment
 
-    def _error(self, exc: BaseException, command: ShellCommand) -> QueryError:
+    def _error(self, exc: BaseException, command: ShellCommand) -> EngineError:
         call = command.calls[0]
         if isinstance(exc, _Refused) and exc.call is not None:
             call = exc.call
@@ -266,8 +298,16 @@ class MongoSession(Session):
                 exc.line, exc.column = call.line, call.column
             return exc
         where = {"line": call.line, "column": call.column}
+        if self._calls.cut_reason is not None and isinstance(exc, ConnectionFailure):
+            return self._mark_lost(self._calls.cut_reason, **where)
         if self._cancelled.is_set():
+            # SecantusDB's killOp closes the connection: a cancel, not a lost server.
             return QueryCancelled("the statement was cancelled", **where)
+        if isinstance(exc, ServerSelectionTimeoutError):
+            return self._mark_lost("the server did not answer within "
+                                   f"{self._link_timeout:g} s", **where)
+        if isinstance(exc, ConnectionFailure) and not (exc.timeout and self._timeout):
+            return self._mark_lost(_network_reason(exc), **where)
         if isinstance(exc, PyMongoError) and exc.timeout:
             limit = f" than {self._timeout:g} s" if self._timeout else ""
             return QueryCancelled(f"statement timeout: the statement ran longer{limit}",
@@ -279,6 +319,12 @@ class MongoSession(Session):
         if isinstance(exc, OperationFailure) and exc.code is not None:
             code = str(exc.code)
         return QueryError(message, code=code, code_name="MongoDB", **where)
+
+    def _mark_lost(self, reason: str, **where: Any) -> ConnectionLost:
+        error = lost(self.address, reason, **where)
+        if self._lost is None:
+            self._lost = error
+        return error
 
     # -- the commands ------------------------------------------------------------------
     def _dispatch(self, command: ShellCommand) -> _Outcome:
@@ -680,19 +726,36 @@ class MongoSession(Session):
 
     # -- from other threads -----------------------------------------------------------
     def cancel(self) -> None:
+        """killOp the running operation; cut its connections when it goes on.
+
+        Each step waits at most the connection timeout, so a server that stopped
+        answering leaves the session lost (``connection_lost``), never hanging.
+        """
         self._cancelled.set()
         comment = self._running
-        if comment is None or self._closed:
+        if self._closed or self._lost is not None:
             return
-        for _attempt in range(3):
+        if comment is not None:
             try:
-                if self._kill(comment):
-                    return
+                with pymongo.timeout(self._link_timeout):
+                    for _attempt in range(3):
+                        if self._kill(comment) or self._running != comment:
+                            break
+                        time.sleep(0.05)
             except PyMongoError:
-                return
-            if self._running != comment:
-                return
-            time.sleep(0.05)
+                pass
+        if self._calls.busy:
+            self._calls.escalate(self._link_timeout, self._interrupt)
+
+    def _interrupt(self) -> None:
+        """Interrupt the client's in-use connections (pymongo's own cancel of a read)."""
+        topology = getattr(self._client, "_topology", None)
+        servers = getattr(topology, "_servers", None) or {}
+        for server in list(servers.values()):
+            try:
+                server.pool.reset(interrupt_connections=True)
+            except (AttributeError, TypeError, PyMongoError):
+                continue
 
     def _kill(self, comment: str) -> bool:
         """killOp the operation tagged ``comment``; True when one was found."""
@@ -714,19 +777,56 @@ class MongoSession(Session):
     def catalog(self) -> list[CatalogItem]:
         from dbplay_desktop.engines.mongo.catalog import load_catalog
 
+        if self._lost is not None:
+            raise lost(self.address, f"{self._lost.reason}; reconnect to read the catalog")
         try:
             with pymongo.timeout(30):
                 return load_catalog(self._db)
+        except (ServerSelectionTimeoutError, ConnectionFailure) as exc:
+            raise lost(self.address, _network_reason(exc)) from exc
         except PyMongoError as exc:
             raise QueryError(f"cannot read the catalog: {error_message(exc)}") from exc
 
     def close(self) -> None:
+        """Close the client; prompt and silent on a lost or stalled link (the client's
+        goodbye to the server, ``endSessions``, waits at most the connection timeout)."""
         if self._closed:
             return
-        self._close_open()
+        try:
+            with pymongo.timeout(min(self._link_timeout, 2.0)):
+                self._close_open()
+        except Exception:
+            pass
         self._closed = True
         if self._own_client:
-            self._client.close()
+            try:
+                with pymongo.timeout(min(self._link_timeout, 2.0)):
+                    self._client.close()
+            except Exception:
+                pass
+
+
+def _address(uri: str) -> str:
+    """``host:port`` (comma-separated for several) of a MongoDB URI, without its user."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "the MongoDB server"
+    hosts = parts.netloc.rsplit("@", 1)[-1]
+    if parts.scheme.lower() == "mongodb+srv":
+        return hosts or "the MongoDB server"
+    named = [h if (h.endswith("]") or ":" in h.rsplit("]", 1)[-1]) else f"{h}:27017"
+             for h in hosts.split(",") if h]
+    return ",".join(named) or "localhost:27017"
+
+
+def _network_reason(exc: BaseException) -> str:
+    """pymongo's network error without its address prefix and configured timeouts."""
+    text = re.sub(r"\s*\(configured timeouts:[^)]*\)", "", str(exc))
+    text = re.sub(r"^[^\s:]+:\d+:\s*", "", one_reason(text))
+    return text or type(exc).__name__
 
 
 def _appname(op: Mapping[str, Any]) -> str | None:
@@ -954,7 +1054,8 @@ class _Stream:
                 raise error
             session._running = self.outcome.comment
             try:
-                batch = session._next_batch(documents)
+                with session._calls.call():
+                    batch = session._next_batch(documents)
             except PyMongoError as exc:
                 error = session._error(exc, self.command)
                 self.result.error = error
