@@ -33,6 +33,13 @@ embedding model (all-MiniLM-L6-v2): what chromadb keeps in
 ``https://chroma-onnx-models.s3.amazonaws.com/all-MiniLM-L6-v2/onnx.tar.gz``. Copy that
 folder from a machine that has used Chroma (or download the archive), so
 ``query_texts``/``documents`` work offline. chromadb's own telemetry is turned off.
+
+**A server that stops answering.** Every HTTP client the engine makes waits at most the
+connection timeout (``DBPLAY_CONNECT_TIMEOUT``, :mod:`dbplay_desktop.engines.link`) to
+reach the server, and the engine's own clients (the admin and the registry) at most
+:data:`ADMIN_READ_TIMEOUT` for an answer; a client that failed on the network is made
+again at the next call, so :meth:`connect` and :meth:`drop_sandbox` work as soon as the
+server is back (see :mod:`.http_link`).
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ from dbplay_desktop.engines.base import (
     UnsupportedUri,
 )
 from dbplay_desktop.engines.chroma.errors import error_message
+from dbplay_desktop.engines.link import connect_timeout
 
 MARK_SUFFIX = ".dbplay"
 PLAYGROUND_MARK = "dbplay sandbox (playground)\n"
@@ -75,6 +83,8 @@ REGISTRY_COLLECTION = "sandboxes"
 MODEL_DIR_ENV = "DBPLAY_CHROMA_MODEL_DIR"
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\Z")
 _HTTP_SCHEMES = ("chroma+http", "chroma+https")
+#: How long the engine's own calls (databases, the registry) wait for an answer, seconds.
+ADMIN_READ_TIMEOUT = 60.0
 
 
 def sandbox_dir() -> Path:
@@ -189,6 +199,7 @@ class ChromaEngine(Engine):
             self.default_database = params.get("database") or None
             token = params.get("token") or (unquote(parts.password) if parts.password else "")
             self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+            self.connect_timeout = connect_timeout()
         else:
             raise UnsupportedUri(f"not a Chroma address: {uri!r} (expected chroma:///dir or "
                                  "chroma+http://host:port/?database=name)")
@@ -203,23 +214,47 @@ class ChromaEngine(Engine):
         return split_calls(text)
 
     # -- clients -----------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        """``host:port`` of the server, for messages."""
+        return f"{self.host}:{self.port}" if self.http else "the embedded store"
+
     def _fail(self, exc: BaseException, what: str) -> EngineError:
         message = error_message(exc) or " ".join(str(exc).split()) or type(exc).__name__
+        if self.http and _network(exc):
+            # The cached clients may hold a dead link: the next call makes new ones.
+            self._forget_clients()
+            return ConnectionFailed(f"{what} at {self.address}: {message}")
         return ConnectionFailed(f"{what}: {message}")
 
-    def _http_client(self, database: str) -> Any:
+    def _forget_clients(self) -> None:
+        admin, self._admin, self._registry_collection = self._admin, None, None
+        if admin is not None:
+            _close(admin)
+
+    def _http_client(self, database: str, *, read: float | None = None,
+                     link: Any = None) -> Any:
+        """A client on ``database``, after the server answered its heartbeat within the
+        connection timeout; answers wait at most ``read`` seconds (None: no limit)."""
         import chromadb
 
-        return chromadb.HttpClient(host=self.host, port=self.port, ssl=self.ssl,
-                                   headers=self.headers, tenant=self.tenant,
-                                   database=database, settings=client_settings())
+        from dbplay_desktop.engines.chroma.http_link import base_url, harden, probe
+
+        probe(base_url(self.host, self.port, self.ssl), self.headers, self.connect_timeout)
+        client = chromadb.HttpClient(host=self.host, port=self.port, ssl=self.ssl,
+                                     headers=self.headers, tenant=self.tenant,
+                                     database=database, settings=client_settings())
+        harden(client, self.connect_timeout, read=read, link=link)
+        return client
 
     def _admin_client(self) -> Any:
         if self._admin is None:
             import chromadb
 
+            from dbplay_desktop.engines.chroma.http_link import harden
+
             try:
-                self._admin = chromadb.AdminClient(chromadb.Settings(
+                admin = chromadb.AdminClient(chromadb.Settings(
                     chroma_api_impl="chromadb.api.fastapi.FastAPI",
                     chroma_server_host=self.host, chroma_server_http_port=self.port,
                     chroma_server_ssl_enabled=self.ssl,
@@ -227,6 +262,9 @@ class ChromaEngine(Engine):
                     anonymized_telemetry=False))
             except Exception as exc:
                 raise self._fail(exc, "cannot reach the Chroma server") from exc
+            harden(admin, self.connect_timeout, read=max(ADMIN_READ_TIMEOUT,
+                                                         self.connect_timeout))
+            self._admin = admin
         return self._admin
 
     def _registry(self) -> Any:
@@ -236,7 +274,8 @@ class ChromaEngine(Engine):
             if REGISTRY_DATABASE not in names:
                 with contextlib.suppress(Exception):  # another process made it meanwhile
                     admin.create_database(REGISTRY_DATABASE, tenant=self.tenant)
-            client = self._http_client(REGISTRY_DATABASE)
+            client = self._http_client(
+                REGISTRY_DATABASE, read=max(ADMIN_READ_TIMEOUT, self.connect_timeout))
             self._registry_collection = client.get_or_create_collection(
                 REGISTRY_COLLECTION, embedding_function=None)
         return self._registry_collection
@@ -329,12 +368,17 @@ class ChromaEngine(Engine):
             if not database:
                 raise ConnectionFailed("this Chroma address names no database: "
                                        "chroma+http://host:port/?database=name")
+            from dbplay_desktop.engines.chroma.http_link import Link, harden
+
+            link = Link()
             try:
-                client = self._http_client(database)
+                client = self._http_client(database, read=self.connect_timeout, link=link)
                 client.heartbeat()
+                harden(client, self.connect_timeout)  # a call may take its time to answer
             except Exception as exc:
                 raise self._fail(exc, f"cannot connect to {database}") from exc
-            return ChromaSession(client, database)
+            return ChromaSession(client, database, link=link, address=self.address,
+                                 connect_timeout=self.connect_timeout)
         path = self.path_of(database)
         if not path.is_dir():
             raise ConnectionFailed(f"no Chroma folder at {path}")
@@ -511,8 +555,8 @@ class ChromaEngine(Engine):
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
                 raise RestoreError(f"cannot restore to {path}: it is not an empty folder")
             if not path.exists():
-                path.mkdir(mode=0o700)
-                made_folder = path
+                self._restore_beside(source, path, progress)
+                return database
         client = None
         try:
             client = self._client_for(database)
@@ -535,6 +579,49 @@ class ChromaEngine(Engine):
                 _close(client)
         return database
 
+
+
+    def _restore_beside(self, source: PayloadSource, path: Path,
+                        progress: ProgressCallback | None) -> None:
+        """Restore into a hidden folder beside ``path`` (noted while it fills), then
+        rename it into place: a kill mid-way leaves nothing at ``path``, and the next
+        start removes the hidden folder."""
+        from dbplay_desktop.atomic_file import noted_while_written
+        from dbplay_desktop.engines.chroma.restore import restore_into
+
+        temp = path.with_name(f".{path.name}.restoring-{secrets.token_hex(4)}.part")
+        with noted_while_written(temp):
+            temp.mkdir(mode=0o700)
+            client = None
+            try:
+                client = self._client_for(str(temp))
+                restore_into(client, source, progress)
+                _close(client)
+                client = None
+                _forget_system(temp)
+                try:
+                    os.rename(temp, path)  # an empty folder made meanwhile is replaced
+                except OSError as exc:
+                    raise RestoreError(f"cannot restore to {path}: "
+                                       f"{exc.strerror or exc}") from None
+            except BaseException as exc:
+                if client is not None:
+                    _close(client)
+                _forget_system(temp)
+                shutil.rmtree(temp, ignore_errors=True)
+                if isinstance(exc, EngineError) and not isinstance(exc, RestoreError):
+                    raise RestoreError(str(exc)) from exc
+                raise
+
+
+def _network(exc: BaseException) -> bool:
+    """Whether ``exc`` is the HTTP client's network failure (not the server's answer)."""
+    module = type(exc).__module__ or ""
+    if module.startswith("httpx") or module.startswith("httpcore"):
+        import httpx
+
+        return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, OSError)
 
 
 def _close(client: Any) -> None:

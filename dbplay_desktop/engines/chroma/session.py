@@ -28,7 +28,13 @@ flag that is checked before each call, between the pages of a ``get``, between t
 batches handed on from a query, and between the chunks of a write larger than the
 store's largest batch; the call in flight finishes and the result then ends with
 :class:`QueryCancelled` (raised by ``batches()`` when rows were streaming). A write
-cancelled between chunks keeps the chunks already written.
+cancelled between chunks keeps the chunks already written. On a server, a call still
+waiting for its answer one connection timeout after the cancel has its connection shut
+(:mod:`.http_link`): the server stopped answering, and the session is lost.
+
+**A lost connection.** On a server, a call whose HTTP link fails (reset, closed, the
+server gone) ends with a :class:`~dbplay_desktop.errors.ConnectionLost` naming
+``host:port``, and :attr:`connection_lost` stays True.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from dbplay_desktop.engines.base import (
     Column,
     ColumnKind,
     ColumnRole,
+    ConnectionLost,
     EngineError,
     LineIndex,
     QueryCancelled,
@@ -54,6 +61,7 @@ from dbplay_desktop.engines.base import (
 )
 from dbplay_desktop.engines.chroma.calls.commands import CLIENT, ChromaCall
 from dbplay_desktop.engines.chroma.errors import error_message, one_line
+from dbplay_desktop.engines.link import ServerCalls, connect_timeout, lost, one_reason
 from dbplay_desktop.values import MISSING, Vector
 
 _DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -205,13 +213,25 @@ class _Records:
 class ChromaSession(Session):
     """A client on one Chroma database (an embedded folder, or a server's database)."""
 
-    def __init__(self, client: Any, database: str, *, in_use: Any = None) -> None:
+    def __init__(self, client: Any, database: str, *, in_use: Any = None, link: Any = None,
+                 address: str | None = None, connect_timeout: float | None = None) -> None:
+        """``link`` (a :class:`~.http_link.Link`) and ``address`` (``host:port``) are a
+        server session's: the sockets a cancel may shut, the server messages name."""
         self._client = client
         self.database = database
         self._in_use = in_use
         self._cancelled = threading.Event()
         self._open: StatementResult | None = None
         self._closed = False
+        self._link = link
+        self.address = address
+        self._link_timeout = _timeout(connect_timeout)
+        self._calls = ServerCalls()
+        self._lost: ConnectionLost | None = None
+
+    @property
+    def connection_lost(self) -> bool:
+        return self._lost is not None
 
     # -- running -----------------------------------------------------------------------
     def execute(self, text: str) -> Iterator[StatementResult]:
@@ -246,6 +266,12 @@ class ChromaSession(Session):
                     yield StatementResult(index=number, statement=statement, error=cancelled,
                                           changes_state=False)
                     return
+                if self._lost is not None:
+                    gone = lost(self.address or "", f"{self._lost.reason}; reconnect to run "
+                                "more", line=call.line, column=call.column)
+                    yield StatementResult(index=number, statement=statement, error=gone,
+                                          changes_state=False)
+                    return
                 result = self._run(number, call)
                 number += 1
                 yield result
@@ -265,8 +291,9 @@ class ChromaSession(Session):
         changes = changes_state(call)
         started = time.perf_counter()
         try:
-            outcome = self._dispatch(call)
-            first = next(outcome.rows, None) if outcome.rows is not None else None
+            with self._calls.call():
+                outcome = self._dispatch(call)
+                first = next(outcome.rows, None) if outcome.rows is not None else None
         except Exception as exc:
             return StatementResult(index=number, statement=statement, changes_state=changes,
                                    kind=ResultKind.VECTOR_RECORDS if call.target != CLIENT
@@ -289,8 +316,15 @@ class ChromaSession(Session):
         self._open = result
         return result
 
-    def _error(self, exc: BaseException, call: ChromaCall) -> QueryError:
+    def _error(self, exc: BaseException, call: ChromaCall) -> EngineError:
         where = {"line": call.line, "column": call.column}
+        if self.address is not None and _network(exc):
+            reason = self._calls.cut_reason or one_reason(error_message(exc) or str(exc))
+            reason = reason.removeprefix("cannot reach the Chroma server: ")
+            error = lost(self.address, reason or type(exc).__name__, **where)
+            if self._lost is None:
+                self._lost = error
+            return error
         if isinstance(exc, _Cancelled) or (self._cancelled.is_set()
                                             and not isinstance(exc, QueryError)):
             return QueryCancelled("the statement was cancelled", **where)
@@ -533,16 +567,25 @@ class ChromaSession(Session):
 
     # -- the rest of the contract --------------------------------------------------------
     def cancel(self) -> None:
+        """Stop at the next check; on a server, shut the link of a call that still waits
+        for its answer one connection timeout later."""
         self._cancelled.set()
+        if self._link is not None and self._calls.busy and not self._closed:
+            self._calls.escalate(self._link_timeout, self._link.cut)
 
     def catalog(self) -> list[CatalogItem]:
         from dbplay_desktop.engines.chroma.catalog import read_catalog
 
+        if self._lost is not None:
+            raise lost(self.address or "", f"{self._lost.reason}; reconnect to read the "
+                       "catalog")
         try:
             return read_catalog(self._client)
         except EngineError:
             raise
         except Exception as exc:
+            if self.address is not None and _network(exc):
+                raise lost(self.address, one_reason(error_message(exc) or str(exc))) from exc
             message = error_message(exc) or one_line(str(exc)) or type(exc).__name__
             raise QueryError(f"cannot read the catalog: {message}") from exc
 
@@ -550,7 +593,12 @@ class ChromaSession(Session):
         if self._closed:
             return
         self._closed = True
-        self._close_open()
+        if self._lost is not None and self._link is not None:
+            self._link.cut()  # nothing more to say to a server that is gone
+        try:
+            self._close_open()
+        except Exception:
+            pass
         try:
             self._client.close()
         except Exception:
@@ -558,6 +606,23 @@ class ChromaSession(Session):
         if self._in_use is not None:
             self._in_use.close()
             self._in_use = None
+
+
+def _timeout(value: float | None) -> float:
+    try:
+        return connect_timeout(value)
+    except EngineError:
+        return connect_timeout(10.0)
+
+
+def _network(exc: BaseException) -> bool:
+    """Whether ``exc`` is the HTTP client's network failure (not the server's answer)."""
+    module = type(exc).__module__ or ""
+    if not (module.startswith("httpx") or module.startswith("httpcore")):
+        return False
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
 
 
 def _configuration(collection: Any) -> Any:
@@ -605,7 +670,8 @@ class _Stream:
                 yield batch
             session._streaming = self
             try:
-                batch = next(rows, None)
+                with session._calls.call():
+                    batch = next(rows, None)
             except Exception as exc:
                 error = session._error(exc, self.call)
                 self.result.error = error
