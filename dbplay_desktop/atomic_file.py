@@ -11,6 +11,10 @@ delete it, so:
 * elsewhere a hidden ``.NAME.XXXX.part`` beside the target is used, and noted in the
   data directory (``pending-files/``) while it is written. The next dbplay to write a
   file, or to start, removes the ones whose process is gone (:func:`remove_abandoned`).
+
+Work that fills a file or a folder of its own before moving it into place (a restore of
+a file database, of a store's folder) notes it the same way with
+:func:`noted_while_written`, so a kill mid-way leaves nothing once dbplay starts again.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["PENDING_FOLDER", "PendingFile", "remove_abandoned"]
+__all__ = ["PENDING_FOLDER", "PendingFile", "noted_while_written", "remove_abandoned"]
+
+#: What a temporary file of SQLite's leaves beside it (its journal, write-ahead log).
+_SIDE_FILES = ("-journal", "-wal", "-shm")
 
 #: The folder of the data directory where named temporary files are noted while written.
 PENDING_FOLDER = "pending-files"
@@ -204,6 +213,42 @@ def _note_pending(temp: Path) -> Path | None:
     return note
 
 
+@contextlib.contextmanager
+def noted_while_written(temp: str | os.PathLike[str]) -> Iterator[None]:
+    """Note ``temp`` (a hidden file or folder named ``.NAME….part`` that this process
+    fills before moving it into place) for the time of the ``with`` block: a kill inside
+    it leaves the note, and :func:`remove_abandoned` removes ``temp`` (a folder with all
+    it holds, a file with SQLite's journal files) once this process is gone."""
+    path = Path(temp)
+    if not _ours(path):
+        raise ValueError(f"{path.name}: not a name dbplay gives temporary files")
+    note = _note_pending(path)
+    try:
+        yield
+    finally:
+        if note is not None:
+            with contextlib.suppress(OSError):
+                note.unlink()
+
+
+def _ours(temp: Path) -> bool:
+    """Only ever a name dbplay gives: hidden, ``.part``, never a target itself."""
+    return temp.name.startswith(".") and temp.name.endswith(".part") and len(temp.name) > 6
+
+
+def _remove(temp: Path) -> bool:
+    """Remove a noted temporary file or folder (and SQLite's files beside a file)."""
+    if temp.is_dir() and not temp.is_symlink():
+        shutil.rmtree(temp, ignore_errors=True)
+        return not temp.exists()
+    removed = False
+    for path in (temp, *(temp.with_name(temp.name + side) for side in _SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed = removed or path == temp
+    return removed
+
+
 def remove_abandoned() -> list[Path]:
     """Remove the temporary files that dbplay processes which are gone were writing;
     returns them. Cheap: one small folder is read."""
@@ -213,7 +258,7 @@ def remove_abandoned() -> list[Path]:
         return []
     if not notes:
         return []
-    from dbplay_desktop.servers.pg_process import process_alive
+    from dbplay_desktop.processes import process_alive
 
     removed: list[Path] = []
     for note in notes:
@@ -224,11 +269,8 @@ def remove_abandoned() -> list[Path]:
             temp = Path(note.read_text(encoding="utf-8").strip())
         except OSError:
             continue
-        # Only ever a file dbplay names: hidden, ".part", never the target itself.
-        if temp.name.startswith(".") and temp.name.endswith(".part"):
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-                removed.append(temp)
+        if _ours(temp) and _remove(temp):
+            removed.append(temp)
         with contextlib.suppress(OSError):
             note.unlink()
     return removed

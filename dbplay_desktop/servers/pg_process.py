@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbplay_desktop.processes import process_alive
 from dbplay_desktop.servers.pg_binaries import ServerError
 
 
@@ -199,40 +200,6 @@ class PidFile:
             socket_dir=Path(fields[4]) if fields[4] else None,
             status=fields[7],
         )
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (zombies count as gone)."""
-    if pid <= 0:
-        return False
-    if os.name == "nt":
-        return _windows_process_alive(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat_line.rsplit(")", 1)[-1].split()[:1] != ["Z"]
-
-
-def _windows_process_alive(pid: int) -> bool:
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return kernel32.GetLastError() == 5  # access denied: it exists
-    try:
-        code = ctypes.c_ulong()
-        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        return code.value == 259  # STILL_ACTIVE
-    finally:
-        kernel32.CloseHandle(handle)
 
 
 def process_name(pid: int) -> str | None:

@@ -126,7 +126,8 @@ class RestoreMixin:
             assert database is not None
             self._restore_into_existing(source, database, progress)
             return database
-        database = self.create_sandbox(database)
+        named = database is not None
+        database = self.create_sandbox(database, while_restoring=True)
         try:
             with self._admin() as conn:
                 role = sandbox_role(conn, database)
@@ -140,6 +141,8 @@ class RestoreMixin:
                     "refused: the template changed " + " and ".join(changed)
                     + "; the sandbox was dropped"
                 )
+            if named:
+                self._keep_restored(database)
         except BaseException:
             try:
                 self.drop_sandbox(database)

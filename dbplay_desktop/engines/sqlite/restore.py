@@ -6,10 +6,12 @@ The scan (``dbplay template verify``, no file written) checks each statement's w
 statements (except ``CREATE ... AS SELECT``) are run there, so later statements compile
 against the schema; every other statement is only compiled (``EXPLAIN``), never run.
 
-A restore writes a new file next to the target (``.<name>.restoring-<hex>``), plays every
-statement with the same two checks in one transaction, commits, and only then moves the
-file into place (``os.link``, which never replaces a file that appeared meanwhile; an
-existing empty target is replaced). Any failure deletes what it wrote.
+A restore writes a new file next to the target (``.<name>.restoring-<hex>.part``), plays
+every statement with the same two checks in one transaction, commits, and only then moves
+the file into place (``os.link``, which never replaces a file that appeared meanwhile; an
+existing empty target is replaced). Any failure deletes what it wrote; a kill leaves the
+file noted (:func:`~dbplay_desktop.atomic_file.noted_while_written`), so the next start
+removes it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dbplay_desktop.app_dirs import PRIVATE_FILE_MODE
+from dbplay_desktop.atomic_file import noted_while_written
 from dbplay_desktop.engines.base import (
     Finding,
     PayloadSource,
@@ -145,15 +148,16 @@ def restore_file(
     if target.exists() and (not target.is_file() or target.stat().st_size > 0):
         raise RestoreError(f"{target} already exists and is not empty; dbplay never "
                            "restores into a database that holds data")
-    temp = target.with_name(f".{target.name}.restoring-{secrets.token_hex(4)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-    os.close(fd)
-    try:
-        _play(source, temp, progress, timeout)
-        _move_into_place(temp, target)
-    except BaseException:
-        _remove(temp)
-        raise
+    temp = target.with_name(f".{target.name}.restoring-{secrets.token_hex(4)}.part")
+    with noted_while_written(temp):
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        os.close(fd)
+        try:
+            _play(source, temp, progress, timeout)
+            _move_into_place(temp, target)
+        except BaseException:
+            _remove(temp)
+            raise
 
 
 def _play(
