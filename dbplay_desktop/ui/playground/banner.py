@@ -175,6 +175,8 @@ class PlaygroundBannerMixin:
             self.server_retry_requested.emit()
         elif state == FAILED:
             self._prepare(resetting=False)
+        elif state == READY and self.link_is_lost:
+            self.reconnect()
         elif state == READY:
             self.reset()  # a reset that failed, once more
 

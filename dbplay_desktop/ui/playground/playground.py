@@ -37,6 +37,7 @@ from dbplay_desktop.engines.descriptor import CatalogKind, EngineDescriptor, Lan
 from dbplay_desktop.progress import human_size
 from dbplay_desktop.ui.playground.banner import PlaygroundBanner, PlaygroundBannerMixin
 from dbplay_desktop.ui.playground.ready_clones import ReadyClones
+from dbplay_desktop.ui.playground.reconnect import ReconnectMixin
 from dbplay_desktop.ui.playground.sandbox_jobs import (
     Prepared,
     ProgressRelay,
@@ -96,7 +97,7 @@ def apply_language(editor, language: LanguageSpec) -> None:
         editor.set_splitter(language.split)
 
 
-class Playground(ServerLossMixin, PlaygroundBannerMixin, QWidget):
+class Playground(ReconnectMixin, ServerLossMixin, PlaygroundBannerMixin, QWidget):
     """Editor on top; result tabs and messages below; one sandbox database behind it."""
 
     #: Title, database, status or modified flag changed (the window refreshes its chrome).
@@ -118,6 +119,8 @@ class Playground(ServerLossMixin, PlaygroundBannerMixin, QWidget):
     close_requested = Signal()
     #: The banner's *Retry* while there is no server: the window starts it again.
     server_retry_requested = Signal()
+    #: A run found the session's connection gone (the window checks its servers).
+    link_lost = Signal()
 
     def __init__(
         self,
@@ -399,6 +402,7 @@ class Playground(ServerLossMixin, PlaygroundBannerMixin, QWidget):
         self.runner = runner
         self.state = READY
         self.status = "Ready"
+        self.link_is_lost = False
         self.last_run = ""
         self.banner_row.hide()
         self._set_catalog(catalog)
@@ -464,6 +468,9 @@ class Playground(ServerLossMixin, PlaygroundBannerMixin, QWidget):
         if self.runner.is_running:
             self.status_message.emit("A query is still running; stop it first (Esc).")
             return False
+        if self._check_link():
+            self.status_message.emit("The connection to the server is lost: Reconnect first.")
+            return False
         statements = self._split(text)
         if self.engine is not None and not statements:
             # E.g. Run all on a template's comment header alone.
@@ -512,6 +519,7 @@ class Playground(ServerLossMixin, PlaygroundBannerMixin, QWidget):
         if self.state == READY:  # not while a reset that cancelled this run prepares
             self.status = "Ready"
         self.results.show_outcome()
+        self._check_link()
         self.state_changed.emit()
         self.run_finished.emit()
 

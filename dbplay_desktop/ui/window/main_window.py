@@ -238,6 +238,7 @@ class MainWindow(EngineHostMixin, WindowChromeMixin, SaveAndCloseMixin, ImportMi
         playground.close_requested.connect(lambda p=playground: self.close_playground(p))
         playground.server_retry_requested.connect(
             lambda p=playground: self.start_server(p.engine_name))
+        playground.link_lost.connect(self.check_servers)  # a dead local server says so now
         index = self.tabs.addTab(
             playground, icons.engine_icon(descriptor), safe_text(playground.title)
         )
