@@ -3,9 +3,6 @@ pipelined restore keep every document in order and report failures where they ha
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
 
 pymongo = pytest.importorskip("pymongo")
@@ -25,23 +22,8 @@ RAW = CodecOptions(document_class=RawBSONDocument)
 COUNT = 1200
 
 
-@pytest.fixture
-def client(mongo_uri) -> Iterator[pymongo.MongoClient]:
-    client = pymongo.MongoClient(mongo_uri)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
-@pytest.fixture
-def databases(client) -> Iterator[list[str]]:
-    names = [f"mb_{uuid.uuid4().hex[:12]}" for _ in range(3)]
-    try:
-        yield names
-    finally:
-        for name in names:
-            client.drop_database(name)
 
 
 def _raws(client, database: str, collection: str) -> list[bytes]:

@@ -6,7 +6,6 @@ import datetime
 import json
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -35,24 +34,8 @@ from tests.engines.mongo.payloads import MemorySink, MemorySource  # noqa: E402
 RAW = CodecOptions(document_class=RawBSONDocument)
 
 
-@pytest.fixture
-def client(mongo_uri) -> Iterator[pymongo.MongoClient]:
-    client = pymongo.MongoClient(mongo_uri, uuidRepresentation="standard", tz_aware=True)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
-@pytest.fixture
-def databases(client) -> Iterator[list[str]]:
-    """Fresh database names; every one is dropped after the test."""
-    names = [f"m4_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    try:
-        yield names
-    finally:
-        for name in names:
-            client.drop_database(name)
 
 
 def every_type(n: int) -> bytes:
@@ -91,7 +74,7 @@ def raw_documents(client, database, collection) -> list[bytes]:
 
 
 def test_every_bson_type_round_trips_byte_for_byte(client, databases):
-    source, target = databases
+    source, target = databases[:2]
     raws = [every_type(n) for n in range(1, 4)]
     client[source].get_collection("things", codec_options=RAW).insert_many(
         [RawBSONDocument(r) for r in raws])
@@ -115,7 +98,7 @@ def test_every_bson_type_round_trips_byte_for_byte(client, databases):
 
 
 def test_options_indexes_views_and_empty_collections(client, databases):
-    source, target = databases
+    source, target = databases[:2]
     db = client[source]
     db.create_collection("checked", validator={"$jsonSchema": {"required": ["x"]}},
                          validationLevel="moderate", validationAction="error")
@@ -165,7 +148,7 @@ def test_options_indexes_views_and_empty_collections(client, databases):
 
 
 def test_time_series_and_clustered_collections(client, databases):
-    source, target = databases
+    source, target = databases[:2]
     db = client[source]
     try:
         db.create_collection("ts", timeseries={"timeField": "t", "metaField": "m"})
@@ -194,7 +177,7 @@ def test_time_series_and_clustered_collections(client, databases):
 def test_index_kinds_round_trip_or_fail_clearly(client, databases, spec):
     """Each kind round-trips where the server builds it; where it does not, the restore
     fails naming the collection, the index and the server's reason."""
-    source, target = databases
+    source, target = databases[:2]
     client[source].create_collection("docs")
     sink = dump(client, source)
     metadata = json.loads(sink.files["docs.metadata.json"])
@@ -220,7 +203,7 @@ def test_index_kinds_round_trip_or_fail_clearly(client, databases, spec):
 
 
 def test_a_non_empty_target_is_refused(client, databases):
-    source, target = databases
+    source, target = databases[:2]
     client[source].create_collection("a")
     client[target].create_collection("already")
     with pytest.raises(RestoreError, match="not empty"):
@@ -229,7 +212,7 @@ def test_a_non_empty_target_is_refused(client, databases):
 
 
 def test_a_failing_restore_raises_and_the_caller_drops_everything(client, databases):
-    source, target = databases
+    source, target = databases[:2]
     client[source].a.insert_many([{"_id": 1}, {"_id": 2}])
     files = dump(client, source).files
     files["a.bson"] += files["a.bson"][: len(files["a.bson"]) // 2]  # a duplicate _id
@@ -246,7 +229,7 @@ def test_a_failing_restore_raises_and_the_caller_drops_everything(client, databa
 
 
 def test_the_restore_checks_metadata_again(client, databases):
-    source, target = databases
+    source, target = databases[:2]
     client[source].create_collection("a", validator={"x": 1})
     files = dump(client, source).files
     files["a.metadata.json"] = files["a.metadata.json"].replace(
@@ -257,7 +240,7 @@ def test_the_restore_checks_metadata_again(client, databases):
 
 
 def test_large_documents_are_batched_by_bytes(client, databases):
-    source, target = databases
+    source, target = databases[:2]
     blob = "x" * (3 * 1024 * 1024)
     client[source].big.insert_many([{"_id": i, "blob": blob} for i in range(6)])
     files = dump(client, source).files

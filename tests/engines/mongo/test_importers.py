@@ -6,8 +6,6 @@ import dataclasses
 import datetime
 import gzip
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,23 +35,8 @@ RAW = CodecOptions(document_class=RawBSONDocument)
 END = b"\xff\xff\xff\xff"
 
 
-@pytest.fixture
-def client(mongo_uri) -> Iterator[pymongo.MongoClient]:
-    client = pymongo.MongoClient(mongo_uri, uuidRepresentation="standard", tz_aware=True)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
-@pytest.fixture
-def databases(client) -> Iterator[list[str]]:
-    names = [f"m4i_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    try:
-        yield names
-    finally:
-        for name in names:
-            client.drop_database(name)
 
 
 def sample(client, database) -> MemorySink:
@@ -88,7 +71,7 @@ def restored(client, database, sink: MemorySink) -> dict[str, list[bytes]]:
 
 
 def test_a_mongodump_folder_imports(client, databases, tmp_path):
-    source, target = databases
+    source, target = databases[:2]
     dumped = sample(client, source)
     folder = tmp_path / "dump" / source
     write_folder(folder, dumped.files)
@@ -300,7 +283,7 @@ def mongo_registered(monkeypatch) -> None:
 
 def test_import_template_writes_a_scanned_template(client, databases, tmp_path,
                                                    mongo_registered):
-    source, _target = databases
+    source, _target = databases[:2]
     dumped = sample(client, source)
     folder = tmp_path / "shop"
     write_folder(folder, dumped.files)
@@ -358,7 +341,7 @@ def test_the_import_command_in_process(client, databases, tmp_path, capsys,
 @pytest.mark.skipif("mongodb" not in registry.engine_names(),
                     reason="the mongodb engine is not registered yet")
 def test_dbplay_template_import_on_the_command_line(client, databases, tmp_path):
-    source, _target = databases
+    source, _target = databases[:2]
     folder = tmp_path / "shop"
     write_folder(folder, sample(client, source).files)
     out = tmp_path / "shop.dbtpl"
