@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint screenshots samples system-deps clean bundle bench bench-quick fuzz
+.PHONY: run test lint screenshots samples system-deps clean bundle bench bench-quick fuzz soak
 
 run: $(VENV)/.installed-all
 	$(BIN)/dbplay $(ARGS)
@@ -18,6 +18,13 @@ test: system-deps $(VENV)/.installed-test
 # random seeds; ten times the examples, or DBPLAY_FUZZ=N (N > 1) for N times).
 fuzz: $(VENV)/.installed-test
 	DBPLAY_FUZZ=$${DBPLAY_FUZZ:-1} QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
+
+# The load tests at full size (tests/soak with DBPLAY_SOAK=1; about 15 min): 20 playgrounds
+# streaming at once, 500 open/query/reset/close cycles, a 2 GB PostgreSQL template saved and
+# restored. The figures are printed and written as JSON to DBPLAY_SOAK_REPORT (default:
+# soak-figures.json in pytest's temporary folder); make test runs them at quick sizes.
+soak: system-deps $(VENV)/.installed-test
+	DBPLAY_SOAK=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider tests/soak
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check dbplay_desktop tests scripts benchmarks
