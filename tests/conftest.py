@@ -28,6 +28,19 @@ def _use_test_plugins() -> None:
 
 
 _use_test_plugins()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run that tests the bundle starts building it now, beside the other tests."""
+    from tests.packaging.early_build import start_if_wanted
+
+    start_if_wanted(session.items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.packaging.early_build import stop
+
+    stop()
 # Whatever a test leaves in dbplay's data directory (the sandbox drop journal, history)
 # goes to a folder of the test run's own, never the user's.
 os.environ.setdefault("DBPLAY_DATA_DIR", tempfile.mkdtemp(prefix="dbplay-test-data-"))

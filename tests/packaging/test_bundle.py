@@ -1,6 +1,7 @@
 """The installed app: the PyInstaller bundle runs with no Python and no PostgreSQL of its own.
 
-Built once per run by ``packaging/build.sh`` (a few minutes), so only when
+Built once per run by ``packaging/build.sh`` (a few minutes, in the background while the
+rest of the suite runs: :mod:`tests.packaging.early_build`), so only when
 ``DBPLAY_TEST_BUNDLE=1`` (``.ci/run`` sets it); ``DBPLAY_BUNDLE_DIR`` points at a bundle
 built already. Every command runs with an environment free of the venv: ``PATH`` holds
 only the system's folders, no ``VIRTUAL_ENV``/``PYTHONPATH``/``PYTHONHOME``, and the data
@@ -23,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.packaging.early_build import wait_for_bundle
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "resources" / "samples"
 
@@ -41,13 +44,10 @@ def bundle() -> Path:
     given = os.environ.get("DBPLAY_BUNDLE_DIR")
     if given:
         return Path(given)
-    venv = Path(sys.prefix)
-    built = subprocess.run(
-        ["bash", str(ROOT / "packaging" / "build.sh")], cwd=ROOT,
-        env=dict(os.environ, VENV=str(venv)), capture_output=True, text=True, timeout=1500,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    print(built.stdout.splitlines()[-3:])
+    # Started in the background right after collection (tests/packaging/early_build.py).
+    code, output = wait_for_bundle()
+    assert code == 0, output
+    print(output.splitlines()[-3:])
     return ROOT / "dist" / "dbplay"
 
 
