@@ -471,6 +471,8 @@ class PostgresEngine(RestoreMixin, Engine):
         # runs as the sandbox's role, time-limited and cancellable; pg_dump itself keeps
         # the server's view (row_security off, search_path hardened) with the address's
         # credentials.
+        # The counting runs on a thread beside pg_dump (the server has cores for both),
+        # so a save takes about as long as pg_dump alone.
         opener = self._opener(database)
         with opener(
             autocommit=True,
@@ -479,10 +481,43 @@ class PostgresEngine(RestoreMixin, Engine):
         ) as conn:
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
             server_major = conn.info.server_version // 10000
-            stats = database_stats(conn, progress)
-        admin = self._info(database, options=hardened_options(self._conninfo))
-        write_dump(find_pg_dump(server_major, self.bin_dir), admin, sink, progress)
-        return DumpInfo(engine_version=version, stats=stats)
+            stop = threading.Event()
+            counted: dict[str, Any] = {}
+            asked_to_stop, written = [False], [0]
+
+            def count() -> None:
+                try:
+                    counted["stats"] = database_stats(conn, lambda *_: stop.is_set())
+                except BaseException as exc:  # handed to the dumping thread
+                    counted["error"] = exc
+                    stop.set()
+
+            def dumping(done: int, total: int | None) -> bool | None:
+                written[0] = done
+                answer = progress(done, total) if progress is not None else None
+                asked_to_stop[0] = asked_to_stop[0] or bool(answer)
+                return True if stop.is_set() and "error" in counted else answer
+
+            counter = threading.Thread(target=count, name="dbplay dump stats", daemon=True)
+            counter.start()
+            try:
+                admin = self._info(database, options=hardened_options(self._conninfo))
+                write_dump(find_pg_dump(server_major, self.bin_dir), admin, sink, dumping)
+            except BaseException:
+                stop.set()
+                counter.join()
+                if "error" in counted and not asked_to_stop[0]:
+                    raise counted["error"] from None  # why the save stopped
+                raise
+            while counter.is_alive():  # the count outlasted pg_dump: a cancel still counts
+                counter.join(0.25)
+                if progress is not None and progress(written[0], None):
+                    asked_to_stop[0] = True
+                    stop.set()
+            if "error" in counted:
+                raise counted["error"]
+        return DumpInfo(engine_version=version, stats=counted["stats"])
+
 
 class _Opener:
     """Opens connections to one database as the engine decided (sandbox role or the URI's)."""
