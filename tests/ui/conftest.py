@@ -8,6 +8,7 @@ user's real profile and tests never see each other's recent files or geometry.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,27 +74,39 @@ def shop_template(make_template) -> Path:
     return make_template(SHOP_SQL)
 
 
-@pytest.fixture
-def main_window(qtbot, pg_admin_uri: str, data_dir: Path, tmp_path: Path) -> Iterator[object]:
-    """A shown main window on the test server; closing it drops every playground's
-    database (the teardown waits for that), and it never asks questions."""
+@contextmanager
+def shown_window(qtbot, tmp_path: Path, *, ready_timeout: int = 30_000,
+                 close_timeout: int = 60_000, **options: object) -> Iterator[object]:
+    """A shown main window (``MainWindow(**options)``, no sample templates, never asking
+    to save) whose default engine is ready; closed at the end, waiting until every
+    playground's database is dropped."""
     from dbplay_desktop.templates.library import TemplateLibrary
     from dbplay_desktop.ui.window.main_window import MainWindow
 
     samples = tmp_path / "no-samples"
-    samples.mkdir()
-    window = MainWindow(server_uri=pg_admin_uri, library=TemplateLibrary(samples_dir=samples))
+    samples.mkdir(exist_ok=True)
+    window = MainWindow(library=TemplateLibrary(samples_dir=samples), **options)
     window.ask_save = lambda playground: "discard"  # type: ignore[method-assign]
-    # Not qtbot.addWidget: pytest-qt would close and delete the window before this
-    # fixture's teardown could wait for the playgrounds' databases to be dropped.
+    # Not qtbot.addWidget: pytest-qt would close and delete the window before the
+    # teardown could wait for the playgrounds' databases to be dropped.
     window.show()
-    with qtbot.waitSignal(window.engine_ready, timeout=30_000):
-        window.start_server()
-    yield window
-    if not window._shutdown_done:
-        with qtbot.waitSignal(window.shutdown_finished, timeout=30_000):
-            window.close()
-    window.deleteLater()
+    try:
+        with qtbot.waitSignal(window.engine_ready, timeout=ready_timeout):
+            window.start_server()
+        yield window
+    finally:
+        if not window._shutdown_done:
+            with qtbot.waitSignal(window.shutdown_finished, timeout=close_timeout):
+                window.close()
+        window.deleteLater()
+
+
+@pytest.fixture
+def main_window(qtbot, pg_admin_uri: str, data_dir: Path, tmp_path: Path) -> Iterator[object]:
+    """A shown main window on the test server; closing it drops every playground's
+    database (the teardown waits for that), and it never asks questions."""
+    with shown_window(qtbot, tmp_path, server_uri=pg_admin_uri) as window:
+        yield window
 
 
 def wait_ready(qtbot, playground, timeout: int = 30_000) -> None:

@@ -17,7 +17,7 @@ pytest.importorskip("chromadb")
 from dbplay_desktop.templates.container import TemplateReader
 from dbplay_desktop.templates.operations import save_template
 from dbplay_desktop.ui.templates.save_dialog import SaveChoice
-from tests.ui.conftest import run_and_wait, wait_ready
+from tests.ui.conftest import run_and_wait, shown_window, wait_ready
 
 DIMENSIONS = 384
 
@@ -48,23 +48,10 @@ def chroma_template(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, pg_admin_uri: str, data_dir: Path, tmp_path: Path) -> Iterator[object]:
-    from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.window.main_window import MainWindow
-
-    samples = tmp_path / "no-samples"
-    samples.mkdir()
-    window = MainWindow(server_uris={"postgresql": pg_admin_uri},
-                        default_engine="postgresql",
-                        library=TemplateLibrary(samples_dir=samples))
-    window.ask_save = lambda playground: "discard"  # type: ignore[method-assign]
-    window.show()
-    with qtbot.waitSignal(window.engine_ready, timeout=30_000):
-        window.start_server()
-    yield window
-    if not window._shutdown_done:
-        with qtbot.waitSignal(window.shutdown_finished, timeout=60_000):
-            window.close()
-    window.deleteLater()
+    with shown_window(qtbot, tmp_path,
+                      server_uris={"postgresql": pg_admin_uri},
+                      default_engine="postgresql") as window:
+        yield window
 
 
 def _sandbox_folder(data_dir: Path, database: str) -> Path:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from tests.reliability.fault_proxy import FaultProxy
-from tests.ui.conftest import run_and_wait, wait_ready
+from tests.ui.conftest import run_and_wait, shown_window, wait_ready
 
 pytest.importorskip("psycopg")
 
@@ -33,24 +33,12 @@ def proxy(pg_admin_uri: str) -> Iterator[FaultProxy]:
 @pytest.fixture
 def window(qtbot, proxy: FaultProxy, pg_admin_uri: str, data_dir: Path,
            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.window.main_window import MainWindow
-
     monkeypatch.setenv("DBPLAY_CONNECT_TIMEOUT", "3")
-    samples = tmp_path / "no-samples"
-    samples.mkdir()
-    window = MainWindow(server_uri=_through(pg_admin_uri, proxy),
-                        library=TemplateLibrary(samples_dir=samples))
-    window.ask_save = lambda playground: "discard"  # type: ignore[method-assign]
-    window.show()
-    with qtbot.waitSignal(window.engine_ready, timeout=30_000):
-        window.start_server()
-    yield window
-    proxy.pass_through()
-    if not window._shutdown_done:
-        with qtbot.waitSignal(window.shutdown_finished, timeout=60_000):
-            window.close()
-    window.deleteLater()
+    try:
+        with shown_window(qtbot, tmp_path, server_uri=_through(pg_admin_uri, proxy)) as window:
+            yield window
+    finally:
+        proxy.pass_through()  # let the closing window drop its database
 
 
 def test_a_reset_link_is_one_line_and_reconnect_goes_on_in_the_same_database(

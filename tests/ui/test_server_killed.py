@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import run_and_wait, wait_ready
+from tests.ui.conftest import run_and_wait, shown_window, wait_ready
 
 pytest.importorskip("psycopg")
 
@@ -38,28 +38,6 @@ def own_pg_root() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _window(qtbot, manager, engine: str, tmp_path: Path):
-    from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.window.main_window import MainWindow
-
-    samples = tmp_path / "no-samples"
-    samples.mkdir(exist_ok=True)
-    window = MainWindow(manager=manager, default_engine=engine,
-                        library=TemplateLibrary(samples_dir=samples))
-    window.ask_save = lambda playground: "discard"  # type: ignore[method-assign]
-    window.show()
-    with qtbot.waitSignal(window.engine_ready, timeout=120_000):
-        window.start_server()
-    return window
-
-
-def _close(qtbot, window) -> None:
-    if not window._shutdown_done:
-        with qtbot.waitSignal(window.shutdown_finished, timeout=60_000):
-            window.close()
-    window.deleteLater()
-
-
 def _kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
@@ -75,51 +53,58 @@ def test_killed_postgres_is_noticed_restarted_and_its_playgrounds_reopen(
     qtbot, own_pg_root: Path, data_dir: Path, shop_template: Path, tmp_path: Path
 ) -> None:
     from dbplay_desktop.servers.manager import ServerManager
-    from dbplay_desktop.servers.pg_process import PidFile
 
     manager = ServerManager(data_dirs={"postgresql": own_pg_root / "data"})
-    window = _window(qtbot, manager, "postgresql", tmp_path)
     try:
-        shop = window.open_template(shop_template)
-        blank = window.new_playground("postgresql")
-        wait_ready(qtbot, shop, timeout=60_000)
-        wait_ready(qtbot, blank, timeout=60_000)
-        shop.editor.moveCursor(shop.editor.textCursor().MoveOperation.End)
-        shop.editor.insertPlainText(TYPED)
-        run_and_wait(qtbot, shop)
-        old = {shop.database, blank.database}
-        assert all(old)
-        before = shop.editor.toPlainText()
-
-        pid = PidFile.read(own_pg_root / "data").pid
-        with qtbot.waitSignal(window.server_lost, timeout=30_000) as lost:
-            _kill(pid)
-        assert lost.args == ["postgresql"]
-        assert "stopped unexpectedly" in window.statusBar().currentMessage()
-        for playground in (shop, blank):
-            assert playground.state == "lost"
-            assert "stopped unexpectedly" in playground.banner.text()
-            assert playground.banner.retry_button.isVisibleTo(playground)
-            assert playground.banner.retry_button.text() == "Restart server"
-            assert not playground.run_all()  # refused, with a reason; nothing hangs
-        assert shop.editor.toPlainText() == before
-
-        with qtbot.waitSignal(window.engine_ready, timeout=120_000):
-            shop.banner.retry_button.click()
-        wait_ready(qtbot, shop, timeout=60_000)
-        wait_ready(qtbot, blank, timeout=60_000)
-        assert shop.editor.toPlainText() == before  # the script is kept as it was
-        run_and_wait(qtbot, shop)
-        model = shop.result_models()[-1]
-        qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=30_000)
-        assert model.data(model.index(0, 0)) in (3, "3")
-        uri = manager.admin_uri("postgresql")
-        assert uri is not None
-        qtbot.waitUntil(lambda: not (old & _databases(uri)), timeout=60_000)
-        assert {shop.database, blank.database} <= _databases(uri)
+        with shown_window(qtbot, tmp_path, ready_timeout=120_000, manager=manager,
+                          default_engine="postgresql") as window:
+            _kill_postgres_under_two_playgrounds(qtbot, window, manager, own_pg_root,
+                                                 shop_template)
     finally:
-        _close(qtbot, window)
         manager.stop()
+
+
+def _kill_postgres_under_two_playgrounds(qtbot, window, manager, own_pg_root: Path,
+                                         shop_template: Path) -> None:
+    from dbplay_desktop.servers.pg_process import PidFile
+
+    shop = window.open_template(shop_template)
+    blank = window.new_playground("postgresql")
+    wait_ready(qtbot, shop, timeout=60_000)
+    wait_ready(qtbot, blank, timeout=60_000)
+    shop.editor.moveCursor(shop.editor.textCursor().MoveOperation.End)
+    shop.editor.insertPlainText(TYPED)
+    run_and_wait(qtbot, shop)
+    old = {shop.database, blank.database}
+    assert all(old)
+    before = shop.editor.toPlainText()
+
+    pid = PidFile.read(own_pg_root / "data").pid
+    with qtbot.waitSignal(window.server_lost, timeout=30_000) as lost:
+        _kill(pid)
+    assert lost.args == ["postgresql"]
+    assert "stopped unexpectedly" in window.statusBar().currentMessage()
+    for playground in (shop, blank):
+        assert playground.state == "lost"
+        assert "stopped unexpectedly" in playground.banner.text()
+        assert playground.banner.retry_button.isVisibleTo(playground)
+        assert playground.banner.retry_button.text() == "Restart server"
+        assert not playground.run_all()  # refused, with a reason; nothing hangs
+    assert shop.editor.toPlainText() == before
+
+    with qtbot.waitSignal(window.engine_ready, timeout=120_000):
+        shop.banner.retry_button.click()
+    wait_ready(qtbot, shop, timeout=60_000)
+    wait_ready(qtbot, blank, timeout=60_000)
+    assert shop.editor.toPlainText() == before  # the script is kept as it was
+    run_and_wait(qtbot, shop)
+    model = shop.result_models()[-1]
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=30_000)
+    assert model.data(model.index(0, 0)) in (3, "3")
+    uri = manager.admin_uri("postgresql")
+    assert uri is not None
+    qtbot.waitUntil(lambda: not (old & _databases(uri)), timeout=60_000)
+    assert {shop.database, blank.database} <= _databases(uri)
 
 
 def test_killed_mongodb_is_noticed_and_a_blank_playground_comes_back(
@@ -133,8 +118,8 @@ def test_killed_mongodb_is_noticed_and_a_blank_playground_comes_back(
     root = Path(tempfile.mkdtemp(prefix="dbplay-test-killed-mongo-"))
     manager = ServerManager(data_dirs={"mongodb": root / "data"})
     try:
-        window = _window(qtbot, manager, "mongodb", tmp_path)
-        try:
+        with shown_window(qtbot, tmp_path, ready_timeout=120_000, manager=manager,
+                          default_engine="mongodb") as window:
             playground = window.new_playground("mongodb")
             wait_ready(qtbot, playground, timeout=60_000)
             old = playground.database
@@ -160,8 +145,6 @@ def test_killed_mongodb_is_noticed_and_a_blank_playground_comes_back(
             qtbot.waitUntil(old_dropped, timeout=60_000)
             run_and_wait(qtbot, playground)  # the script runs on the fresh database
             assert not any("error" in line.lower() for line in playground.message_texts())
-        finally:
-            _close(qtbot, window)
     finally:
         manager.stop()
         shutil.rmtree(root, ignore_errors=True)
