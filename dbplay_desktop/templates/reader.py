@@ -47,10 +47,14 @@ from dbplay_desktop.templates.streams import (
     DAMAGE,
     CheckedStream,
     FileWatch,
+    ReadAhead,
     ZstdMember,
     disk_error,
     read_failure,
 )
+
+#: Payload files at least this large are read a few blocks ahead on a thread.
+READ_AHEAD_SIZE = 4 * BIG_CHUNK
 
 # The stream classes under the names they had here (tests build them directly).
 _CheckedStream = CheckedStream
@@ -119,8 +123,10 @@ class TemplateReader(PayloadSource):
             ) from None
         except DAMAGE as err:
             raise self._damaged(f"{what} {shown_name(entry.path)}", err) from err
-        checked = CheckedStream(raw, entry, self.label, what, self._verified.add,
-                                self._damaged)
+        checked: io.RawIOBase = CheckedStream(raw, entry, self.label, what,
+                                              self._verified.add, self._damaged)
+        if what == "payload file" and entry.size >= READ_AHEAD_SIZE:
+            checked = ReadAhead(checked)  # decompress and hash beside the reader's work
         return io.BufferedReader(checked, buffer_size=CHUNK)
 
     # -- scripts -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ import io
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from dbplay_desktop.templates.manifest import MANIFEST_NAME, FileEntry, TemplateError, shown_name
@@ -180,6 +180,10 @@ class CheckedStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def tell(self) -> int:
+        """Bytes handed out so far (for progress; the stream cannot seek)."""
+        return min(self.bytes_read, self._entry.size)
+
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         if self._failure is not None:
             raise self._failure
@@ -257,3 +261,63 @@ class CheckedStream(io.RawIOBase):
         """Remember ``error`` so every later read raises it too; the caller raises it."""
         self._failure = error
         return error
+
+
+class ReadAhead(io.RawIOBase):
+    """A stream read on a thread of its own, a few blocks ahead of its reader.
+
+    Decompressing and hashing a large payload file is native code that releases the
+    GIL, so on this thread it runs beside what the reader does with the bytes (a scan,
+    a restore) instead of before it. At most ``depth`` blocks wait, so memory stays
+    bounded. An error of the inner stream is raised where it happened, after the bytes
+    before it, and again on every later read (never mistaken for the end of the file);
+    closing stops the thread.
+    """
+
+    def __init__(self, inner: io.RawIOBase, block: int = BIG_CHUNK, depth: int = 4) -> None:
+        from dbplay_desktop.engines.read_ahead import read_ahead
+
+        super().__init__()
+        self._inner = inner
+        self._blocks = read_ahead(self._read_blocks(block), depth=depth)
+        self._current = memoryview(b"")
+        self._failure: BaseException | None = None
+        self._at_end = False
+        self._handed = 0
+
+    def _read_blocks(self, block: int) -> Iterator[bytes]:
+        while chunk := self._inner.read(block):
+            yield chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        """Bytes handed to the reader so far (for progress)."""
+        return self._handed
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        if self._failure is not None:
+            raise self._failure
+        if not self._current:
+            if self._at_end:
+                return 0
+            try:
+                self._current = memoryview(next(self._blocks))
+            except StopIteration:
+                self._at_end = True
+                return 0
+            except BaseException as exc:
+                self._failure = exc
+                raise
+        size = min(len(buffer), len(self._current))
+        memoryview(buffer).cast("B")[:size] = self._current[:size]
+        self._current = self._current[size:]
+        self._handed += size
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self._blocks.close()  # stops the thread after the block it is reading
+            self._inner.close()
+        super().close()
