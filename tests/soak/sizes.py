@@ -16,10 +16,10 @@ def size(full: int, quick: int) -> int:
 #: Playgrounds open at once, each streaming a large result.
 PLAYGROUNDS = size(20, 4)
 #: Rows each of those playgrounds streams.
-STREAM_ROWS = size(100_000, 10_000)
+STREAM_ROWS = size(100_000, 5_000)
 #: Open template -> query -> reset -> close cycles in one window.
-CYCLES = size(500, 12)
+CYCLES = size(500, 8)
 #: The PostgreSQL template saved and restored by the command line, in MiB of table data.
-TEMPLATE_MIB = size(2048, 48)
+TEMPLATE_MIB = size(2048, 32)
 #: Seconds a whole test may take (a hang detector, not a timing test).
 TIMEOUT_S = size(3600, 300)
