@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from dbplay_desktop.engines.base import EngineError, QueryCancelled, Session
+from dbplay_desktop.ui.playground.event_pump import pump
 from dbplay_desktop.ui.results.stream import (
     DEFAULT_ROW_CAP,
     PacedBatches,
@@ -195,11 +196,14 @@ class QueryRunner(QObject):
         self.generation = 0
         self._worker: Worker | None = None
         self._flags = StreamFlags()
+        #: Events of this runner the UI thread's pump has not handled yet.
+        self._pending = 0
 
     @property
     def is_running(self) -> bool:
-        """Whether a worker is still using the session (also after :meth:`discard`)."""
-        return self._worker is not None and not self._worker.is_done
+        """Whether a worker is still using the session (also after :meth:`discard`), or
+        its last events still wait for the UI thread (:mod:`.event_pump`)."""
+        return self._worker is not None and (not self._worker.is_done or self._pending > 0)
 
     def run(
         self,
@@ -225,8 +229,8 @@ class QueryRunner(QObject):
         )
         worker.generation = self.generation
         self.destroyed.connect(self._flags.halt)  # a closed tab stops its run
-        worker.signals.yielded.connect(self._on_event)
-        worker.signals.finished.connect(self._on_finished)
+        worker.signals.yielded.connect(self._on_yielded)
+        worker.signals.finished.connect(self._on_worker_finished)
         self._worker = worker
         return start_worker(worker, _pool=pool)
 
@@ -266,7 +270,16 @@ class QueryRunner(QObject):
     def _current(self, generation: int) -> bool:
         return generation == self.generation
 
+    def _on_yielded(self, payload: tuple[Any, ...]) -> None:
+        self._pending += 1
+        pump().post(self, self._on_event, payload)
+
+    def _on_worker_finished(self) -> None:
+        self._pending += 1
+        pump().post(self, self._on_finished, None)
+
     def _on_event(self, payload: tuple[Any, ...]) -> None:
+        self._pending -= 1
         generation, kind, index, *rest = payload
         if not self._current(generation):
             return  # an old run: it was stopped, its credits no longer matter
@@ -284,7 +297,8 @@ class QueryRunner(QObject):
         else:
             self.failed.emit(rest[0])
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, _argument: object = None) -> None:
+        self._pending -= 1
         worker = self._worker
         if worker is None or not worker.is_done:
             return
