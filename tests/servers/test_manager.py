@@ -45,6 +45,9 @@ class CountingServer:
     def uri_note(self) -> str:
         return ""
 
+    def is_alive(self) -> bool:
+        return self.stopped == 0
+
 
 class BrokenServer(CountingServer):
     def start(self) -> str:

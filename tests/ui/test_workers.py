@@ -119,8 +119,9 @@ def test_quit_stops_a_generator_at_the_next_yield_and_runs_its_cleanup(qtbot):
     recorder = Recorder()
     worker = recorder.attach(Worker(endless))
     start_worker(worker)
-    qtbot.waitUntil(lambda: "yielded" in recorder.names(), timeout=5000)
-    with qtbot.waitSignal(worker.signals.finished, timeout=5000):
+    qtbot.waitUntil(lambda: "yielded" in recorder.names(), timeout=30_000)
+    # Generous: the thousands of yields queued before the quit are delivered first.
+    with qtbot.waitSignal(worker.signals.finished, timeout=60_000):
         worker.quit()
     qtbot.waitUntil(lambda: "finished" in recorder.names())
     assert worker.aborted

@@ -134,6 +134,12 @@ class MongoEngine(Engine):
         if isinstance(exc, OperationFailure):
             return EngineError(f"{what}: {message}")
         if message.startswith("cannot reach"):
+            from dbplay_desktop.engines.mongo.session import _address
+
+            address = _address(self.uri)  # "No servers found yet" names no server
+            if address and address != "the MongoDB server" and address not in message:
+                message = message.replace("the MongoDB server", f"the MongoDB server at "
+                                          f"{address}", 1)
             return ConnectionFailed(message)
         return ConnectionFailed(f"{what}: {message}")
 
