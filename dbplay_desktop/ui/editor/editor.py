@@ -24,6 +24,7 @@ method here speaks Python offsets into :meth:`CodeEditor.all_text` (the same off
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QRect, Qt, QTimer, Signal
@@ -96,6 +97,17 @@ def lexer_only(lexer: str) -> LanguageSpec:
 # --------------------------------------------------------------------------- editor
 
 
+
+def weak_method(method: Callable[[], tuple[int, int]]) -> Callable[[], tuple[int, int]]:
+    """``method`` called through a weak reference (an empty range once its object is gone)."""
+    ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
+
+    def call() -> tuple[int, int]:
+        bound = ref()
+        return bound() if bound is not None else (0, -1)
+
+    return call
+
 class CodeEditor(QPlainTextEdit):
     """A plain-text code editor with the query-tool conveniences listed in the module doc."""
 
@@ -123,7 +135,9 @@ class CodeEditor(QPlainTextEdit):
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self._gutter = LineNumberGutter(self)
         self.highlighter = PygmentsHighlighter(self.document())
-        self.highlighter.visible_blocks = self._visible_block_range
+        # Weakly: the highlighter holding the editor's method would keep both alive
+        # (with their completer and caches) after the tab closed.
+        self.highlighter.visible_blocks = weak_method(self._visible_block_range)
 
         self.completer = Completer(self)
         self.completer.setWidget(self)

@@ -161,6 +161,9 @@ class PygmentsHighlighter(QSyntaxHighlighter):
         self._formats = TokenFormats(LIGHT_STYLE)
         self._set_lexer(language)
         self.setDocument(document)
+        # Owned by the document from here on (made without a parent only so the handler
+        # above runs first): it goes when the editor's document goes, never lingers.
+        self.setParent(document)
 
     # -- configuration ---------------------------------------------------------
     def set_language(self, language: str) -> bool:
