@@ -14,9 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from tests import qt_fixtures
 from tests.soak.engines import Engines
 from tests.soak.figures import FIGURES, REPORT_ENV
 from tests.soak.sizes import SOAK
+from tests.ui.conftest import shown_window
+
+# The window suites' shared fixtures (tests/qt_fixtures.py), seen by pytest here.
+_isolated_qsettings = qt_fixtures._isolated_qsettings
+data_dir = qt_fixtures.data_dir
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,19 +49,6 @@ def _figures_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """QSettings go to a temporary INI folder, never the user's."""
-    from PySide6.QtCore import QCoreApplication, QSettings
-
-    folder = tmp_path_factory.mktemp("soak-qsettings")
-    QCoreApplication.setOrganizationName("dbplay-tests")
-    QCoreApplication.setApplicationName("dbplay-tests")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    yield
-
-
 @pytest.fixture(scope="session")
 def soak_engines(request: pytest.FixtureRequest, pg_admin_uri: str) -> Engines:
     """Every engine available here, with the test servers' addresses."""
@@ -76,31 +69,10 @@ def template_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh dbplay data directory for this test (sandbox files, settings)."""
-    folder = tmp_path / "dbplay-data"
-    folder.mkdir()
-    monkeypatch.setenv("DBPLAY_DATA_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def soak_window(qtbot, soak_engines: Engines, data_dir: Path, tmp_path: Path) -> Iterator[object]:
     """A shown main window on every engine of the run; it never asks questions."""
-    from dbplay_desktop.templates.library import TemplateLibrary
-    from dbplay_desktop.ui.window.main_window import MainWindow
-
-    samples = tmp_path / "no-samples"
-    samples.mkdir()
-    window = MainWindow(server_uris=soak_engines.server_uris, default_engine="postgresql",
-                        library=TemplateLibrary(samples_dir=samples))
-    window.ask_save = lambda playground: "discard"  # type: ignore[method-assign]
-    window.resize(1200, 800)
-    window.show()
-    with qtbot.waitSignal(window.engine_ready, timeout=60_000):
-        window.start_server()
-    yield window
-    if not window._shutdown_done:
-        with qtbot.waitSignal(window.shutdown_finished, timeout=120_000):
-            window.close()
-    window.deleteLater()
+    with shown_window(qtbot, tmp_path, ready_timeout=60_000, close_timeout=120_000,
+                      server_uris=soak_engines.server_uris,
+                      default_engine="postgresql") as window:
+        window.resize(1200, 800)
+        yield window

@@ -13,27 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import qt_fixtures
 
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """QSettings of every UI test go to a temporary INI folder, never the user's."""
-    from PySide6.QtCore import QCoreApplication, QSettings
-
-    folder = tmp_path_factory.mktemp("qsettings")
-    QCoreApplication.setOrganizationName("dbplay-tests")
-    QCoreApplication.setApplicationName("dbplay-tests")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    yield
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh dbplay data directory (``DBPLAY_DATA_DIR``) for this test."""
-    folder = tmp_path / "dbplay-data"
-    folder.mkdir()
-    monkeypatch.setenv("DBPLAY_DATA_DIR", str(folder))
-    return folder
+# The window suites' shared fixtures (tests/qt_fixtures.py), seen by pytest here.
+_isolated_qsettings = qt_fixtures._isolated_qsettings
+data_dir = qt_fixtures.data_dir
 
 
 @pytest.fixture
