@@ -111,3 +111,19 @@ UNCANCELLABLE_SQL = (
 #: at its start still honours a cancel (a reading of pg_stat_activity's query_start,
 #: to wait for a state of the server, not to time anything).
 UNCANCELLABLE_AFTER = timedelta(seconds=1)
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out at most ``step`` bytes per read, to cross every boundary."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._pos, self._step = data, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        want = self._step if size is None or size < 0 else min(self._step, size)
+        chunk = self._data[self._pos:self._pos + want]
+        self._pos += len(chunk)
+        return chunk

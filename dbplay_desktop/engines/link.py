@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
+from dbplay_desktop.engines.base import Statement, StatementResult
 from dbplay_desktop.errors import ConnectionLost, EngineError
 
 #: The environment variable of the connection timeout, in seconds.
@@ -71,6 +72,15 @@ def lost(address: str, reason: str, *, line: int | None = None,
     reason = " ".join(str(reason).split())
     return ConnectionLost(f"lost the connection to {address}" + (f" ({reason})" if reason else ""),
                           line=line, column=column)
+
+
+def refused_after_loss(address: str, loss: ConnectionLost, index: int,
+                       statement: Statement) -> StatementResult:
+    """The result of a statement a session whose connection is gone never runs."""
+    error = lost(address, f"{loss.reason}; reconnect to run more", line=statement.line,
+                 column=statement.column)
+    return StatementResult(index=index, statement=statement, error=error,
+                           changes_state=False)
 
 
 def cut_reason(seconds: float) -> str:

@@ -19,6 +19,7 @@ from dbplay_desktop.engines.postgres import script_lines as pg_script_lines
 from dbplay_desktop.engines.postgres import script_reader as pg_script_reader
 from dbplay_desktop.engines.postgres.script import COMMENT_TOKENS, cut_text, sql_tokens
 from dbplay_desktop.engines.postgres.script_reader import TemplateScriptError, read_script
+from tests.helpers import Trickle
 
 SPACE = " \t\n\r\f\v"
 
@@ -137,21 +138,6 @@ def actual(data: bytes, stream: io.RawIOBase | None = None) -> list[tuple[object
     return out
 
 
-class Trickle(io.RawIOBase):
-    """A stream that hands out at most a few bytes per read, to cross every boundary."""
-
-    def __init__(self, data: bytes, step: int) -> None:
-        self._data, self._pos, self._step = data, 0, step
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        chunk = self._data[
-            self._pos : self._pos + min(self._step, size if size >= 0 else self._step)
-        ]
-        self._pos += len(chunk)
-        return chunk
 
 
 FRAGMENTS = [

@@ -24,6 +24,7 @@ from dbplay_desktop.engines.postgres.script_reader import read_script
 from dbplay_desktop.errors import EngineError
 from tests.fuzz.sql_text import SQL_TOKENS, located, sql_gap_is_ignorable, sql_text
 from tests.fuzz.support import budget, check_one_line, check_statements, mutated
+from tests.helpers import Trickle
 
 
 def pg_is_space(char: str) -> bool:
@@ -55,20 +56,6 @@ def test_split_covers_the_text(text: str, cursor: int) -> None:
 # --------------------------------------------------------------------------- reader
 
 
-class Trickle(io.RawIOBase):
-    """A stream that hands out at most ``step`` bytes per read, to cross every boundary."""
-
-    def __init__(self, data: bytes, step: int) -> None:
-        self._data, self._pos, self._step = data, 0, step
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        want = self._step if size is None or size < 0 else min(self._step, size)
-        chunk = self._data[self._pos:self._pos + want]
-        self._pos += len(chunk)
-        return chunk
 
 
 def _read(data: bytes, step: int) -> list[tuple[str, str, int, bytes | None]] | None:

@@ -75,7 +75,13 @@ from dbplay_desktop.engines.base import (
     Session,
     StatementResult,
 )
-from dbplay_desktop.engines.link import ServerCalls, connect_timeout, lost, one_reason
+from dbplay_desktop.engines.link import (
+    ServerCalls,
+    connect_timeout,
+    lost,
+    one_reason,
+    refused_after_loss,
+)
 from dbplay_desktop.engines.mongo.errors import error_message
 from dbplay_desktop.engines.mongo.shell.commands import COLLECTION, DATABASE, Call, ShellCommand
 from dbplay_desktop.engines.mongo.values import tag
@@ -211,10 +217,7 @@ class MongoSession(Session):
                                       changes_state=False)
                 return
             if self._lost is not None:
-                gone = lost(self.address, f"{self._lost.reason}; reconnect to run more",
-                            line=statement.line, column=statement.column)
-                yield StatementResult(index=number, statement=statement, error=gone,
-                                      changes_state=False)
+                yield refused_after_loss(self.address, self._lost, number, statement)
                 return
             try:
                 command = parse_piece(piece, index)

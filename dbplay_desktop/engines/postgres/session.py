@@ -40,7 +40,14 @@ from dbplay_desktop.engines.base import (
     Statement,
     StatementResult,
 )
-from dbplay_desktop.engines.link import ServerCalls, connect_timeout, lost, one_reason, shutdown_fd
+from dbplay_desktop.engines.link import (
+    ServerCalls,
+    connect_timeout,
+    lost,
+    one_reason,
+    refused_after_loss,
+    shutdown_fd,
+)
 from dbplay_desktop.engines.postgres.catalog import load_catalog
 from dbplay_desktop.engines.postgres.errors import connection_error, error_message
 from dbplay_desktop.engines.postgres.script import split_sql
@@ -191,10 +198,7 @@ class PostgresSession(Session):
                 yield self._not_started(index, statement)
                 return
             if self._lost is not None:
-                error = lost(self.address, f"{self._lost.reason}; reconnect to run more",
-                             line=statement.line, column=statement.column)
-                yield StatementResult(index=index, statement=statement, error=error,
-                                      changes_state=False)
+                yield refused_after_loss(self.address, self._lost, index, statement)
                 return
             result = self._run(index, statement, text)
             yield result
