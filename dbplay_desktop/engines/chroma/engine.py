@@ -540,7 +540,6 @@ class ChromaEngine(Engine):
             more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
             raise UnsafeContent(f"the template was refused: {findings[0]}{more}")
         created = None
-        made_folder: Path | None = None
         if self.http:
             if database is None or database not in self.list_databases():
                 database = created = self.create_sandbox(database)
@@ -565,12 +564,6 @@ class ChromaEngine(Engine):
             if created is not None:
                 with contextlib.suppress(EngineError):
                     self.drop_sandbox(created)
-            if made_folder is not None:
-                if client is not None:
-                    _close(client)
-                    client = None
-                _forget_system(made_folder)
-                shutil.rmtree(made_folder, ignore_errors=True)
             if isinstance(exc, EngineError) and not isinstance(exc, RestoreError):
                 raise RestoreError(str(exc)) from exc
             raise
