@@ -127,3 +127,33 @@ class Trickle(io.RawIOBase):
         chunk = self._data[self._pos:self._pos + want]
         self._pos += len(chunk)
         return chunk
+
+
+def mongo_long_query(uri: str, max_seconds: float) -> str:
+    """A mongosh command that runs far longer than any test waits, unless cancelled, and
+    that the server itself ends after ``max_seconds`` at most.
+
+    mongod interrupts a killed command, so one huge pipeline stage will do there.
+    SecantusDB's killOp only closes the connection and lets the command run on; it checks
+    ``maxTimeMS`` between pipeline stages, so there the work is a thousand stages of about
+    a quarter of a second each. A single huge stage would burn a server core for days
+    after the test and slow every later test that uses the server.
+    """
+    import pymongo
+
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
+        secantus = "secantusVersion" in client.admin.command("buildInfo")
+    limit = round(max_seconds * 1000)
+    if secantus:
+        stage = ('{$set: {v: {$reduce: {input: {$range: [0, 30000]}, initialValue: 0, '
+                 'in: {$add: ["$$value", "$$this"]}}}}}')
+        stages = ", ".join([stage] * 990)  # mongod's limit is 1000 stages
+        return (f'db.runCommand({{aggregate: 1, pipeline: [{{$documents: [{{x: 0}}]}}, '
+                f'{stages}], cursor: {{}}, maxTimeMS: {limit}}})')
+    return (
+        'db.runCommand({aggregate: 1, pipeline: [{$documents: [{x: 0}]}, '
+        '{$densify: {field: "x", range: {step: 1, bounds: [0, 1000000]}}}, '
+        '{$project: {v: {$reduce: {input: {$range: [0, 1000000]}, initialValue: 0, '
+        'in: {$add: ["$$value", "$$this"]}}}}}, '
+        f'{{$group: {{_id: null, n: {{$sum: "$v"}}}}}}], cursor: {{}}, maxTimeMS: {limit}}})'
+    )

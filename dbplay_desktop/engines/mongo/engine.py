@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import logging
 import re
 import secrets
 import threading
@@ -58,10 +57,6 @@ from dbplay_desktop.engines.mongo.session import REGISTRY_DATABASE, MongoSession
 REGISTRY_COLLECTION = "sandboxes"
 #: Databases that belong to the server, never to a user or a sandbox.
 SERVER_DATABASES = frozenset({"admin", "local", "config", REGISTRY_DATABASE})
-#: How long one drop may wait before the idle connections are closed and it is tried again.
-DROP_WAIT_SECONDS = 30.0
-
-log = logging.getLogger(__name__)
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,63}\Z")
 _UNAUTHORIZED = {13, 8000}  # Unauthorized, AtlasError
 _STARTED = _dt.datetime.now(_dt.timezone.utc)
@@ -235,42 +230,10 @@ class MongoEngine(Engine):
                     raise EngineError(f"{database!r} is not a dbplay sandbox; dbplay never "
                                       "drops other databases")
                 return  # already dropped
-            self._drop_database(database)
+            self._client.drop_database(database)
             self._registry.delete_one({"_id": database})
         except PyMongoError as exc:
             raise self._fail(exc, f"cannot drop {database}") from exc
-
-    def _drop_database(self, database: str) -> None:
-        """Drop ``database``, never waiting forever.
-
-        SecantusDB keeps a read snapshot for each connection, and once in a long while a
-        drop waits on one that an idle connection of this engine's pool still holds. So
-        a drop that has not finished within :data:`DROP_WAIT_SECONDS` closes the pool's
-        idle connections (those in use carry on) and is tried once more.
-        """
-        import pymongo
-
-        try:
-            with pymongo.timeout(DROP_WAIT_SECONDS):
-                self._client.drop_database(database)
-            return
-        except PyMongoError as exc:
-            if not exc.timeout:
-                raise
-            log.info("dropping %s waited %s s; closing idle connections and trying again",
-                     database, DROP_WAIT_SECONDS)
-        self._close_idle_connections()
-        with pymongo.timeout(DROP_WAIT_SECONDS * 4):
-            self._client.drop_database(database)
-
-    def _close_idle_connections(self) -> None:
-        topology = getattr(self._client, "_topology", None)
-        servers = getattr(topology, "_servers", None) or {}
-        for server in list(servers.values()):
-            try:
-                server.pool.reset_without_pause()
-            except (AttributeError, TypeError, PyMongoError):
-                continue
 
     def drop_abandoned_playgrounds(self) -> list[str]:
         try:

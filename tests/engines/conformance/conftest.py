@@ -19,6 +19,7 @@ import pytest
 
 from dbplay_desktop.engines.base import Engine
 from dbplay_desktop.engines.registry import engine_names
+from tests.helpers import mongo_long_query
 
 #: The rows every case's ``create_script`` leaves in its table, in id order.
 ROWS: list[tuple[int, str | None]] = [
@@ -26,6 +27,9 @@ ROWS: list[tuple[int, str | None]] = [
     (6, "six"), (7, "seven"), (8, "eight"), (9, "nine"), (10, "ten"),
 ]
 TABLE = "pets"
+#: How long the MongoDB long query may run on the server after a test let go of it (more
+#: than any test waits for it to be cancelled).
+MONGO_LONG_QUERY_SECONDS = 60
 COLUMNS = ["id", "name"]
 #: What ``split`` must make of :data:`SPLIT_TEXT`: each statement's text, line and column.
 SPLIT_TEXT = "SELECT 'a;b' AS x;\n  SELECT 2;\nSELECT 3"
@@ -224,16 +228,6 @@ def _kv(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
     )
 
 
-#: Runs about 10^12 additions on an empty database (no collection needed); its own
-#: maxTimeMS (150 s, more than any test waits) ends it on a server whose killOp only closes
-#: the connection (SecantusDB finishes a command in the background).
-MONGO_LONG_QUERY = (
-    'db.runCommand({aggregate: 1, pipeline: [{$documents: [{x: 0}]}, '
-    '{$densify: {field: "x", range: {step: 1, bounds: [0, 1000000]}}}, '
-    '{$project: {v: {$reduce: {input: {$range: [0, 1000000]}, initialValue: 0, '
-    'in: {$add: ["$$value", "$$this"]}}}}}, '
-    '{$group: {_id: null, n: {$sum: "$v"}}}], cursor: {}, maxTimeMS: 150000})'
-)
 
 
 def _mongodb(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
@@ -285,7 +279,7 @@ def _mongodb(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
             f"db.{TABLE}.insertMany([{documents}])\n"
         ),
         select_rows=f"db.{TABLE}.find().sort({{_id: 1}})",
-        long_query=MONGO_LONG_QUERY,
+        long_query=mongo_long_query(uri, MONGO_LONG_QUERY_SECONDS),
         syntax_error=f"db.{TABLE}.countDocuments({{}})\n// a comment\n"
                      f"db.{TABLE}.find({{a: }})\ndb.{TABLE}.find()",
         error_index=1,

@@ -239,24 +239,3 @@ def test_a_user_who_may_not_create_databases_gets_a_clear_error(tmp_path) -> Non
             wrong.close()
     finally:
         _stop(process)
-
-
-def test_a_drop_that_waits_too_long_is_tried_again_after_idle_connections_close(
-        engine: MongoEngine, admin, monkeypatch) -> None:
-    """SecantusDB can keep a drop waiting on a snapshot an idle pooled connection holds:
-    past its wait the drop closes the idle connections and tries once more."""
-    from dbplay_desktop.engines.mongo import engine as engine_module
-
-    database = engine.create_sandbox()
-    admin[database]["t"].insert_one({"_id": 1})
-    closed: list[bool] = []
-    real_close = engine._close_idle_connections
-    monkeypatch.setattr(engine, "_close_idle_connections",
-                        lambda: (closed.append(True), real_close()))
-    monkeypatch.setattr(engine_module, "DROP_WAIT_SECONDS", 1e-6)  # the first try times out
-    with pytest.raises(EngineError):  # the second try too, at this wait: one clear line
-        engine.drop_sandbox(database)
-    assert closed == [True]
-    monkeypatch.setattr(engine_module, "DROP_WAIT_SECONDS", 30.0)
-    engine.drop_sandbox(database)
-    assert database not in admin.list_database_names()

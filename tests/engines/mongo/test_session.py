@@ -25,16 +25,13 @@ from dbplay_desktop.engines.base import (
 from dbplay_desktop.engines.mongo.engine import MongoEngine
 from dbplay_desktop.engines.mongo.session import MongoSession
 from dbplay_desktop.values import MISSING, Tagged
+from tests.helpers import mongo_long_query
 
-#: About 10^12 additions on an empty database; its own maxTimeMS ends it on a server that
-#: finishes a killed command in the background.
-LONG = (
-    'db.runCommand({aggregate: 1, pipeline: [{$documents: [{x: 0}]}, '
-    '{$densify: {field: "x", range: {step: 1, bounds: [0, 1000000]}}}, '
-    '{$project: {v: {$reduce: {input: {$range: [0, 1000000]}, initialValue: 0, '
-    'in: {$add: ["$$value", "$$this"]}}}}}, '
-    '{$group: {_id: null, n: {$sum: "$v"}}}], cursor: {}, maxTimeMS: 30000})'
-)
+
+@pytest.fixture(scope="module")
+def long_query(mongo_uri: str) -> str:
+    """Runs until cancelled; the server ends it after 30 s at most."""
+    return mongo_long_query(mongo_uri, 30)
 
 
 @pytest.fixture(scope="module")
@@ -357,8 +354,10 @@ def _cancel_in(session: MongoSession, text: str, after: float) -> tuple[Statemen
     return result, time.monotonic() - started
 
 
-def test_cancel_a_long_aggregation_from_another_thread(session: MongoSession) -> None:
-    result, took = _cancel_in(session, LONG, 1.0)
+def test_cancel_a_long_aggregation_from_another_thread(
+    session: MongoSession, long_query: str
+) -> None:
+    result, took = _cancel_in(session, long_query, 1.0)
     assert isinstance(result.error, QueryCancelled), result.error
     assert took < 10
     assert result.error.line == 1
@@ -380,10 +379,10 @@ def test_cancel_while_a_cursor_streams(session: MongoSession) -> None:
     assert one(session, "db.t.countDocuments({})")[1] == [(50,)]
 
 
-def test_timeout_stops_a_long_aggregation(session: MongoSession) -> None:
+def test_timeout_stops_a_long_aggregation(session: MongoSession, long_query: str) -> None:
     session.set_timeout(1.0)
     started = time.monotonic()
-    ((result, _rows),) = run(session, LONG)
+    ((result, _rows),) = run(session, long_query)
     assert isinstance(result.error, QueryCancelled), result.error
     assert "timeout" in str(result.error)
     assert time.monotonic() - started < 15
