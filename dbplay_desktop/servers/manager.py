@@ -44,6 +44,7 @@ class ServerManager:
         self._servers: dict[str, LocalServer] = {}
         self._admin_uris: dict[str, str] = {}
         self._cleanup_taken: set[str] = set()
+        self._stopped = False  # the app is quitting: nothing starts any more
 
     def data_dir(self, name: str) -> Path | None:
         """Where engine ``name``'s local server keeps its data (None: its default)."""
@@ -84,6 +85,8 @@ class ServerManager:
         with self._lock:
             engine_lock = self._engine_locks.setdefault(name, threading.Lock())
         with engine_lock:
+            if self._stopped:
+                raise EngineError("dbplay is quitting: the local server is not started")
             known = self._admin_uris.get(name)
             if known is not None:
                 return known
@@ -127,15 +130,17 @@ class ServerManager:
         return not taken
 
     def stop(self) -> None:
-        """Stop every local server this manager started (waiting for one still starting);
-        safe to call twice.
+        """Stop every local server this manager started (waiting for one still starting)
+        and start none afterwards; safe to call twice.
 
         A server adopted from an earlier run is stopped too: dbplay owns it and nothing
         else should keep it running once the window is gone.
         """
         # A server still starting on a worker (initdb takes seconds) is waited for, then
-        # stopped with the others: a quit during the start must not leave it running.
+        # stopped with the others; a start asked for afterwards (its worker had not got
+        # that far yet) is refused: a quit during the start must not leave it running.
         with self._lock:
+            self._stopped = True
             engine_locks = list(self._engine_locks.values())
         for engine_lock in engine_locks:
             with engine_lock:

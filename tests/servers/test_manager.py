@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dbplay_desktop.errors import ConnectionFailed
+from dbplay_desktop.errors import ConnectionFailed, EngineError
 from dbplay_desktop.servers.local import LocalServer
 from dbplay_desktop.servers.manager import ServerManager
 
@@ -124,3 +124,19 @@ def test_stop_waits_for_a_server_still_starting_and_stops_it() -> None:
     stopper.join(60)
     assert made[0].stopped == 1
     assert manager.admin_uri("slow") is None
+
+
+def test_a_start_asked_for_after_the_stop_is_refused(tmp_path):
+    """The app quits while a start is still waiting for its worker: the stop must not be
+    followed by a server nobody will stop."""
+    made: list[CountingServer] = []
+
+    def factory(data_dir: Path | None) -> CountingServer:
+        made.append(CountingServer(data_dir))
+        return made[-1]
+
+    manager = ServerManager({"one": tmp_path / "one"})
+    manager.stop()
+    with pytest.raises(EngineError, match="quitting"):
+        manager.start("one", factory)
+    assert made == [] and manager.started() == []

@@ -43,7 +43,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
             "DBPLAY_SETTINGS_DIR": str(tmp_path / "settings")}
 
 
-def test_the_first_frame_imports_nothing_heavy(tmp_path):
+def test_the_first_frame_imports_nothing_heavy(tmp_path, monkeypatch):
     result = subprocess.run([sys.executable, "-c", _PROBE], cwd=_REPO, env=_env(tmp_path),
                             capture_output=True, text=True, timeout=240)
     lines = result.stdout.splitlines()
@@ -52,6 +52,14 @@ def test_the_first_frame_imports_nothing_heavy(tmp_path):
     # The shown line comes first (build.sh reads it), the whole window follows.
     shown = lines.index("dbplay: window shown")
     assert lines.index("dbplay: window ready") > shown
+    # It quit as soon as it was ready, with its server start still on a worker: no
+    # server is left running (a start the quit overtook is refused).
+    from dbplay_desktop.servers import pg_paths
+
+    monkeypatch.delenv(pg_paths.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv(pg_paths.APP_DATA_DIR_ENV, str(tmp_path / "data"))
+    cluster = pg_paths.default_data_dir()
+    assert not (cluster / "postmaster.pid").exists(), f"a server still runs in {cluster}"
 
 
 def test_cli_commands_do_not_import_qt(tmp_path):
