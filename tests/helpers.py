@@ -144,16 +144,16 @@ def mongo_long_query(uri: str, max_seconds: float) -> str:
     with pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
         secantus = "secantusVersion" in client.admin.command("buildInfo")
     limit = round(max_seconds * 1000)
+
+    def sum_to(n: int) -> str:
+        return (f'{{$reduce: {{input: {{$range: [0, {n}]}}, initialValue: 0, '
+                f'in: {{$add: ["$$value", "$$this"]}}}}}}')
+
     if secantus:
-        stage = ('{$set: {v: {$reduce: {input: {$range: [0, 30000]}, initialValue: 0, '
-                 'in: {$add: ["$$value", "$$this"]}}}}}')
-        stages = ", ".join([stage] * 990)  # mongod's limit is 1000 stages
-        return (f'db.runCommand({{aggregate: 1, pipeline: [{{$documents: [{{x: 0}}]}}, '
-                f'{stages}], cursor: {{}}, maxTimeMS: {limit}}})')
-    return (
-        'db.runCommand({aggregate: 1, pipeline: [{$documents: [{x: 0}]}, '
-        '{$densify: {field: "x", range: {step: 1, bounds: [0, 1000000]}}}, '
-        '{$project: {v: {$reduce: {input: {$range: [0, 1000000]}, initialValue: 0, '
-        'in: {$add: ["$$value", "$$this"]}}}}}, '
-        f'{{$group: {{_id: null, n: {{$sum: "$v"}}}}}}], cursor: {{}}, maxTimeMS: {limit}}})'
-    )
+        stages = ", ".join([f"{{$set: {{v: {sum_to(30000)}}}}}"] * 990)  # mongod allows 1000
+    else:
+        stages = ('{$densify: {field: "x", range: {step: 1, bounds: [0, 1000000]}}}, '
+                  f'{{$project: {{v: {sum_to(1000000)}}}}}, '
+                  '{$group: {_id: null, n: {$sum: "$v"}}}')
+    return (f'db.runCommand({{aggregate: 1, pipeline: [{{$documents: [{{x: 0}}]}}, '
+            f'{stages}], cursor: {{}}, maxTimeMS: {limit}}})')

@@ -56,8 +56,8 @@ def test_the_first_frame_imports_nothing_heavy(tmp_path, monkeypatch):
     # server is left running (a start the quit overtook is refused).
     from dbplay_desktop.servers import pg_paths
 
-    monkeypatch.delenv(pg_paths.DATA_DIR_ENV, raising=False)
-    monkeypatch.setenv(pg_paths.APP_DATA_DIR_ENV, str(tmp_path / "data"))
+    for name, value in _env(tmp_path).items():  # the environment the launch had
+        monkeypatch.setenv(name, value)
     cluster = pg_paths.default_data_dir()
     assert not (cluster / "postmaster.pid").exists(), f"a server still runs in {cluster}"
 

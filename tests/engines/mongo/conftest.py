@@ -20,12 +20,6 @@ def client(mongo_uri: str) -> Iterator[pymongo.MongoClient]:
         client.close()
 
 
-def drop_databases(client: pymongo.MongoClient, names: list[str]) -> None:
-    """Drop ``names`` after a test."""
-    for name in names:
-        client.drop_database(name)
-
-
 @pytest.fixture
 def databases(client: pymongo.MongoClient) -> Iterator[list[str]]:
     """Three fresh database names; every one is dropped after the test."""
@@ -33,4 +27,5 @@ def databases(client: pymongo.MongoClient) -> Iterator[list[str]]:
     try:
         yield names
     finally:
-        drop_databases(client, names)
+        for name in names:
+            client.drop_database(name)
