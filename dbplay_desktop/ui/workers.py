@@ -162,18 +162,9 @@ class _Reaper(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.workers: set[Worker] = set()
-        self._leaving: list[Worker] = []  # finished, their thread still inside emit()
-        self._retry = QTimer(self)
-        self._retry.setSingleShot(True)
-        self._retry.setInterval(1)
-        self._retry.timeout.connect(self._release_leaving)
 
     def keep(self, worker: Worker) -> None:
         self.workers.add(worker)
-        # The keeper owns the signals object from now on, not its Python wrapper: the
-        # last reference to a worker may drop on a pool thread, and the object must then
-        # not be deleted there but by _release, on this thread.
-        worker.signals.setParent(self)
         worker.signals.finished.connect(self._on_finished)
 
     @Slot()
@@ -193,17 +184,10 @@ class _Reaper(QObject):
         after every delivery already queued there.
         """
         if not worker._past_last_emit:
-            self._leaving.append(worker)
-            self._retry.start()
+            QTimer.singleShot(1, self, lambda: self._release(worker))
             return
         self.workers.discard(worker)
         QMetaObject.invokeMethod(worker.signals, "deleteLater", Qt.ConnectionType.QueuedConnection)
-
-    @Slot()
-    def _release_leaving(self) -> None:
-        leaving, self._leaving = self._leaving, []
-        for worker in leaving:
-            self._release(worker)
 
 
 _reaper: _Reaper | None = None
