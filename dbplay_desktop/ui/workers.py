@@ -32,7 +32,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QMetaObject, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 __all__ = [
     "Worker",
@@ -78,7 +78,6 @@ class Worker(QRunnable):
         self._abort = False
         self._running = False
         self._done = False
-        self._past_last_emit = False
 
     def quit(self) -> None:
         """Ask the worker to stop at its next yield; safe from any thread, any time."""
@@ -120,7 +119,6 @@ class Worker(QRunnable):
             # Drop references to the work (sessions, results, rows) on the worker thread.
             self._fn = self._args = self._kwargs = None  # type: ignore[assignment]
             _emit_quietly(signals.finished)
-            self._past_last_emit = True  # every delivery of this run is queued by now
 
     def _run_generator(self, signals: WorkerSignals) -> None:
         generator = self._fn(*self._args, **self._kwargs)
@@ -169,25 +167,14 @@ class _Reaper(QObject):
 
     @Slot()
     def _on_finished(self) -> None:
+        # Only the worker that sent this ``finished`` is certainly past its last emit;
+        # another worker marked done may still be inside ``emit`` on its own thread.
         signals = self.sender()
         for worker in [w for w in self.workers if w.signals is signals]:
-            self._release(worker)
-
-    def _release(self, worker: Worker) -> None:
-        """Delete the worker's signals object once nothing of its run can still arrive.
-
-        ``finished`` reaches this handler while the worker's thread may still be inside
-        ``finished.emit()``, queueing it for the connections made after this one. And a
-        delivery to a plain callable (a lambda) is queued *on the signals object* -- the
-        sender is its context -- so deleting the object drops it. So wait until the
-        worker is past its last emit, then queue the deletion on the object itself:
-        after every delivery already queued there.
-        """
-        if not worker._past_last_emit:
-            QTimer.singleShot(1, self, lambda: self._release(worker))
-            return
-        self.workers.discard(worker)
-        QMetaObject.invokeMethod(worker.signals, "deleteLater", Qt.ConnectionType.QueuedConnection)
+            self.workers.discard(worker)
+            # The signals object belongs to this thread: delete it here, after any
+            # deliveries already queued, rather than wherever the last reference drops.
+            signals.deleteLater()
 
 
 _reaper: _Reaper | None = None

@@ -215,29 +215,3 @@ def test_stop_all_workers_quits_generators(qtbot):
     qtbot.waitUntil(lambda: all(w.is_running for w in workers), timeout=5000)
     assert stop_all_workers(5000)
     assert all(w.is_done and w.aborted for w in workers)
-
-
-def test_a_callable_connected_to_finished_after_the_start_always_hears_it(qtbot):
-    """A lambda's deliveries are queued on the signals object itself, and ``finished``
-    reaches the lifetime keeper while the worker's thread may still be queueing it for
-    later connections: the signals object must outlive every one of them (``qWait``
-    flushes deferred deletes, as a nested event loop may). A stress test: deleting the
-    object at once lost deliveries in about one run of four."""
-    count, listeners = 300, 20  # many connections after the keeper's widen the window
-    gate = threading.Event()
-    heard: list[int] = []
-    for number in range(count):
-        worker = start_worker(gate.wait, 30)
-        for _ in range(listeners):
-            worker.signals.finished.connect(lambda n=number: heard.append(n))
-    busy = threading.Event()
-    spinner = threading.Thread(target=lambda: [None for _ in iter(busy.is_set, True)])
-    spinner.start()  # a busy thread: the GIL changes hands in the middle of emits
-    gate.set()
-    try:
-        qtbot.waitUntil(lambda: not live_workers(), timeout=30_000)
-    finally:
-        busy.set()
-        spinner.join()
-    qtbot.waitUntil(lambda: len(heard) == count * listeners, timeout=10_000)
-    assert sorted(set(heard)) == list(range(count))
