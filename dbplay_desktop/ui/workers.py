@@ -44,8 +44,6 @@ __all__ = [
 ]
 
 
-
-
 class WorkerSignals(QObject):
     """The signals of one :class:`Worker` (a QRunnable cannot have signals itself)."""
 
@@ -78,6 +76,7 @@ class Worker(QRunnable):
         self._abort = False
         self._running = False
         self._done = False
+        self._reaper: _Reaper | None = None
 
     def quit(self) -> None:
         """Ask the worker to stop at its next yield; safe from any thread, any time."""
@@ -119,6 +118,12 @@ class Worker(QRunnable):
             # Drop references to the work (sessions, results, rows) on the worker thread.
             self._fn = self._args = self._kwargs = None  # type: ignore[assignment]
             _emit_quietly(signals.finished)
+            # Only now has every delivery of ``finished`` been queued, including those
+            # of listeners connected after the reaper: tell it from an object that is
+            # never deleted, so its ``deleteLater`` cannot overtake them.
+            reaper, self._reaper = self._reaper, None
+            if reaper is not None:
+                _emit_quietly(reaper.released, self)
 
     def _run_generator(self, signals: WorkerSignals) -> None:
         generator = self._fn(*self._args, **self._kwargs)
@@ -155,26 +160,35 @@ def _emit_quietly(signal: Any, *args: Any) -> None:
 
 
 class _Reaper(QObject):
-    """Lives on the UI thread and releases finished workers there, never on a pool thread."""
+    """Lives on the UI thread and releases finished workers there, never on a pool thread.
+
+    A worker reports through :attr:`released` once its last ``finished.emit`` has
+    returned. Deleting the signals object on ``finished`` itself would be too soon:
+    the pool thread may still be queueing deliveries for listeners connected after the
+    reaper, and Qt drops deliveries queued behind a ``deleteLater`` -- or the sender
+    is freed while it is still emitting.
+    """
+
+    released = Signal(object)  # the worker, emitted from its pool thread
 
     def __init__(self) -> None:
         super().__init__()
         self.workers: set[Worker] = set()
+        self.released.connect(self._on_released)
 
     def keep(self, worker: Worker) -> None:
         self.workers.add(worker)
-        worker.signals.finished.connect(self._on_finished)
+        worker._reaper = self
 
-    @Slot()
-    def _on_finished(self) -> None:
-        # Only the worker that sent this ``finished`` is certainly past its last emit;
-        # another worker marked done may still be inside ``emit`` on its own thread.
-        signals = self.sender()
-        for worker in [w for w in self.workers if w.signals is signals]:
-            self.workers.discard(worker)
-            # The signals object belongs to this thread: delete it here, after any
-            # deliveries already queued, rather than wherever the last reference drops.
-            signals.deleteLater()
+    @Slot(object)
+    def _on_released(self, worker: Worker) -> None:
+        self.workers.discard(worker)
+        # The signals object belongs to this thread: delete it here, after every
+        # delivery already queued, rather than wherever the last reference drops.
+        try:
+            worker.signals.deleteLater()
+        except RuntimeError:
+            pass  # already deleted (application shutting down)
 
 
 _reaper: _Reaper | None = None
@@ -195,7 +209,7 @@ def _get_reaper() -> _Reaper:
 
 
 def live_workers() -> set[Worker]:
-    """Workers started by :func:`start_worker` whose ``finished`` has not been handled yet."""
+    """Workers started by :func:`start_worker` not yet released (a moment after ``finished``)."""
     return set(_get_reaper().workers)
 
 

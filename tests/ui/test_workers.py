@@ -215,3 +215,36 @@ def test_stop_all_workers_quits_generators(qtbot):
     qtbot.waitUntil(lambda: all(w.is_running for w in workers), timeout=5000)
     assert stop_all_workers(5000)
     assert all(w.is_done and w.aborted for w in workers)
+
+
+def _spin(stop: threading.Event) -> None:
+    """Keep a thread busy in Python, so the GIL changes hands in the middle of emits."""
+    while not stop.is_set():
+        sum(range(100))
+
+
+def test_a_callable_connected_to_finished_after_the_start_always_hears_it(qtbot):
+    """PySide queues a lambda's deliveries on the signals object itself, and the pool
+    thread may still be queueing ``finished`` for listeners connected after the lifetime
+    keeper's when the keeper first hears it: the signals object must outlive every one of
+    those deliveries, even when a nested event loop flushes deferred deletes (as ``qWait``
+    does). A stress test: deleting the object on ``finished`` lost deliveries in about
+    one run of four."""
+    count, listeners = 300, 20  # many connections after the keeper's widen the window
+    gate = threading.Event()
+    heard: list[int] = []
+    for number in range(count):
+        worker = start_worker(gate.wait, 30)
+        for _ in range(listeners):
+            worker.signals.finished.connect(lambda n=number: heard.append(n))
+    stop = threading.Event()
+    spinner = threading.Thread(target=_spin, args=(stop,))
+    spinner.start()
+    gate.set()
+    try:
+        qtbot.waitUntil(lambda: not live_workers(), timeout=60_000)
+    finally:
+        stop.set()
+        spinner.join()
+    qtbot.waitUntil(lambda: len(heard) == count * listeners, timeout=10_000)
+    assert sorted(set(heard)) == list(range(count))
