@@ -41,9 +41,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from tests.packaging.early_build import stop
 
     stop()
+    if _OWN_DATA_DIR is not None:
+        shutil.rmtree(_OWN_DATA_DIR, ignore_errors=True)
+
+
 # Whatever a test leaves in dbplay's data directory (the sandbox drop journal, history)
-# goes to a folder of the test run's own, never the user's.
-os.environ.setdefault("DBPLAY_DATA_DIR", tempfile.mkdtemp(prefix="dbplay-test-data-"))
+# goes to a folder of the test run's own, never the user's, removed when the run ends.
+_OWN_DATA_DIR: str | None = None
+if "DBPLAY_DATA_DIR" not in os.environ:
+    _OWN_DATA_DIR = tempfile.mkdtemp(prefix="dbplay-test-data-")
+    os.environ["DBPLAY_DATA_DIR"] = _OWN_DATA_DIR
 
 
 @pytest.fixture(scope="session")
