@@ -89,14 +89,23 @@ def _model() -> Any:
 
 
 def stream_dbplay(stream: Stream, sql: str) -> Any:
-    """What the results pane does with a statement's batches, minus the worker thread."""
+    """What the results pane does with a statement's batches, minus the worker thread.
+
+    Full collections are held off while the batches arrive, as in the window; they are
+    given back at the end (the window does so a few seconds later), so the baseline
+    runs with the collector as Python sets it."""
+    from dbplay_desktop.ui.results.heap import release_full_collections
+
     model = _model()
-    for result in stream.session.execute(sql):
-        model.reset()
-        model.set_columns(result.columns)
-        for batch in result.batches():
-            model.append_rows(batch)
-        model.finish(True)
+    try:
+        for result in stream.session.execute(sql):
+            model.reset()
+            model.set_columns(result.columns)
+            for batch in result.batches():
+                model.append_rows(batch)
+            model.finish(True)
+    finally:
+        release_full_collections()
     return model
 
 
@@ -140,17 +149,17 @@ def job_stream(ctx: Context, time_row: Result, memory_row: Result) -> list[Resul
 
 
 def _run_query(
-    stream: Stream, sql: str, heartbeat_ms: int = 5
+    stream: Stream, sql: str, model: Any, heartbeat_ms: int = 5
 ) -> tuple[float, float, float]:
-    """Run ``sql`` through the real QueryRunner into a ResultsModel on this (UI) thread;
-    returns (seconds to first rows in the model, longest gap between heartbeats, seconds
-    to the end of the run)."""
+    """Run ``sql`` through the real QueryRunner into ``model`` on this (UI) thread, as a
+    rerun in the window does: the model's earlier rows are let go when the first
+    statement starts. Returns (seconds to first rows in the model, longest gap between
+    heartbeats, seconds to the end of the run)."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     from dbplay_desktop.ui.playground.query_runner import QueryRunner
 
     runner = QueryRunner(stream.session, cap=None, memory_limit=None)
-    model = _model()
     loop = QEventLoop()
     first: list[float] = []
     beats: list[float] = []
@@ -203,9 +212,11 @@ def job_first_rows(ctx: Context, row: Result) -> list[Result]:
     sql = "SELECT * FROM events"
     visible: list[float] = []
     server: list[float] = []
+    model = _model()
     for _ in range(ctx.repeat):
-        visible.append(_run_query(stream, sql)[0])
+        visible.append(_run_query(stream, sql, model)[0])
         server.append(_server_first_batch(stream, sql))
+    model.reset()  # as closing the tab does: its rows are freed off the UI thread
     fill(row, visible, server)
     row.unit = "ms"
     assert row.dbplay is not None and row.baseline is not None
@@ -220,7 +231,9 @@ def job_stall(ctx: Context, row: Result) -> list[Result]:
     _app()
     stream = _stream(ctx)
     sql = STREAM_SQL.format(rows=ctx.size(1_000_000, 50_000))
-    runs = [_run_query(stream, sql) for _ in range(ctx.repeat)]
+    model = _model()
+    runs = [_run_query(stream, sql, model) for _ in range(ctx.repeat)]
+    model.reset()
     fill(row, [stall * 1000 for _, stall, _ in runs], [])
     row.unit = "ms"
     total = sorted(total for _, _, total in runs)[len(runs) // 2]

@@ -598,6 +598,7 @@ class Playground(ReconnectMixin, ServerLossMixin, PlaygroundBannerMixin, QWidget
         runner, database = self.runner, self.database
         self.runner, self.session = None, None
         self.results.end()
+        self.results.clear()  # big results are freed off the UI thread, not with the tab
         if runner is not None:
             # Stops the run and closes the session on a worker once it has stopped.
             runner.discard(close_session=True)

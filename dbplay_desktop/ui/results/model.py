@@ -47,6 +47,7 @@ from PySide6.QtGui import QBrush, QFont, QGuiApplication, QPalette
 
 from dbplay_desktop.engines.base import Column, ResultKind
 from dbplay_desktop.ui.playground.query_runner import QueryRunner
+from dbplay_desktop.ui.results.heap import free_in_background, rows_arrived
 from dbplay_desktop.ui.results.run_clock import format_elapsed
 from dbplay_desktop.ui.results.stream import (
     BATCHES_IN_FLIGHT,
@@ -168,9 +169,14 @@ class ResultsModel(QAbstractTableModel):
 
     # -------------------------------------------------------------- feeding
     def reset(self, generation: int | None = None) -> int:
-        """Forget everything and start a new generation (``generation`` or the next one)."""
+        """Forget everything and start a new generation (``generation`` or the next one).
+
+        The old rows are freed on a worker thread: a million of them take the GIL for
+        a noticeable time.
+        """
         self.beginResetModel()
         self.generation = self.generation + 1 if generation is None else generation
+        old_rows = self._rows
         self._columns, self._numeric_columns, self._rows = [], [], []
         self.kind, self._display = ResultKind.ROWS, display_text
         self._visible = 0
@@ -182,6 +188,7 @@ class ResultsModel(QAbstractTableModel):
         self.elapsed = None
         self.cancelled, self.failure = False, ""
         self.endResetModel()
+        free_in_background(old_rows)
         self.summary_changed.emit(self.summary())
         return self.generation
 
@@ -249,6 +256,7 @@ class ResultsModel(QAbstractTableModel):
                 self._dropped = True
                 rows = rows[:keep]
         self._rows.extend(rows)
+        rows_arrived()
         if self._visible < self.batch_size:
             self._expose(self.batch_size - self._visible)
         self.rows_buffered.emit(len(self._rows))

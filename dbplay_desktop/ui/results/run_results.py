@@ -334,15 +334,20 @@ class RunResults(QObject):
 
     def _release_models(self) -> None:
         """Each model goes with its view (deleted together), not with this object, which
-        lives as long as the playground: old results' rows must not pile up run after run."""
+        lives as long as the playground: old results' rows must not pile up run after run.
+        Their rows are freed now, on a worker thread, rather than all at once on this one
+        when the views are deleted."""
         for index, model in self._models.items():
             view = self._views.get(index)
             if view is not None:
                 model.setParent(view)
+            model.reset()
 
     def _drop_tab(self, index: int) -> None:
         view = self._views.pop(index)
-        self._models.pop(index).setParent(view)
+        model = self._models.pop(index)
+        model.setParent(view)
+        model.reset()
         tab = self.tabs.indexOf(view)
         if tab >= 0:
             self.tabs.removeTab(tab)
