@@ -26,6 +26,7 @@ class FreedOn:
 @pytest.fixture(autouse=True)
 def _collector_as_python_sets_it():
     heap.release_full_collections()
+    heap._hold._no_hold_until = 0.0  # no test starts inside another's make-way time
     before = gc.get_threshold()
     yield
     heap.release_full_collections()
@@ -58,9 +59,11 @@ def test_resetting_a_model_frees_its_rows_off_the_ui_thread(qtbot):
     assert threads != [threading.current_thread().name]
 
 
-def test_rows_arriving_hold_full_collections_off_and_young_ones_still_run(qtbot):
+def test_rows_arriving_in_a_big_result_hold_full_collections_off_and_young_ones_run(qtbot):
     young, middle, _oldest = gc.get_threshold()
     model = ResultsModel(cap=None, memory_limit=None)
+    model.append_rows([(1,)] * (heap.HOLD_FROM_ROWS - 1))
+    assert not heap.holding_full_collections()  # a pass over a small result is cheap
     model.append_rows([(1,)])
     assert heap.holding_full_collections()
     assert gc.get_threshold()[:2] == (young, middle)  # young collections as before
@@ -70,7 +73,7 @@ def test_rows_arriving_hold_full_collections_off_and_young_ones_still_run(qtbot)
 def test_the_hold_ends_by_itself_once_batches_stop(qtbot, monkeypatch):
     monkeypatch.setattr(heap, "QUIET_MS", 50)
     before = gc.get_threshold()
-    heap.rows_arrived()
+    heap.rows_arrived(heap.HOLD_FROM_ROWS)
     assert heap.holding_full_collections()
     qtbot.waitUntil(lambda: not heap.holding_full_collections(), timeout=10_000)
     assert gc.get_threshold() == before
@@ -78,7 +81,7 @@ def test_the_hold_ends_by_itself_once_batches_stop(qtbot, monkeypatch):
 
 def test_thresholds_someone_else_set_during_the_hold_are_left_alone(qtbot):
     before = gc.get_threshold()
-    heap.rows_arrived()
+    heap.rows_arrived(heap.HOLD_FROM_ROWS)
     try:
         gc.set_threshold(1000, 20, 20)
         heap.release_full_collections()
@@ -120,3 +123,17 @@ def test_a_new_run_lets_the_last_runs_rows_go_before_their_tabs_are_deleted(qtbo
     finally:
         runner.discard(close_session=False)
         session.close()
+
+
+def test_a_hold_of_minutes_makes_way_for_full_collections(qtbot, monkeypatch):
+    """Big results streaming back to back would hold the collector off for good: after
+    MAX_HOLD_S the hold ends, and no batch holds it again for MAKE_WAY_S."""
+    monkeypatch.setattr(heap, "MAX_HOLD_S", 0.0)
+    before = gc.get_threshold()
+    heap.rows_arrived(heap.HOLD_FROM_ROWS)
+    assert heap.holding_full_collections()
+    qtbot.waitUntil(lambda: (heap.rows_arrived(heap.HOLD_FROM_ROWS)
+                             or not heap.holding_full_collections()), timeout=10_000)
+    assert gc.get_threshold() == before
+    heap.rows_arrived(heap.HOLD_FROM_ROWS)  # within MAKE_WAY_S
+    assert not heap.holding_full_collections()

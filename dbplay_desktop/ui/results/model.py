@@ -256,7 +256,7 @@ class ResultsModel(QAbstractTableModel):
                 self._dropped = True
                 rows = rows[:keep]
         self._rows.extend(rows)
-        rows_arrived()
+        rows_arrived(len(self._rows))
         if self._visible < self.batch_size:
             self._expose(self.batch_size - self._visible)
         self.rows_buffered.emit(len(self._rows))
