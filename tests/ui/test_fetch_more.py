@@ -153,6 +153,32 @@ def test_stop_ends_fetch_all_and_the_rest_can_still_be_fetched(qtbot, pg_session
         QThreadPool.globalInstance().waitForDone(30_000)
 
 
+def test_a_fetch_asked_for_the_moment_the_last_one_parks_is_not_cut_short(qtbot, pg_session):
+    """*Fetch more* clicked as soon as the footer offers it -- before the worker that just
+    parked has delivered its ``finished`` -- continues to the new cap: the old worker's
+    late ``finished`` must not end the new fetch (it read "1,000 of >1,000 rows")."""
+    model = ResultsModel(batch_size=500, cap=1000)
+    result = next(pg_session.execute("select g from generate_series(1, 100000) g"))
+    finished_at: list[int] = []
+    asked: list[bool] = []
+
+    def on_finished() -> None:
+        finished_at.append(model.received_count)
+        if not asked:  # still inside the parked worker's delivery of its return value
+            asked.append(model.fetch_next())
+
+    model.finished.connect(on_finished)
+    try:
+        stream_result(result, model, resumable=True)
+        qtbot.waitUntil(lambda: len(finished_at) >= 2, timeout=30_000)
+        assert asked == [True]
+        assert finished_at[:2] == [1000, 2000]
+        assert model.summary() == "2,000 of >2,000 rows"
+    finally:
+        model.stop_fetching()
+        QThreadPool.globalInstance().waitForDone(30_000)
+
+
 def test_ctrl_end_in_the_window_reaches_the_capped_last_row(qtbot, main_window):
     playground = main_window.new_playground()
     wait_ready(qtbot, playground)

@@ -483,6 +483,11 @@ class ResultFeeder(QObject):
         self.failed.emit(error)
 
     def _on_finished(self) -> None:
+        worker, sender = self.worker, self.sender()
+        if worker is not None and sender is not None and sender is not worker.signals:
+            # A fetch that parked and returned before this one started: its late
+            # ``finished`` must not end the fetch now running.
+            return
         if not self._finished:  # quit() before the end
             self.model.finish(False, False, generation=self.generation)
         self._finished = True
