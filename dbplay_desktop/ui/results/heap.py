@@ -95,7 +95,8 @@ def rows_arrived(held_rows: int) -> None:
 
 
 def release_full_collections() -> None:
-    """Give the collector its thresholds back now (tests, and quitting)."""
+    """Give the collector its thresholds back now: for code that feeds a model without
+    an event loop to run the hold's timer (the benchmarks), and for tests."""
     _hold.release()
 
 
